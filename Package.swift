@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+// Parley: an attested data clean room. See README.md and docs/architecture.md.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Parley",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "parley", targets: ["parley"]),
+        .executable(name: "parley-enclave", targets: ["parley-enclave"]),
+        .library(name: "ParleyCore", targets: ["ParleyCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (pkg-config), each with a shim header for macros Swift cannot import.
+        .systemLibrary(name: "CCBOR", path: "Sources/CCBOR", pkgConfig: "libcbor",
+                       providers: [.apt(["libcbor-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CTSS2", path: "Sources/CTSS2", pkgConfig: "tss2-esys",
+                       providers: [.apt(["libtss2-dev"])]),
+        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
+
+        // Value types shared by every role: CBOR, COSE, HPKE streaming, keys. No I/O beyond files.
+        .target(name: "ParleyCore",
+                dependencies: ["CCBOR", "COpenSSL", .product(name: "Crypto", package: "swift-crypto")],
+                path: "Sources/ParleyCore", swiftSettings: strict),
+
+        // The worker executable (the simulated enclave).
+        .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore"],
+                          path: "Enclave/Worker", swiftSettings: strict),
+
+        // The one CLI for every role.
+        .executableTarget(name: "parley",
+                          dependencies: ["ParleyCore",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/parley", swiftSettings: strict),
+
+        .testTarget(name: "ParleyCoreTests",
+                    dependencies: ["ParleyCore", "CTSS2", "COpenSSL"],
+                    path: "Tests/ParleyCoreTests",
+                    resources: [.copy("Fixtures")],
+                    swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Parley needs to build and test, and nothing when all of it is there.
+# Idempotent: safe to run any number of times. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  pkg-config            # SwiftPM finds the system libraries through it
+  libssl-dev            # OpenSSL: X.509, raw ECDSA for TPM keys, cross-checks
+  libtss2-dev           # tpm2-tss: ESAPI, TCTI loader, marshalling, RC decoding
+  libcbor-dev           # libcbor: the CBOR encoder/decoder under ParleyCore
+  libseccomp-dev        # the worker's seccomp allow-list
+  swtpm swtpm-tools     # the software TPM that tests quote against
+  tpm2-tools            # tpm2_checkquote: an independent verifier for our TPM evidence
+  openssl               # the openssl CLI: cross-checks of signatures and keys
+  sqlite3               # the sqlite3 CLI: cross-checks of query answers
+  python3 python3-venv  # the benchmark script's DuckDB baseline lives in a venv
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: the Swift toolchain (6.x) is not on PATH; install it from swift.org, then run this again" >&2
+  exit 1
+fi

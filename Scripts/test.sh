@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The project's test command: installs what is missing, builds, starts a private software TPM,
+# runs every test, and stops the TPM again. Usage: Scripts/test.sh [extra `swift test` args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+Scripts/setup.sh
+
+echo "test: building"
+swift build --build-tests
+
+# A private swtpm for the TPM tests: unix sockets in a temporary directory, no fixed port.
+TPM_DIR=$(mktemp -d /tmp/parley-swtpm.XXXXXX)
+cleanup() {
+  if [ -f "$TPM_DIR/pid" ]; then kill "$(cat "$TPM_DIR/pid")" 2>/dev/null || true; fi
+  rm -rf "$TPM_DIR"
+}
+trap cleanup EXIT
+swtpm socket --tpm2 --tpmstate dir="$TPM_DIR" \
+  --server type=unixio,path="$TPM_DIR/sock" --ctrl type=unixio,path="$TPM_DIR/sock.ctrl" \
+  --flags not-need-init,startup-clear --pid file="$TPM_DIR/pid" &
+for _ in $(seq 100); do [ -S "$TPM_DIR/sock" ] && break; sleep 0.05; done
+[ -S "$TPM_DIR/sock" ] || { echo "test: swtpm did not start" >&2; exit 1; }
+export PARLEY_TEST_TCTI="swtpm:path=$TPM_DIR/sock"
+export PARLEY_TEST_SWTPM_DIR="$TPM_DIR"
+
+echo "test: running tests (TPM at $PARLEY_TEST_TCTI)"
+swift test --skip-build "$@"

@@ -44,10 +44,18 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/parley", swiftSettings: strict),
 
+        // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
+        .executableTarget(name: "parley-bench", dependencies: ["ParleyCore"],
+                          path: "Sources/parley-bench", swiftSettings: strict),
+
         .testTarget(name: "ParleyCoreTests",
-                    dependencies: ["ParleyCore", "CTSS2", "COpenSSL"],
+                    dependencies: ["ParleyCore", "CTSS2", "COpenSSL", "CCBOR", "CSeccomp"],
                     path: "Tests/ParleyCoreTests",
                     resources: [.copy("Fixtures")],
+                    swiftSettings: strict),
+        .testTarget(name: "ParleyCLITests",
+                    dependencies: ["parley", "parley-enclave"],
+                    path: "Tests/ParleyCLITests",
                     swiftSettings: strict),
     ]
 )

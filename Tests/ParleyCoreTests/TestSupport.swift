@@ -46,7 +46,7 @@ func temporaryDirectory(_ test: XCTestCase) throws -> String {
 
 /// Runs a program and returns (status, stdout, stderr).
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> (Int32, String, String) {
+func runTool(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> (Int32, String, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments

@@ -62,6 +62,14 @@ public struct CBORDecoder: Sendable {
                 guard pos < buf.count else {
                     throw ParleyError(.malformed, "CBOR input ends inside an item at offset \(pos) (truncated)")
                 }
+                // libcbor 0.8's streaming decoder refuses the one-byte heads of tags 6 to 20
+                // (0xc6...0xd4) as "unassigned", yet COSE_Sign1 is tag 18 (0xd2): decode that
+                // head here. Its argument is in the head byte, so it is always shortest.
+                if (0xc6...0xd4).contains(base[pos]) {
+                    try state.handle(.tag(UInt64(base[pos] - 0xc0)), start: pos, length: 1)
+                    pos += 1
+                    continue
+                }
                 state.event = nil
                 let r = cbor_stream_decode(base + pos, buf.count - pos, &callbacks, context)
                 switch r.status {

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+
+/// The one command-line tool for every Parley role.
+@main
+struct Parley: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parley",
+        abstract: "Parley: an attested data clean room.",
+        discussion: """
+        Organisations that cannot share raw data upload it, encrypted, into a sealed and measured
+        worker process; only aggregates that pass an agreed privacy policy ever leave it.
+
+        Start with `parley keygen NAME` to make a party's keys. Every verb has its own --help.
+        """,
+        version: "0.1.0",
+        subcommands: [KeygenCommand.self, RuntimeCommand.self]
+    )
+}
+
+/// Prints `message` to standard error and exits with `code`: for refusals a person must act on.
+func fail(_ message: String, code: Int32 = 1) -> Never {
+    FileHandle.standardError.write(Data(("parley: " + message + "\n").utf8))
+    exit(code)
+}

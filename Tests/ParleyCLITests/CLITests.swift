@@ -1,0 +1,89 @@
+import Foundation
+import XCTest
+
+/// Runs the built `parley` and `parley-enclave` executables as a person would.
+final class CLITests: XCTestCase {
+    /// The directory holding the built products (beside the test bundle).
+    static var productsDirectory: URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
+        return bundle.deletingLastPathComponent()
+    }
+
+    func run(_ tool: String, _ args: [String], env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = Self.productsDirectory.appendingPathComponent(tool)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func temporaryDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    func testHelpListsTheVerbs() throws {
+        let r = try run("parley", ["--help"])
+        XCTAssertEqual(r.status, 0)
+        for verb in ["keygen", "runtime"] { XCTAssertTrue(r.out.contains(verb), "help lacks \(verb)") }
+    }
+
+    func testKeygenWritesPrivateFileWithMode0600AndRefusesToOverwrite() throws {
+        let dir = try temporaryDirectory()
+        let r = try run("parley", ["keygen", dir + "/brand"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir + "/brand.key")
+        XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let key = try String(contentsOfFile: dir + "/brand.key", encoding: .utf8)
+        XCTAssertEqual(key.components(separatedBy: "BEGIN PRIVATE KEY").count - 1, 2)
+        let pub = try String(contentsOfFile: dir + "/brand.pub", encoding: .utf8)
+        XCTAssertEqual(pub.components(separatedBy: "BEGIN PUBLIC KEY").count - 1, 2)
+
+        let again = try run("parley", ["keygen", dir + "/brand"])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.err.contains("already exists"), again.err)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/brand.key", encoding: .utf8), key, "the key must be untouched")
+
+        let forced = try run("parley", ["keygen", "--force", dir + "/brand"])
+        XCTAssertEqual(forced.status, 0)
+        XCTAssertNotEqual(try String(contentsOfFile: dir + "/brand.key", encoding: .utf8), key)
+    }
+
+    func testRuntimeMeasureIsTheSHA384OfTheExecutable() throws {
+        let worker = Self.productsDirectory.appendingPathComponent("parley-enclave").path
+        let r = try run("parley", ["runtime", "measure", worker])
+        XCTAssertEqual(r.status, 0, r.err)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["dgst", "-sha384", "-r", worker]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let expected = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(96)
+        p.waitUntilExit()
+        XCTAssertEqual(r.out.trimmingCharacters(in: .whitespacesAndNewlines), String(expected))
+        // Default: the parley-enclave beside parley.
+        XCTAssertEqual(try run("parley", ["runtime", "measure"]).out, r.out)
+        let missing = try run("parley", ["runtime", "measure", "/nonexistent/worker"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.err.contains("does not exist"), missing.err)
+    }
+
+    func testWorkerRefusesToRunByHand() throws {
+        let r = try run("parley-enclave", [])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.err.contains("not meant to be run by hand"), r.err)
+        let notSocket = try run("parley-enclave", [], env: ["PARLEY_ENCLAVE_FD": "1"])
+        XCTAssertEqual(notSocket.status, 64)
+        let fileFD = try run("parley-enclave", [], env: ["PARLEY_ENCLAVE_FD": "2"])
+        XCTAssertEqual(fileFD.status, 64)
+    }
+}

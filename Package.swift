@@ -34,6 +34,13 @@ let package = Package(
                 dependencies: ["CCBOR", "COpenSSL", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Sources/ParleyCore", swiftSettings: strict),
 
+        // Drives a TPM through tpm2-tss ESAPI: attestation key, PCRs, quotes (host side).
+        .target(name: "ParleyTPM", dependencies: ["CTSS2", "COpenSSL"],
+                path: "Attestation/ParleyTPM", swiftSettings: strict),
+        // Parses and verifies TPM quote structures; never links tss2 (a party's verify path).
+        .target(name: "ParleyTPMVerify", dependencies: ["COpenSSL"],
+                path: "Attestation/ParleyTPMVerify", swiftSettings: strict),
+
         // The worker executable (the simulated enclave).
         .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore"],
                           path: "Enclave/Worker", swiftSettings: strict),
@@ -53,6 +60,12 @@ let package = Package(
                     path: "Tests/ParleyCoreTests",
                     resources: [.copy("Fixtures")],
                     swiftSettings: strict),
+        .testTarget(name: "ParleyTPMTests",
+                    dependencies: ["ParleyTPM", "ParleyTPMVerify", "COpenSSL"],
+                    path: "Tests/ParleyTPMTests", swiftSettings: strict),
+        .testTarget(name: "ParleyTPMVerifyTests",
+                    dependencies: ["ParleyTPMVerify"],
+                    path: "Tests/ParleyTPMVerifyTests", swiftSettings: strict),
         .testTarget(name: "ParleyCLITests",
                     dependencies: ["parley", "parley-enclave"],
                     path: "Tests/ParleyCLITests",

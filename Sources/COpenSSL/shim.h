@@ -19,4 +19,28 @@ static inline EVP_PKEY *parley_evp_ec_keygen(const char *curve) {
     return EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
 }
 static inline long parley_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }
+
+/* Builds a public-only EC EVP_PKEY from a named group ("prime256v1") and an uncompressed point
+ * (0x04 || x || y). Returns NULL on any failure; the caller frees the key with EVP_PKEY_free. */
+static inline EVP_PKEY *parley_evp_pkey_from_ec_point(const char *group,
+                                                      const unsigned char *point, size_t len) {
+    EVP_PKEY *pkey = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (bld == NULL) return NULL;
+    if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0)) goto done;
+    if (!OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, len)) goto done;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    if (params == NULL) goto done;
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL) goto done;
+    if (EVP_PKEY_fromdata_init(ctx) <= 0) goto done;
+    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) pkey = NULL;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    return pkey;
+}
 #endif

@@ -41,6 +41,15 @@ let package = Package(
         .target(name: "ParleyTPMVerify", dependencies: ["COpenSSL"],
                 path: "Attestation/ParleyTPMVerify", swiftSettings: strict),
 
+        // Evidence formats, quote providers, the verifier and its appraisal policy.
+        .target(name: "ParleyAttestation",
+                dependencies: ["ParleyCore", "ParleyTPMVerify", "COpenSSL",
+                               .product(name: "Crypto", package: "swift-crypto")],
+                path: "Attestation/ParleyAttestation", swiftSettings: strict),
+
+        // The egress gate: exact discrete DP noise, minimum group size, privacy budget.
+        .target(name: "ParleyEgress", path: "Enclave/ParleyEgress", swiftSettings: strict),
+
         // The worker executable (the simulated enclave).
         .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore"],
                           path: "Enclave/Worker", swiftSettings: strict),
@@ -66,6 +75,8 @@ let package = Package(
         .testTarget(name: "ParleyTPMVerifyTests",
                     dependencies: ["ParleyTPMVerify"],
                     path: "Tests/ParleyTPMVerifyTests", swiftSettings: strict),
+        .testTarget(name: "ParleyEgressTests", dependencies: ["ParleyEgress"],
+                    path: "Tests/ParleyEgressTests", swiftSettings: strict),
         .testTarget(name: "ParleyCLITests",
                     dependencies: ["parley", "parley-enclave"],
                     path: "Tests/ParleyCLITests",

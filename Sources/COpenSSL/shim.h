@@ -12,6 +12,7 @@
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include <openssl/bio.h>
+#include <openssl/rand.h>
 
 /* Macros Swift cannot import, wrapped as functions. */
 static inline void parley_openssl_free(void *p) { OPENSSL_free(p); }
@@ -43,4 +44,10 @@ done:
     OSSL_PARAM_BLD_free(bld);
     return pkey;
 }
+
+/* Constants behind macros with casts or operators. */
+static inline int parley_mbstring_asc(void) { return MBSTRING_ASC; }
+static inline unsigned long parley_x509_v_flag_x509_strict(void) { return X509_V_FLAG_X509_STRICT; }
+static inline unsigned long parley_x509_v_flag_use_check_time(void) { return X509_V_FLAG_USE_CHECK_TIME; }
+static inline int parley_evp_pkey_ec(void) { return EVP_PKEY_EC; }
 #endif

@@ -1,0 +1,60 @@
+/// One noisy quantity the gate computes per run. Aggregates are post-processing of
+/// measurements; each distinct measurement is noised (and charged) once per run however many
+/// aggregates use it.
+public enum Measurement: Hashable, Sendable, CustomStringConvertible {
+    /// Each group's distinct privacy-unit count. Always measured: it decides which groups pass
+    /// `min_group_size`, and is what `COUNT(DISTINCT unit)` and `AVG`'s denominator release.
+    case distinctUnits
+    /// Each group's number of non-empty groups in the input: one scalar, from which the
+    /// suppressed-group count is estimated. Always measured.
+    case groupCount
+    /// Each group's `COUNT(*)` with rows per unit and group clamped to `0...maxRowsPerUnit`.
+    case rowCount(maxRowsPerUnit: UInt64)
+    /// Each group's `SUM(column)` with unit totals clamped to `bounds`.
+    case sum(column: String, bounds: ContributionBounds)
+
+    /// A short name for cost previews.
+    public var description: String {
+        switch self {
+        case .distinctUnits: return "distinct-unit count per group"
+        case .groupCount: return "number of groups (for the suppressed count)"
+        case let .rowCount(maxRows): return "row count per group (at most \(maxRows) per unit)"
+        case let .sum(column, bounds): return "sum of \(column) per group, bounds \(bounds)"
+        }
+    }
+
+    /// How much adding or removing one privacy unit can change this measurement, given that a
+    /// unit appears in at most `maxGroupsPerUnit` groups.
+    ///
+    /// For a per-group measurement where one unit moves one group's value by at most `c`:
+    /// L1 = `maxGroupsPerUnit * c` and L2 = `sqrt(maxGroupsPerUnit) * c` (kept squared, so
+    /// exact). The group count is one number that a unit moves by at most `maxGroupsPerUnit`.
+    /// - Throws: ``Refusal/parameterOverflow(_:)`` if the sensitivity does not fit in 64 bits.
+    public func sensitivity(maxGroupsPerUnit: UInt64) throws(EgressError) -> Sensitivity {
+        let perGroup: UInt64
+        switch self {
+        case .groupCount:
+            let (squared, overflowed) = maxGroupsPerUnit.multipliedReportingOverflow(by: maxGroupsPerUnit)
+            guard !overflowed else { throw EgressError(.parameterOverflow("sensitivity of the group count")) }
+            return Sensitivity(l1: maxGroupsPerUnit, l2Squared: squared)
+        case .distinctUnits: perGroup = 1
+        case let .rowCount(maxRows): perGroup = maxRows
+        case let .sum(_, bounds): perGroup = bounds.maximumMagnitude
+        }
+        let (l1, overflowL1) = maxGroupsPerUnit.multipliedReportingOverflow(by: perGroup)
+        let (square, overflowSquare) = perGroup.multipliedReportingOverflow(by: perGroup)
+        let (l2Squared, overflowL2) = square.multipliedReportingOverflow(by: maxGroupsPerUnit)
+        guard !overflowL1, !overflowSquare, !overflowL2 else {
+            throw EgressError(.parameterOverflow("sensitivity of \(self); narrow the bounds or max_groups_per_unit"))
+        }
+        return Sensitivity(l1: l1, l2Squared: l2Squared)
+    }
+}
+
+/// The sensitivity of a measurement to one privacy unit (add/remove neighbours).
+public struct Sensitivity: Hashable, Sendable {
+    /// L1 sensitivity, which calibrates discrete Laplace noise.
+    public let l1: UInt64
+    /// The square of the L2 sensitivity, which calibrates discrete Gaussian noise.
+    public let l2Squared: UInt64
+}

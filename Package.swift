@@ -41,11 +41,23 @@ let package = Package(
         .target(name: "ParleyTPMVerify", dependencies: ["COpenSSL"],
                 path: "Attestation/ParleyTPMVerify", swiftSettings: strict),
 
+        // The analysis language: SQL subset -> typed plan with static privacy checks (no I/O).
+        .target(name: "ParleyAnalysis", path: "Sources/ParleyAnalysis", swiftSettings: strict),
+        // The in-memory columnar engine the worker runs plans with: CSV loading, hash joins and
+        // aggregation, per-unit contribution bounding.
+        .target(name: "ParleyEngine", dependencies: ["ParleyAnalysis"],
+                path: "Enclave/ParleyEngine", swiftSettings: strict),
+
         // Evidence formats, quote providers, the verifier and its appraisal policy.
         .target(name: "ParleyAttestation",
                 dependencies: ["ParleyCore", "ParleyTPMVerify", "COpenSSL",
                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Attestation/ParleyAttestation", swiftSettings: strict),
+
+        // The host's TPM quote provider: PCR 23 launch log and quotes (links tss2; parties never need it).
+        .target(name: "ParleyTPMProvider",
+                dependencies: ["ParleyAttestation", "ParleyTPM", "ParleyCore"],
+                path: "Attestation/ParleyTPMProvider", swiftSettings: strict),
 
         // The egress gate: exact discrete DP noise, minimum group size, privacy budget.
         .target(name: "ParleyEgress", path: "Enclave/ParleyEgress", swiftSettings: strict),
@@ -69,12 +81,19 @@ let package = Package(
                     path: "Tests/ParleyCoreTests",
                     resources: [.copy("Fixtures")],
                     swiftSettings: strict),
+        // Shared test helpers: a private swtpm per test, tool lookup.
+        .target(name: "ParleyTestSupport", dependencies: ["ParleyTPM", "COpenSSL"],
+                path: "Tests/ParleyTestSupport", swiftSettings: strict),
         .testTarget(name: "ParleyTPMTests",
-                    dependencies: ["ParleyTPM", "ParleyTPMVerify", "COpenSSL"],
+                    dependencies: ["ParleyTPM", "ParleyTPMVerify", "COpenSSL", "ParleyTestSupport"],
                     path: "Tests/ParleyTPMTests", swiftSettings: strict),
         .testTarget(name: "ParleyTPMVerifyTests",
                     dependencies: ["ParleyTPMVerify"],
                     path: "Tests/ParleyTPMVerifyTests", swiftSettings: strict),
+        .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],
+                    path: "Tests/ParleyAnalysisTests", swiftSettings: strict),
+        .testTarget(name: "ParleyEngineTests", dependencies: ["ParleyEngine", "ParleyAnalysis"],
+                    path: "Tests/ParleyEngineTests", swiftSettings: strict),
         .testTarget(name: "ParleyEgressTests", dependencies: ["ParleyEgress"],
                     path: "Tests/ParleyEgressTests", swiftSettings: strict),
         .testTarget(name: "ParleyCLITests",

@@ -26,7 +26,7 @@ struct RuntimeCommand: ParsableCommand {
             let target = path ?? defaultWorkerPath()
             do {
                 let bytes = try FileIO.read(target, maxBytes: 1 << 30)
-                print(Measurement.of(bytes).hex)
+                print(MeasurementDigest.of(bytes).hex)
             } catch let e as ParleyError {
                 fail(e.reason)
             }

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import ParleyTPM
 import XCTest
 

@@ -4,14 +4,14 @@ import ParleyTPM
 import XCTest
 
 /// The TPM a test talks to: `PARLEY_TEST_TCTI` when set, else a private swtpm child process.
-final class TPMTestEnvironment {
+public final class TPMTestEnvironment {
     /// The TCTI configuration string.
-    let tcti: String
+    public let tcti: String
     /// The swtpm this environment started, or nil when `PARLEY_TEST_TCTI` was given.
-    let softwareTPM: SoftwareTPM?
+    public let softwareTPM: SoftwareTPM?
 
     /// - Parameter privateTPM: always start a private swtpm (for tests that restart it).
-    init(privateTPM: Bool = false) throws {
+    public init(privateTPM: Bool = false) throws {
         if !privateTPM, let tcti = ProcessInfo.processInfo.environment["PARLEY_TEST_TCTI"], !tcti.isEmpty {
             self.tcti = tcti
             softwareTPM = nil
@@ -23,7 +23,7 @@ final class TPMTestEnvironment {
     }
 
     /// Opens a client, retrying briefly while a just-started swtpm begins accepting.
-    func client() throws -> TPMClient {
+    public func client() throws -> TPMClient {
         var lastError: (any Error)?
         for _ in 0..<50 {
             do { return try TPMClient(tcti: tcti) } catch {
@@ -34,13 +34,13 @@ final class TPMTestEnvironment {
         throw lastError ?? SoftwareTPMError("could not open \(tcti)")
     }
 
-    func shutdown() {
+    public func shutdown() {
         softwareTPM?.stop()
     }
 }
 
 /// SHA-256 for expected values in tests.
-func sha256(_ bytes: [UInt8]) -> [UInt8] {
+public func sha256(_ bytes: [UInt8]) -> [UInt8] {
     var digest = [UInt8](repeating: 0, count: 32)
     var length: UInt32 = 0
     _ = bytes.withUnsafeBytes { input in
@@ -52,12 +52,12 @@ func sha256(_ bytes: [UInt8]) -> [UInt8] {
 }
 
 /// `count` random bytes (a fresh nonce).
-func randomBytes(_ count: Int) -> [UInt8] {
+public func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
 }
 
 /// Lower-case hex.
-func hex(_ bytes: [UInt8]) -> String {
+public func hex(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
 }

@@ -4,19 +4,19 @@ import Foundation
 ///
 /// Started with `--flags not-need-init,startup-clear`, so it is ready for ESAPI at once. Stopped
 /// by pid (SIGTERM) in ``stop()``, which tests call from tearDown; deinit is a safety net.
-final class SoftwareTPM {
+public final class SoftwareTPM {
     /// The directory holding the TPM state, the sockets and the pid file.
-    let stateDirectory: URL
+    public let stateDirectory: URL
     private let ownsDirectory: Bool
     private var process: Process?
 
     /// The TCTI string for this swtpm.
-    var tcti: String { "swtpm:path=\(socketPath)" }
+    public var tcti: String { "swtpm:path=\(socketPath)" }
     private var socketPath: String { stateDirectory.appendingPathComponent("sock").path }
     private var pidPath: String { stateDirectory.appendingPathComponent("pid").path }
 
     /// Starts swtpm on `stateDirectory`, or on a fresh temporary directory removed by ``stop()``.
-    init(stateDirectory: URL? = nil) throws {
+    public init(stateDirectory: URL? = nil) throws {
         if let stateDirectory {
             self.stateDirectory = stateDirectory
             ownsDirectory = false
@@ -30,7 +30,7 @@ final class SoftwareTPM {
     deinit { stop() }
 
     /// Stops the process; removes the state directory if this instance created it.
-    func stop() {
+    public func stop() {
         terminate()
         if ownsDirectory {
             try? FileManager.default.removeItem(at: stateDirectory)
@@ -38,7 +38,7 @@ final class SoftwareTPM {
     }
 
     /// Stops the process and starts a new one on the same state directory (a TPM power cycle).
-    func restart() throws {
+    public func restart() throws {
         terminate()
         try start()
     }
@@ -98,13 +98,13 @@ final class SoftwareTPM {
         return url
     }
 
-    static func swtpmExecutable() throws -> URL {
+    public static func swtpmExecutable() throws -> URL {
         try findExecutable("swtpm")
     }
 }
 
 /// Finds an executable on PATH.
-func findExecutable(_ name: String) throws -> URL {
+public func findExecutable(_ name: String) throws -> URL {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
     for directory in path.split(separator: ":") {
         let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
@@ -114,7 +114,7 @@ func findExecutable(_ name: String) throws -> URL {
 }
 
 /// A test-support failure (no swtpm, socket never appeared).
-struct SoftwareTPMError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct SoftwareTPMError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

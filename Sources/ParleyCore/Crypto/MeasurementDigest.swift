@@ -2,7 +2,7 @@ import Foundation
 import Crypto
 
 /// A SHA-384 digest used as a measurement (runtime, module, module signer).
-public struct Measurement: Hashable, Sendable, CustomStringConvertible {
+public struct MeasurementDigest: Hashable, Sendable, CustomStringConvertible {
     /// The 48 digest bytes.
     public let bytes: [UInt8]
 
@@ -21,9 +21,9 @@ public struct Measurement: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// SHA-384 of `data`.
-    public static func of<D: DataProtocol>(_ data: D) -> Measurement {
+    public static func of<D: DataProtocol>(_ data: D) -> MeasurementDigest {
         // A SHA-384 digest is always 48 bytes, so the initializer cannot fail here.
-        Measurement(unchecked: Array(SHA384.hash(data: data)))
+        MeasurementDigest(unchecked: Array(SHA384.hash(data: data)))
     }
 
     private init(unchecked bytes: [UInt8]) { self.bytes = bytes }

@@ -1,0 +1,80 @@
+import Foundation
+import ParleyCore
+
+/// A worker the party may upload to: the outcome of all three stages.
+public struct AttestationResult: Sendable {
+    /// Which kind of root vouches for the worker.
+    public let tier: AssuranceTier
+    /// Authentic, appraised claims: the worker keys here are the ones to encrypt to and trust.
+    public let claims: LaunchClaims
+}
+
+/// Why evidence was refused, by stage.
+public enum RefusalReason: Sendable, Equatable, CustomStringConvertible {
+    /// Stage 1: the bytes are not evidence Parley accepts.
+    case unparseable(String)
+    /// Stage 2: signatures, chain, nonce or log.
+    case integrity(IntegrityFailure)
+    /// Stage 3: authentic, but not what the party expects.
+    case appraisal(AppraisalFailure)
+
+    public var description: String {
+        switch self {
+        case .unparseable(let why): return "the evidence cannot be read: \(why)"
+        case .integrity(let f): return f.description
+        case .appraisal(let f): return f.description
+        }
+    }
+
+    /// A stable short code for scripts (`--json`).
+    public var code: String {
+        switch self {
+        case .unparseable: return "unparseable"
+        case .integrity(let f): return "integrity." + String(describing: f).split(separator: "(").first.map(String.init)!
+        case .appraisal(let f): return "appraisal." + String(describing: f).split(separator: "(").first.map(String.init)!
+        }
+    }
+}
+
+/// The verdict a party acts on: upload only on `.trusted`.
+public enum AttestationVerdict: Sendable {
+    case trusted(AttestationResult)
+    case refused([RefusalReason])
+}
+
+/// Parse, verify, appraise: the one entry point parties (`parley attest verify`, `parley upload`)
+/// and auditors use for evidence of either tier.
+public struct AttestationVerifier {
+    public let policy: AppraisalPolicy
+    public let now: Date
+
+    public init(policy: AppraisalPolicy, now: Date) {
+        self.policy = policy
+        self.now = now
+    }
+
+    /// - Parameters:
+    ///   - evidence: untrusted bytes from the host.
+    ///   - nonce: the fresh nonce this party sent with its request.
+    ///   - ledger: the party's record of nonces already used; a pass records this nonce.
+    public func verify(_ evidence: [UInt8], nonce: Nonce, ledger: inout some NonceLedger) -> AttestationVerdict {
+        let parsed: UnverifiedEvidence
+        do { parsed = try UnverifiedEvidence.parse(evidence) } catch let e as ParleyError {
+            return .refused([.unparseable(e.reason)])
+        } catch {
+            return .refused([.unparseable("\(error)")])
+        }
+        let verified: VerifiedEvidence
+        switch EvidenceVerifier(anchors: policy.anchors, expectedNonce: nonce, now: now).verify(parsed) {
+        case .broken(let fs): return .refused(fs.map { .integrity($0) })
+        case .intact(let v): verified = v
+        }
+        let seen = ledger.contains(nonce, now: now)
+        let failures = Appraiser(policy: policy, now: now).appraise(verified, nonceSeen: seen)
+        guard failures.isEmpty else { return .refused(failures.map { .appraisal($0) }) }
+        do { try ledger.record(nonce, at: now) } catch {
+            return .refused([.unparseable("the nonce ledger could not be written: \(error)")])
+        }
+        return .trusted(AttestationResult(tier: verified.tier, claims: verified.claims))
+    }
+}

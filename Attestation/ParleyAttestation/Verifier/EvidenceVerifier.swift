@@ -1,0 +1,146 @@
+import Foundation
+import ParleyCore
+import ParleyTPMVerify
+
+/// The keys a party pins: the software quoting root and/or the TPM attestation key.
+public struct TrustAnchors: Sendable {
+    public var quotingRoot: Certificate?
+    /// The pinned TPM attestation key, SubjectPublicKeyInfo DER (P-256).
+    public var tpmAttestationKey: [UInt8]?
+
+    public init(quotingRoot: Certificate? = nil, tpmAttestationKey: [UInt8]? = nil) {
+        self.quotingRoot = quotingRoot
+        self.tpmAttestationKey = tpmAttestationKey
+    }
+}
+
+/// Evidence whose integrity has been checked: signatures, chain, nonce, log replay. Only
+/// ``EvidenceVerifier`` makes one. Its claims are authentic but not yet appraised.
+public struct VerifiedEvidence: Sendable {
+    public let tier: AssuranceTier
+    public let claims: LaunchClaims
+    public let nonce: Nonce
+    /// When the document says it was made (software documents only; TPM freshness is the nonce).
+    public let timestamp: Date?
+}
+
+/// Why evidence failed its integrity checks (stage 2).
+public enum IntegrityFailure: Sendable, Equatable, CustomStringConvertible {
+    case noTrustAnchor(AssuranceTier)
+    case certificateChain(String)
+    case quotingKeyUnusable
+    case signature(COSEFailure)
+    case nonceMismatch
+    case tpmQuote(TPMQuoteFailure)
+    case attestationKeyNotPinned
+    case launchPCRNotQuoted
+    case eventLogDoesNotReplay
+    case eventLogWithoutEpoch
+    case launchEventMissing
+    case launchEventDuplicated
+    case keyMismatch
+
+    public var description: String {
+        switch self {
+        case .noTrustAnchor(let t): return "no pinned \(t == .software ? "quoting root" : "TPM attestation key") to check \(t) evidence against"
+        case .certificateChain(let why): return "the quoting certificate does not chain to the pinned root: \(why)"
+        case .quotingKeyUnusable: return "the quoting certificate's key is not a P-384 key"
+        case .signature(let f): return "the attestation document's signature is invalid: \(f)"
+        case .nonceMismatch: return "the evidence does not carry the nonce this party sent (replayed or for someone else)"
+        case .tpmQuote(let f): return "the TPM quote is invalid: \(f)"
+        case .attestationKeyNotPinned: return "the TPM quote is signed by an attestation key other than the pinned one"
+        case .launchPCRNotQuoted: return "the TPM quote does not cover PCR \(launchPCRIndex), where launches are measured"
+        case .eventLogDoesNotReplay: return "the event log does not replay to the quoted PCR \(launchPCRIndex) (an event was changed, dropped, reordered or inserted)"
+        case .eventLogWithoutEpoch: return "the event log does not start with an epoch event"
+        case .launchEventMissing: return "the event log has no launch event for this job"
+        case .launchEventDuplicated: return "the event log has more than one launch event for this job"
+        case .keyMismatch: return "the worker keys in the evidence differ from those in the job's launch event"
+        }
+    }
+}
+
+/// The outcome of stage 2.
+public enum IntegrityVerdict: Sendable {
+    case intact(VerifiedEvidence)
+    case broken([IntegrityFailure])
+}
+
+/// Stage 2: checks the integrity of parsed evidence against pinned keys and the party's nonce.
+public struct EvidenceVerifier: Sendable {
+    public let anchors: TrustAnchors
+    public let expectedNonce: Nonce
+    /// The time certificates are validated at (injected).
+    public let now: Date
+
+    public init(anchors: TrustAnchors, expectedNonce: Nonce, now: Date) {
+        self.anchors = anchors
+        self.expectedNonce = expectedNonce
+        self.now = now
+    }
+
+    public func verify(_ evidence: UnverifiedEvidence) -> IntegrityVerdict {
+        switch evidence {
+        case .software(let doc): return verifySoftware(doc)
+        case .tpm(let ev): return verifyTPM(ev)
+        }
+    }
+
+    /// Order (as Nitro's): chain to the pinned root, then the signature with the certified key,
+    /// then the nonce. A document that fails any step yields no claims.
+    private func verifySoftware(_ doc: UnverifiedSoftwareQuote) -> IntegrityVerdict {
+        guard let root = anchors.quotingRoot else { return .broken([.noTrustAnchor(.software)]) }
+        let leaf: Certificate, intermediates: [Certificate]
+        do {
+            leaf = try Certificate(der: doc.certificate)
+            intermediates = try doc.cabundle.map { try Certificate(der: $0) }
+        } catch {
+            return .broken([.certificateChain("a certificate in the document does not parse")])
+        }
+        if case .invalid(let why) = CertificateChainVerifier(root: root, time: now).verify(leaf: leaf, intermediates: intermediates) {
+            return .broken([.certificateChain(why)])
+        }
+        guard let der = try? leaf.publicKeyDER(), let key = try? ECVerifyingKey(der: der), key.algorithm == .es384 else {
+            return .broken([.quotingKeyUnusable])
+        }
+        var failures: [IntegrityFailure] = []
+        if case .invalid(let f) = doc.message.verify(with: key) { failures.append(.signature(f)) }
+        if doc.nonce != expectedNonce.bytes { failures.append(.nonceMismatch) }
+        guard failures.isEmpty else { return .broken(failures) }
+        return .intact(VerifiedEvidence(tier: .software, claims: doc.claims, nonce: expectedNonce, timestamp: doc.timestamp))
+    }
+
+    /// Order (as go-attestation's): the quote (signature, magic, type, nonce, PCR selection and
+    /// digest), that its key is the pinned one, then the event log replay to PCR 23, then the job's
+    /// launch event.
+    private func verifyTPM(_ ev: UnverifiedTPMEvidence) -> IntegrityVerdict {
+        guard let pinned = anchors.tpmAttestationKey else { return .broken([.noTrustAnchor(.tpm)]) }
+        var failures: [IntegrityFailure] = []
+        let quote: UnverifiedTPMQuote
+        do {
+            quote = try UnverifiedTPMQuote(attest: ev.attest, signature: ev.signature, akPublic: ev.akPublic, pcrs: ev.pcrs)
+        } catch {
+            return .broken([.tpmQuote(.signatureInvalid("the quote structures do not parse: \(error)"))])
+        }
+        let akDER = (try? ECVerifyingKey.p256(.init(x963Representation: [0x04] + quote.attestationKey.x + quote.attestationKey.y)))?.derRepresentation
+        if akDER != pinned { failures.append(.attestationKeyNotPinned) }
+        switch (try? TPMQuoteVerifier(expectedNonce: expectedNonce.bytes).verify(quote)) ?? .refused([.signatureInvalid("OpenSSL failed")]) {
+        case .refused(let fs):
+            failures += fs.map { $0 == .nonceMismatch ? .nonceMismatch : .tpmQuote($0) }
+        case .verified: break
+        }
+        if ev.nonce != expectedNonce.bytes, !failures.contains(.nonceMismatch) { failures.append(.nonceMismatch) }
+        guard failures.isEmpty else { return .broken(failures) }
+
+        guard let pcr = ev.pcrs[launchPCRIndex] else { return .broken([.launchPCRNotQuoted]) }
+        guard LaunchLogEvent.replay(ev.eventBytes) == pcr else { return .broken([.eventLogDoesNotReplay]) }
+        guard case .epoch? = ev.events.first else { return .broken([.eventLogWithoutEpoch]) }
+        let launches = ev.events.compactMap { e -> LaunchClaims? in
+            if case .launch(let c) = e, c.job == ev.job { return c }
+            return nil
+        }
+        guard let claims = launches.first else { return .broken([.launchEventMissing]) }
+        guard launches.count == 1 else { return .broken([.launchEventDuplicated]) }
+        guard claims.publicKey == ev.publicKey, claims.signingKey == ev.signingKey else { return .broken([.keyMismatch]) }
+        return .intact(VerifiedEvidence(tier: .tpm, claims: claims, nonce: expectedNonce, timestamp: nil))
+    }
+}

@@ -1,0 +1,261 @@
+import ParleyAnalysis
+
+/// Caps applied while loading an upload; exceeding any rejects the whole upload.
+public struct CSVLimits: Hashable, Sendable {
+    /// Maximum size of the CSV in bytes.
+    public var maxBytes: Int
+    /// Maximum number of data rows (the header excluded).
+    public var maxRows: Int
+    /// Maximum length of one field in bytes (before `""` unescaping).
+    public var maxFieldBytes: Int
+
+    /// Creates limits; defaults: 2 GiB, 50 million rows, 4 KiB per field.
+    public init(maxBytes: Int = 2 << 30, maxRows: Int = 50_000_000, maxFieldBytes: Int = 4096) {
+        self.maxBytes = maxBytes
+        self.maxRows = maxRows
+        self.maxFieldBytes = maxFieldBytes
+    }
+
+    /// The defaults.
+    public static let standard = CSVLimits()
+}
+
+/// Why an upload was rejected: the row and column at fault and what is wrong.
+///
+/// Rows are numbered from 1 and the header is row 1, so data row `n` is row `n + 1`: the number
+/// a spreadsheet shows. (A quoted field may span lines; rows count records, not lines.)
+public struct CSVError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// 1-based record number; the header is row 1 (0 when the whole file is at fault).
+    public var row: Int
+    /// The declared column at fault, if one is.
+    public var column: String?
+    /// A human explanation of what is wrong and what to do.
+    public var reason: String
+
+    /// Creates an error.
+    public init(row: Int, column: String?, reason: String) {
+        self.row = row
+        self.column = column
+        self.reason = reason
+    }
+
+    /// `row R, column 'c': reason`.
+    public var description: String {
+        let place = column.map { "row \(row), column '\($0)'" } ?? "row \(row)"
+        return "\(place): \(reason)"
+    }
+}
+
+/// Loads a dataset upload (CSV with a header row) into a columnar ``Table`` typed by the
+/// dataset's schema.
+///
+/// The header must name every declared column exactly once, in any order. Values: `int` is a
+/// signed 64-bit integer (`-12`), `decimal` has at most ``DecimalValue/scale`` fractional
+/// digits (`12.5`, stored as ten-thousandths), `date` is `YYYY-MM-DD`, `text` is any valid UTF-8.
+/// Numbers and dates must not be empty or padded with spaces. Any bad row rejects the whole
+/// upload: nothing is kept.
+public enum CSVLoader {
+    /// Parses and types the whole upload.
+    ///
+    /// - Parameters:
+    ///   - bytes: The CSV file.
+    ///   - schema: The dataset's declaration.
+    ///   - limits: Caps on size, rows and field length.
+    /// - Throws: ``CSVError`` naming the first bad row and column.
+    public static func load(_ bytes: [UInt8], schema: DatasetSchema, limits: CSVLimits = .standard) throws(CSVError) -> Table {
+        guard bytes.count <= limits.maxBytes else {
+            throw CSVError(row: 0, column: nil, reason: "the upload is \(bytes.count) bytes; the limit is \(limits.maxBytes)")
+        }
+        var outcome: Result<Table, CSVError>?
+        bytes.withUnsafeBufferPointer { buffer in
+            do throws(CSVError) {
+                var loader = Loading(reader: CSVReader(buffer), schema: schema, limits: limits)
+                outcome = .success(try loader.run())
+            } catch {
+                outcome = .failure(error)
+            }
+        }
+        switch outcome {
+        case .success(let table): return table
+        case .failure(let error): throw error
+        case nil: throw CSVError(row: 0, column: nil, reason: "internal: no outcome")
+        }
+    }
+}
+
+/// The state of one load: builders per declared column and the file-to-schema column map.
+private struct Loading {
+    var reader: CSVReader
+    let schema: DatasetSchema
+    let limits: CSVLimits
+    var scratch: [UInt8] = []
+    var row = 1
+    /// For each field position in the file, the declared column index.
+    var fileToSchema: [Int] = []
+    var numbers: [[Int64]]
+    var texts: [TextColumn]
+    /// For each declared column, its index in `numbers` or `texts`.
+    var slot: [Int] = []
+
+    init(reader: CSVReader, schema: DatasetSchema, limits: CSVLimits) {
+        self.reader = reader
+        self.schema = schema
+        self.limits = limits
+        var numberCount = 0, textCount = 0
+        for column in schema.columns {
+            if column.type == .text { slot.append(textCount); textCount += 1 } else { slot.append(numberCount); numberCount += 1 }
+        }
+        numbers = Array(repeating: [], count: numberCount)
+        texts = Array(repeating: TextColumn(), count: textCount)
+    }
+
+    func fail(_ column: Int?, _ reason: String) -> CSVError {
+        CSVError(row: row, column: column.map { schema.columns[$0].name }, reason: reason)
+    }
+
+    mutating func field(column: Int?) throws(CSVError) -> CSVReader.Field {
+        let field: CSVReader.Field
+        do throws(CSVReader.Malformed) {
+            field = try reader.nextField()
+        } catch {
+            throw fail(column, error.reason)
+        }
+        if field.content.count > limits.maxFieldBytes {
+            throw fail(column, "the field is \(field.content.count) bytes long; the limit is \(limits.maxFieldBytes)")
+        }
+        return field
+    }
+
+    mutating func run() throws(CSVError) -> Table {
+        try readHeader()
+        while !reader.atEnd {
+            row += 1
+            if row - 1 > limits.maxRows {
+                throw fail(nil, "the upload has more than \(limits.maxRows) data rows")
+            }
+            try readRecord()
+        }
+        var columns: [ColumnData] = []
+        for (index, column) in schema.columns.enumerated() {
+            columns.append(column.type == .text ? .text(texts[slot[index]]) : .numbers(numbers[slot[index]]))
+        }
+        do throws(EngineError) {
+            return try Table(schema: schema, columns: columns)
+        } catch {
+            throw CSVError(row: 0, column: nil, reason: error.reason)
+        }
+    }
+
+    mutating func readHeader() throws(CSVError) {
+        guard !reader.atEnd else {
+            throw fail(nil, "the upload is empty; it needs a header row naming the columns: \(schema.columns.map(\.name).joined(separator: ","))")
+        }
+        var seen = Set<Int>()
+        while true {
+            let field = try field(column: nil)
+            let input = reader.bytes
+            var local: [UInt8] = []
+            swap(&local, &scratch)
+            defer { swap(&local, &scratch) }
+            let name = try CSVReader.withContent(of: field, in: input, scratch: &local) { bytes throws(CSVError) in
+                guard let text = validUTF8(bytes) else { throw fail(nil, "the header is not valid UTF-8") }
+                return text
+            }
+            guard let index = schema.columnIndex(named: name) else {
+                throw fail(nil, "the header names '\(name)', which dataset '\(schema.name)' does not declare; its columns are \(schema.columns.map(\.name).joined(separator: ", "))")
+            }
+            guard seen.insert(index).inserted else { throw fail(index, "the header names this column twice") }
+            fileToSchema.append(index)
+            if field.terminator != .comma { break }
+        }
+        if let missing = schema.columns.indices.first(where: { !seen.contains($0) }) {
+            throw fail(missing, "the header lacks this declared column; add it")
+        }
+    }
+
+    mutating func readRecord() throws(CSVError) {
+        var position = 0
+        while true {
+            guard position < fileToSchema.count else {
+                throw fail(nil, "the row has more than \(fileToSchema.count) fields; quote fields that contain commas")
+            }
+            let column = fileToSchema[position]
+            let field = try field(column: column)
+            try store(field, column: column)
+            position += 1
+            if field.terminator != .comma { break }
+        }
+        if position < fileToSchema.count {
+            throw fail(fileToSchema[position], "the row ends before this column: it has \(position) of \(fileToSchema.count) fields")
+        }
+    }
+
+    mutating func store(_ field: CSVReader.Field, column: Int) throws(CSVError) {
+        let type = schema.columns[column].type
+        let target = slot[column]
+        let input = reader.bytes
+        var local: [UInt8] = []
+        swap(&local, &scratch)
+        defer { swap(&local, &scratch) }
+        if type == .text {
+            let code = try CSVReader.withContent(of: field, in: input, scratch: &local) { bytes throws(CSVError) -> UInt32 in
+                var isNew = false
+                let code = texts[target].dictionary.intern(bytes, isNew: &isNew)
+                if isNew, validUTF8(bytes) == nil { throw fail(column, "the text is not valid UTF-8") }
+                return code
+            }
+            texts[target].codes.append(code)
+            return
+        }
+        let value = try CSVReader.withContent(of: field, in: input, scratch: &local) { bytes throws(CSVError) -> Int64 in
+            switch type {
+            case .int:
+                guard let value = parseInt(bytes) else { throw fail(column, "'\(preview(bytes))' is not a whole number between -2^63 and 2^63-1") }
+                return value
+            case .decimal:
+                guard let value = DecimalValue(utf8: bytes) else {
+                    throw fail(column, "'\(preview(bytes))' is not a decimal number with at most \(DecimalValue.scale) digits after the point")
+                }
+                return value.scaled
+            default:
+                guard let value = DateValue(utf8: bytes) else { throw fail(column, "'\(preview(bytes))' is not a date written YYYY-MM-DD") }
+                return value.daysSinceEpoch
+            }
+        }
+        numbers[target].append(value)
+    }
+}
+
+/// The bytes as a String if they are valid UTF-8.
+func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    let text = String(decoding: bytes, as: UTF8.self)
+    return text.utf8.elementsEqual(bytes) ? text : nil
+}
+
+/// At most 40 bytes of a bad value, for an error message.
+private func preview(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    String(decoding: bytes.prefix(40), as: UTF8.self)
+}
+
+/// Parses `[-|+]digits` as Int64 without allocating.
+func parseInt(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+    var index = 0
+    var negative = false
+    if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+        negative = first == UInt8(ascii: "-")
+        index = 1
+    }
+    guard index < bytes.count else { return nil }
+    var value: Int64 = 0
+    while index < bytes.count {
+        let byte = bytes[index]
+        guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+        let digit = Int64(byte - UInt8(ascii: "0"))
+        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+        let (next, o2) = negative ? times10.subtractingReportingOverflow(digit) : times10.addingReportingOverflow(digit)
+        if o1 || o2 { return nil }
+        value = next
+        index += 1
+    }
+    return value
+}

@@ -1,0 +1,169 @@
+/// A checked, typed query: what the engine executes and what a module's reviewers inspect.
+///
+/// A `QueryPlan` exists only as the output of ``QueryCompiler/compile(_:catalog:limits:)``, so
+/// holding one means every static privacy check passed: no privacy-unit column is selected,
+/// grouped by or filtered on; sources are combined only by equality of privacy-unit columns;
+/// every SUM/AVG column has clamping bounds; at least one aggregate is computed.
+public struct QueryPlan: Hashable, Sendable {
+    /// The data sources in FROM order; ``ColumnReference/source`` indexes this array.
+    public let sources: [PlanSource]
+    /// One key per joined source: `joins[i]` attaches `sources[i + 1]` to an earlier source.
+    public let joins: [JoinKey]
+    /// The WHERE condition, if any.
+    public let filter: FilterExpression?
+    /// The GROUP BY columns in written order (may be empty: one group for the whole input).
+    public let groupBy: [ColumnReference]
+    /// The aggregates in the order they first appear in the SELECT list.
+    public let aggregates: [AggregateSpec]
+    /// The output columns in SELECT order.
+    public let outputs: [OutputColumn]
+    /// The type of the privacy-unit columns (all sources agree).
+    public let privacyUnitType: ColumnType
+
+    init(sources: [PlanSource], joins: [JoinKey], filter: FilterExpression?, groupBy: [ColumnReference],
+         aggregates: [AggregateSpec], outputs: [OutputColumn], privacyUnitType: ColumnType) {
+        self.sources = sources
+        self.joins = joins
+        self.filter = filter
+        self.groupBy = groupBy
+        self.aggregates = aggregates
+        self.outputs = outputs
+        self.privacyUnitType = privacyUnitType
+    }
+
+    /// Every dataset the query reads, in FROM order (union members in written order).
+    public var datasetNames: [String] { sources.flatMap(\.datasets) }
+}
+
+/// One source in FROM: a dataset, or a `UNION ALL` of datasets with identical schemas.
+public struct PlanSource: Hashable, Sendable {
+    /// The name columns are qualified with: the alias if given, else the dataset name.
+    public let qualifier: String
+    /// The alias as written, if any.
+    public let alias: String?
+    /// The datasets read: one, or the members of a union in written order.
+    public let datasets: [String]
+    /// The schema of the source (for a union, the first member's; all members are identical
+    /// up to column order, provider and dataset name).
+    public let schema: DatasetSchema
+
+    /// Whether the source is a `UNION ALL`.
+    public var isUnion: Bool { datasets.count > 1 }
+}
+
+/// A resolved column: which source, which column, its type and whether it is the privacy unit.
+public struct ColumnReference: Hashable, Sendable, CustomStringConvertible {
+    /// Index into ``QueryPlan/sources``.
+    public let source: Int
+    /// The source's qualifier (alias or dataset name), for messages and display.
+    public let qualifier: String
+    /// The column name.
+    public let name: String
+    /// The column's type.
+    public let type: ColumnType
+    /// Whether the column is its source's privacy unit.
+    public let isPrivacyUnit: Bool
+
+    /// `qualifier.name`.
+    public var description: String { "\(qualifier).\(name)" }
+}
+
+/// `joins[i]`: the privacy-unit column of `sources[i + 1]` equals that of an earlier source.
+public struct JoinKey: Hashable, Sendable {
+    /// The privacy-unit column of an earlier source.
+    public let existing: ColumnReference
+    /// The privacy-unit column of the source being joined.
+    public let joined: ColumnReference
+}
+
+/// Comparison operators of WHERE conditions.
+public enum ComparisonOperator: String, Hashable, Sendable {
+    /// `=`
+    case equal = "="
+    /// `<>` or `!=`
+    case notEqual = "<>"
+    /// `<`
+    case less = "<"
+    /// `<=`
+    case lessEqual = "<="
+    /// `>`
+    case greater = ">"
+    /// `>=`
+    case greaterEqual = ">="
+}
+
+/// The type in which a comparison is evaluated.
+///
+/// `decimal` is used whenever an `int` meets a `decimal`: the `int` side is scaled by
+/// ``DecimalValue/unit`` before comparing (literals are already converted in the plan).
+public enum ComparisonDomain: Hashable, Sendable {
+    /// Byte-wise comparison of UTF-8 text (so `'B' < 'a'`).
+    case text
+    /// 64-bit integers.
+    case int
+    /// Fixed-point decimals (scaled `Int64`).
+    case decimal
+    /// Dates (day numbers).
+    case date
+}
+
+/// One side of a comparison.
+public enum FilterOperand: Hashable, Sendable {
+    /// A (non privacy-unit) column.
+    case column(ColumnReference)
+    /// A constant, already converted to the comparison's domain.
+    case literal(ScalarValue)
+}
+
+/// A typed WHERE condition. `BETWEEN` is expressed as two comparisons, `NOT IN` as `.not(.inList)`.
+public indirect enum FilterExpression: Hashable, Sendable {
+    /// All conditions hold.
+    case and([FilterExpression])
+    /// At least one condition holds.
+    case or([FilterExpression])
+    /// The condition does not hold.
+    case not(FilterExpression)
+    /// `left op right`, evaluated in `domain`.
+    case comparison(ComparisonOperator, FilterOperand, FilterOperand, domain: ComparisonDomain)
+    /// `operand IN (values)`; the values are distinct and in `domain`.
+    case inList(FilterOperand, [ScalarValue], domain: ComparisonDomain)
+}
+
+/// One aggregate of the SELECT list.
+public struct AggregateSpec: Hashable, Sendable {
+    /// What is computed.
+    public enum Kind: String, Hashable, Sendable {
+        /// `COUNT(*)`: rows, each unit's count per group clamped by the engine's max rows.
+        case countRows
+        /// `COUNT(DISTINCT unit)`: distinct privacy units in the group.
+        case countDistinctUnits
+        /// `SUM(column)`: each unit's per-group sum clamped to the column's bounds.
+        case sum
+        /// `AVG(column)`: clamped sum divided by row count, charged as both.
+        case avg
+    }
+
+    /// What is computed.
+    public let kind: Kind
+    /// The aggregated column (`nil` for `COUNT(*)`; the unit column for COUNT DISTINCT).
+    public let column: ColumnReference?
+    /// The column's declared clamping bounds (SUM and AVG only).
+    public let bounds: ClampBounds?
+    /// The output name: the alias, or a generated name such as `sum_amount`.
+    public let outputName: String
+}
+
+/// One column of the result, in SELECT order.
+public enum OutputColumn: Hashable, Sendable {
+    /// The value of ``QueryPlan/groupBy``[index], named `name`.
+    case groupKey(index: Int, name: String)
+    /// The value of ``QueryPlan/aggregates``[index], named `name`.
+    case aggregate(index: Int, name: String)
+
+    /// The output column's name.
+    public var name: String {
+        switch self {
+        case .groupKey(_, let name), .aggregate(_, let name): name
+        }
+    }
+}

@@ -73,7 +73,9 @@ let package = Package(
                           path: "Sources/parley", swiftSettings: strict),
 
         // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
-        .executableTarget(name: "parley-bench", dependencies: ["ParleyCore"],
+        .executableTarget(name: "parley-bench",
+                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider",
+                                         .product(name: "Crypto", package: "swift-crypto")],
                           path: "Sources/parley-bench", swiftSettings: strict),
 
         .testTarget(name: "ParleyCoreTests",

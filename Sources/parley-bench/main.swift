@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ParleyCore
+import ParleyAttestation
 
 // parley-bench: micro-benchmarks of ParleyCore, run by Scripts/bench.sh in release mode.
 // Prints one line per measurement: `name<TAB>operations per second<TAB>unit`. The script sets
@@ -59,4 +60,8 @@ if enabled("core") {
         try! opener.finish()
         return n
     }
+}
+
+if enabled("attest") {
+    try benchAttestation()
 }

@@ -72,6 +72,14 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/parley", swiftSettings: strict),
 
+        // Fuzz entry points for every parser of untrusted input, and their libFuzzer driver.
+        .target(name: "ParleyFuzzTargets",
+                dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMVerify", "ParleyAnalysis", "ParleyEngine",
+                               .product(name: "Crypto", package: "swift-crypto")],
+                path: "Sources/ParleyFuzzTargets", swiftSettings: strict),
+        .executableTarget(name: "parley-fuzz", dependencies: ["ParleyFuzzTargets"],
+                          path: "Sources/parley-fuzz", swiftSettings: strict),
+
         // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
         .executableTarget(name: "parley-bench",
                           dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider",
@@ -96,6 +104,8 @@ let package = Package(
                     dependencies: ["ParleyAttestation", "ParleyTPMProvider", "ParleyTPM", "ParleyCore", "ParleyTestSupport",
                                    .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyAttestationTests", swiftSettings: strict),
+        .testTarget(name: "ParleyFuzzTargetTests", dependencies: ["ParleyFuzzTargets", "ParleyAttestation", "ParleyCore"],
+                    path: "Tests/ParleyFuzzTargetTests", swiftSettings: strict),
         .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],
                     path: "Tests/ParleyAnalysisTests", swiftSettings: strict),
         .testTarget(name: "ParleyEngineTests", dependencies: ["ParleyEngine", "ParleyAnalysis"],

@@ -1,0 +1,50 @@
+import Crypto
+import Foundation
+import ParleyAttestation
+import ParleyCore
+
+/// Valid inputs for each target, built from the same code paths as real data, so a fuzz run
+/// starts deep inside each format. `Scripts/fuzz.sh` writes them to the corpus directories;
+/// the tests replay them.
+public enum FuzzSeeds {
+    public static func make(for target: FuzzTarget) throws -> [[UInt8]] {
+        switch target {
+        case .cbor:
+            return [CBOREncoder.encode(.textMap(["a": .array([.unsigned(1), .int(-300), .float(1.5), .bytes([1, 2])]),
+                                                 "b": .tagged(18, .map([.unsigned(1): .null]))]))]
+        case .cose:
+            let key = P384.Signing.PrivateKey()
+            return [try COSESign1.sign(payload: Array("seed".utf8), with: .p384(key))]
+        case .evidence:
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-seed-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let ca = try SoftwareQuotingCA.openOrCreate(dataDirectory: dir, now: Date(timeIntervalSince1970: 1_780_000_000))
+            let claims = LaunchClaims(job: "seed", runtime: .of([1]), module: .of([2]), moduleSigner: .of([3]), debug: false,
+                                      publicKey: Array(Curve25519.KeyAgreement.PrivateKey().publicKey.rawRepresentation),
+                                      signingKey: Array(P384.Signing.PrivateKey().publicKey.derRepresentation))
+            let events = [LaunchLogEvent.epoch(number: 1, startedMillis: 0).encoded, LaunchLogEvent.launch(claims).encoded]
+            let tpm = TPMEvidence.make(attest: [0xff, 0x54, 0x43, 0x47, 0x80, 0x18] + [UInt8](repeating: 0, count: 90),
+                                       signature: [0, 0x18, 0, 0x0b, 0, 32] + [UInt8](repeating: 1, count: 32) + [0, 32] + [UInt8](repeating: 2, count: 32),
+                                       akPublic: [UInt8](repeating: 0, count: 90), pcrs: [23: LaunchLogEvent.replay(events)],
+                                       eventLog: events, job: "seed", nonce: FuzzTarget.nonce,
+                                       publicKey: claims.publicKey, signingKey: claims.signingKey)
+            return [try ca.quote(claims, nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000)), tpm]
+        case .tpm:
+            return [[0xff, 0x54, 0x43, 0x47, 0x80, 0x18, 0, 2, 1, 2, 0, 2, 3, 4] + [UInt8](repeating: 0, count: 17) + [0, 0, 0, 1, 0, 0x0b, 3, 0, 0, 0x80, 0, 32] + [UInt8](repeating: 9, count: 32)]
+        case .stream:
+            var sealer = try StreamSealer(recipient: FuzzTarget.streamKey.publicKey, info: [1], chunkSize: 16)
+            return [sealer.header + (try sealer.sealChunk(Array("0123456789abcdef".utf8), isFinal: false))
+                    + (try sealer.sealChunk(Array("tail".utf8), isFinal: true))]
+        case .sql:
+            return [Array("""
+                SELECT e.campaign, COUNT(DISTINCT e.email_hash) AS buyers, SUM(p.amount) AS revenue
+                FROM exposures e JOIN purchases p ON e.email_hash = p.email_hash
+                WHERE p.category IN ('soda', 'juice') AND e.region BETWEEN 1 AND 5 AND NOT e.day < DATE '2024-01-01'
+                GROUP BY e.campaign
+                """.utf8)]
+        case .csv:
+            return [Array("email_hash,campaign,region,day\r\nab12,\"spring, \"\"big\"\"\",3,2024-02-29\nff00,fall,-1,1999-12-31\n".utf8)]
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+import ParleyAnalysis
+import ParleyAttestation
+import ParleyCore
+import ParleyEngine
+import ParleyTPMVerify
+
+/// One fuzz entry point per parser of untrusted input. Each takes arbitrary bytes and must
+/// return (accepting or refusing them) without crashing, hanging or exhausting memory.
+/// `parley-fuzz` runs them under libFuzzer (`Scripts/fuzz.sh`); the tests replay seeds and random
+/// inputs through them on every CI run.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// Deterministic and lenient CBOR decoding.
+    case cbor
+    /// COSE_Sign1 parsing and verification.
+    case cose
+    /// Attestation evidence of either tier: parse, then integrity checks against fixed anchors.
+    case evidence
+    /// TPM structures: TPMS_ATTEST, TPM2B_PUBLIC, TPMT_SIGNATURE.
+    case tpm
+    /// The sealed upload stream, fed in uneven pieces.
+    case stream
+    /// The SQL subset compiler.
+    case sql
+    /// CSV loading against a fixed schema.
+    case csv
+
+    /// Runs the target on one input.
+    public func run(_ bytes: [UInt8]) {
+        switch self {
+        case .cbor:
+            _ = try? CBORDecoder().decode(bytes)
+            _ = try? CBORDecoder(mode: .lenient).decode(bytes)
+        case .cose:
+            if let m = try? COSESign1(bytes: bytes) { _ = m.verify(with: Self.coseKey) }
+        case .evidence:
+            if let e = try? UnverifiedEvidence.parse(bytes) {
+                _ = EvidenceVerifier(anchors: Self.anchors, expectedNonce: Self.nonce, now: Date(timeIntervalSince1970: 1_780_000_000)).verify(e)
+            }
+        case .tpm:
+            _ = try? TPMAttestation.parse(bytes)
+            _ = try? TPMECCPublicArea.parse(tpm2bPublic: bytes)
+            _ = try? TPMECDSASignature.parse(bytes)
+        case .stream:
+            var opener = StreamOpener(privateKey: Self.streamKey, info: [1])
+            var i = 0, step = 1
+            while i < bytes.count {
+                let end = min(bytes.count, i + step)
+                guard (try? opener.feed(bytes[i..<end])) != nil else { return }
+                i = end
+                step = step * 3 % 97 + 1
+            }
+            _ = try? opener.finish()
+        case .sql:
+            if let text = String(validating: bytes, as: UTF8.self) { _ = try? QueryCompiler.compile(text, catalog: Self.catalog) }
+        case .csv:
+            guard let schema = Self.catalog.datasets["exposures"] else { return }
+            _ = try? CSVLoader.load(bytes, schema: schema, limits: CSVLimits(maxBytes: 1 << 20, maxRows: 10_000, maxFieldBytes: 256))
+        }
+    }
+
+    /// The target named by the environment variable `PARLEY_FUZZ_TARGET`.
+    public static var fromEnvironment: FuzzTarget? {
+        ProcessInfo.processInfo.environment["PARLEY_FUZZ_TARGET"].flatMap(FuzzTarget.init(rawValue:))
+    }
+
+    // Fixed inputs, derived deterministically so runs are reproducible.
+    static let coseKey = ECVerifyingKey.p384(try! P384.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 7, count: 48)).publicKey)
+    static let streamKey = try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: [UInt8](repeating: 9, count: 32))
+    static let nonce = try! Nonce(bytes: [UInt8](repeating: 5, count: 32))
+    static let anchors = TrustAnchors(quotingRoot: nil, tpmAttestationKey: Array(P256.Signing.PrivateKey().publicKey.derRepresentation))
+    public static let catalog: DatasetCatalog = try! DatasetCatalog([
+        DatasetSchema(name: "exposures", provider: "brand", columns: [
+            ColumnSchema(name: "email_hash", type: .text), ColumnSchema(name: "campaign", type: .text),
+            ColumnSchema(name: "region", type: .int), ColumnSchema(name: "day", type: .date),
+        ], privacyUnit: "email_hash"),
+        DatasetSchema(name: "purchases", provider: "retailer", columns: [
+            ColumnSchema(name: "email_hash", type: .text), ColumnSchema(name: "amount", type: .decimal,
+                                                                         bounds: ClampBounds(lower: 0, upper: 5000)),
+            ColumnSchema(name: "category", type: .text),
+        ], privacyUnit: "email_hash"),
+    ])
+}

@@ -1,0 +1,52 @@
+import Foundation
+import ParleyFuzzTargets
+
+#if PARLEY_LIBFUZZER
+/// libFuzzer's entry point (built by Scripts/fuzz.sh with `-sanitize=fuzzer -DPARLEY_LIBFUZZER`).
+/// The target is named by `PARLEY_FUZZ_TARGET`.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func parleyFuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let target = FuzzTarget.fromEnvironment else {
+        fputs("parley-fuzz: set PARLEY_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n", stderr)
+        exit(2)
+    }
+    target.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+    return 0
+}
+#else
+/// Without libFuzzer: replays files through a target, for reproducing a crash a fuzz run found.
+///     parley-fuzz TARGET FILE...
+///     parley-fuzz --write-seeds DIR
+@main
+struct FuzzReplay {
+    static func main() {
+        let args = CommandLine.arguments.dropFirst()
+        if args.first == "--write-seeds", let dir = args.dropFirst().first {
+            writeSeeds(to: dir)
+            return
+        }
+        guard let name = args.first, let target = FuzzTarget(rawValue: name) else {
+            print("usage: parley-fuzz TARGET FILE...   (replays inputs; Scripts/fuzz.sh runs libFuzzer)")
+            print("targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: " "))")
+            exit(2)
+        }
+        for path in args.dropFirst() {
+            guard let data = FileManager.default.contents(atPath: path) else { print("cannot read \(path)"); exit(1) }
+            target.run(Array(data))
+            print("ok \(path)")
+        }
+    }
+
+    /// Writes each target's seeds to DIR/TARGET/seed-N.
+    static func writeSeeds(to dir: String) {
+        for target in FuzzTarget.allCases {
+            let sub = dir + "/" + target.rawValue
+            try? FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+            guard let seeds = try? FuzzSeeds.make(for: target) else { print("cannot make seeds for \(target)"); exit(1) }
+            for (i, seed) in seeds.enumerated() {
+                FileManager.default.createFile(atPath: "\(sub)/seed-\(i)", contents: Data(seed))
+            }
+        }
+    }
+}
+#endif

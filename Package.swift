@@ -41,6 +41,10 @@ let package = Package(
         .target(name: "ParleyTPMVerify", dependencies: ["COpenSSL"],
                 path: "Attestation/ParleyTPMVerify", swiftSettings: strict),
 
+        // A strict TOML 1.0 subset parser that keeps the position of every key and value, so that
+        // policy and module errors name file, line and column.
+        .target(name: "ParleyTOML", path: "Sources/ParleyTOML", swiftSettings: strict),
+
         // The analysis language: SQL subset -> typed plan with static privacy checks (no I/O).
         .target(name: "ParleyAnalysis", path: "Sources/ParleyAnalysis", swiftSettings: strict),
         // The in-memory columnar engine the worker runs plans with: CSV loading, hash joins and
@@ -48,9 +52,15 @@ let package = Package(
         .target(name: "ParleyEngine", dependencies: ["ParleyAnalysis"],
                 path: "Enclave/ParleyEngine", swiftSettings: strict),
 
+        // Analysis modules: the TOML source, validation at seal time, the sealed bundle.
+        .target(name: "ParleyModule",
+                dependencies: ["ParleyCore", "ParleyAnalysis", "ParleyTOML", "ParleyEgress",
+                               .product(name: "Crypto", package: "swift-crypto")],
+                path: "Sources/ParleyModule", swiftSettings: strict),
+
         // Evidence formats, quote providers, the verifier and its appraisal policy.
         .target(name: "ParleyAttestation",
-                dependencies: ["ParleyCore", "ParleyTPMVerify", "COpenSSL",
+                dependencies: ["ParleyCore", "ParleyTPMVerify", "ParleyTOML", "COpenSSL",
                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Attestation/ParleyAttestation", swiftSettings: strict),
 
@@ -68,7 +78,7 @@ let package = Package(
 
         // The one CLI for every role.
         .executableTarget(name: "parley",
-                          dependencies: ["ParleyCore",
+                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyAnalysis", "ParleyEgress",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/parley", swiftSettings: strict),
 
@@ -106,6 +116,10 @@ let package = Package(
                     path: "Tests/ParleyAttestationTests", swiftSettings: strict),
         .testTarget(name: "ParleyFuzzTargetTests", dependencies: ["ParleyFuzzTargets", "ParleyAttestation", "ParleyCore"],
                     path: "Tests/ParleyFuzzTargetTests", swiftSettings: strict),
+        .testTarget(name: "ParleyTOMLTests", dependencies: ["ParleyTOML"],
+                    path: "Tests/ParleyTOMLTests", swiftSettings: strict),
+        .testTarget(name: "ParleyModuleTests", dependencies: ["ParleyModule", "ParleyCore", "ParleyEngine", "ParleyAnalysis"],
+                    path: "Tests/ParleyModuleTests", swiftSettings: strict),
         .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],
                     path: "Tests/ParleyAnalysisTests", swiftSettings: strict),
         .testTarget(name: "ParleyEngineTests", dependencies: ["ParleyEngine", "ParleyAnalysis"],
@@ -113,7 +127,8 @@ let package = Package(
         .testTarget(name: "ParleyEgressTests", dependencies: ["ParleyEgress"],
                     path: "Tests/ParleyEgressTests", swiftSettings: strict),
         .testTarget(name: "ParleyCLITests",
-                    dependencies: ["parley", "parley-enclave"],
+                    dependencies: ["parley", "parley-enclave", "ParleyAttestation", "ParleyCore",
+                                   .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyCLITests",
                     swiftSettings: strict),
     ]

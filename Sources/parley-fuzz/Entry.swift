@@ -2,12 +2,27 @@ import Foundation
 import ParleyFuzzTargets
 
 #if PARLEY_LIBFUZZER
-/// libFuzzer's entry point (built by Scripts/fuzz.sh with `-sanitize=fuzzer -DPARLEY_LIBFUZZER`).
-/// The target is named by `PARLEY_FUZZ_TARGET`.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func parleyFuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+/// libFuzzer's driver, linked in by `-sanitize=fuzzer`.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+/// Built by Scripts/fuzz.sh with `-sanitize=fuzzer -DPARLEY_LIBFUZZER`: hands control to libFuzzer
+/// (SwiftPM gives executables their own entry point, so libFuzzer's `main` cannot be used).
+@main
+struct FuzzMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, parleyFuzzOne))
+    }
+}
+
+/// One input; the target is named by `PARLEY_FUZZ_TARGET`.
+func parleyFuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let target = FuzzTarget.fromEnvironment else {
-        fputs("parley-fuzz: set PARLEY_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n", stderr)
+        FileHandle.standardError.write(Data("parley-fuzz: set PARLEY_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
         exit(2)
     }
     target.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])

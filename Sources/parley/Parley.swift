@@ -14,7 +14,7 @@ struct Parley: ParsableCommand {
         Start with `parley keygen NAME` to make a party's keys. Every verb has its own --help.
         """,
         version: "0.1.0",
-        subcommands: [KeygenCommand.self, RuntimeCommand.self]
+        subcommands: [KeygenCommand.self, ModuleCommand.self, AttestCommand.self, RuntimeCommand.self]
     )
 }
 

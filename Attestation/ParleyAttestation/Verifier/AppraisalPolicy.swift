@@ -58,6 +58,20 @@ public enum AppraisalFailure: Sendable, Equatable, CustomStringConvertible {
     case fromTheFuture(aheadSeconds: Int)
     case nonceReused
 
+    /// A stable identifier for scripts.
+    public var code: String {
+        switch self {
+        case .wrongTier: return "wrongTier"
+        case .moduleNotExpected: return "moduleNotExpected"
+        case .runtimeNotAccepted: return "runtimeNotAccepted"
+        case .signerNotAccepted: return "signerNotAccepted"
+        case .debugWorker: return "debugWorker"
+        case .stale: return "stale"
+        case .fromTheFuture: return "fromTheFuture"
+        case .nonceReused: return "nonceReused"
+        }
+    }
+
     public var description: String {
         switch self {
         case .wrongTier(let got): return "the evidence is a \(got) quote, which the policy does not accept"

@@ -30,8 +30,8 @@ public enum RefusalReason: Sendable, Equatable, CustomStringConvertible {
     public var code: String {
         switch self {
         case .unparseable: return "unparseable"
-        case .integrity(let f): return "integrity." + String(describing: f).split(separator: "(").first.map(String.init)!
-        case .appraisal(let f): return "appraisal." + String(describing: f).split(separator: "(").first.map(String.init)!
+        case .integrity(let f): return "integrity." + f.code
+        case .appraisal(let f): return "appraisal." + f.code
         }
     }
 }

@@ -40,6 +40,25 @@ public enum IntegrityFailure: Sendable, Equatable, CustomStringConvertible {
     case launchEventDuplicated
     case keyMismatch
 
+    /// A stable identifier for scripts.
+    public var code: String {
+        switch self {
+        case .noTrustAnchor: return "noTrustAnchor"
+        case .certificateChain: return "certificateChain"
+        case .quotingKeyUnusable: return "quotingKeyUnusable"
+        case .signature: return "signature"
+        case .nonceMismatch: return "nonceMismatch"
+        case .tpmQuote: return "tpmQuote"
+        case .attestationKeyNotPinned: return "attestationKeyNotPinned"
+        case .launchPCRNotQuoted: return "launchPCRNotQuoted"
+        case .eventLogDoesNotReplay: return "eventLogDoesNotReplay"
+        case .eventLogWithoutEpoch: return "eventLogWithoutEpoch"
+        case .launchEventMissing: return "launchEventMissing"
+        case .launchEventDuplicated: return "launchEventDuplicated"
+        case .keyMismatch: return "keyMismatch"
+        }
+    }
+
     public var description: String {
         switch self {
         case .noTrustAnchor(let t): return "no pinned \(t == .software ? "quoting root" : "TPM attestation key") to check \(t) evidence against"

@@ -1,0 +1,65 @@
+import Foundation
+import ParleyCore
+import ParleyTOML
+
+extension AppraisalPolicy {
+    /// The keys a policy file may hold.
+    static let fileKeys = ["quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug"]
+
+    /// Reads a party's policy file (TOML). Paths inside it are relative to the file.
+    ///
+    ///     quote = "software"                # or "tpm"
+    ///     module = "<96 hex>"               # `parley module measure BUNDLE`
+    ///     runtime = ["<96 hex>"]            # `parley runtime measure`
+    ///     module_signers = ["<96 hex>"]     # optional
+    ///     quoting_root = "quoting-root.pem" # software quotes
+    ///     tpm_ak = "tpm-ak.pem"             # tpm quotes
+    ///     max_age_seconds = 300
+    ///     allow_debug = false
+    ///
+    /// - Throws: ``ParleyError`` whose reason starts `file:line:column:` for a problem in the file;
+    ///   a missing or empty expectation is an error, never a silent pass.
+    public static func load(path: String) throws -> AppraisalPolicy {
+        let text = try FileIO.readText(path)
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            let t = try TOMLDocument.parse(text, fileName: path)
+            try t.rejectUnknownKeys(allowed: fileKeys)
+            let isHex96: (String) -> Bool = { (try? MeasurementDigest(hex: $0)) != nil }
+            let quoteText = try t.requiredString("quote", mustBe: "\"software\" or \"tpm\"") { AssuranceTier(rawValue: $0) != nil }
+            let module = try t.requiredString("module", mustBe: "96 hex digits (from `parley module measure BUNDLE`)", where: isHex96)
+            let runtime = try t.requiredStringArray("runtime", mustBe: "96 hex digits (from `parley runtime measure`)", where: isHex96)
+            guard !runtime.isEmpty else { throw t.error("\"runtime\" is empty: list at least one accepted runtime measurement", at: "runtime") }
+            let signers = try t.optionalStringArray("module_signers", mustBe: "96 hex digits", where: isHex96)
+            if let signers, signers.isEmpty {
+                throw t.error("\"module_signers\" is empty: list at least one signer, or remove the key to accept any", at: "module_signers")
+            }
+            let maxAge = try t.optionalInt("max_age_seconds", mustBe: "1 to 86400") { (1...86_400).contains($0) } ?? 300
+            let allowDebug = try t.optionalBool("allow_debug") ?? false
+            let tier = AssuranceTier(rawValue: quoteText)!
+            var anchors = TrustAnchors()
+            func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).path }
+            if let root = try t.optionalString("quoting_root") {
+                do { anchors.quotingRoot = try Certificate(pem: try FileIO.readText(resolve(root))) } catch let e as ParleyError {
+                    throw t.error("quoting_root \(resolve(root)): \(e.reason)", at: "quoting_root")
+                }
+            }
+            if let ak = try t.optionalString("tpm_ak") {
+                do { anchors.tpmAttestationKey = try ECVerifyingKey(pem: try FileIO.readText(resolve(ak))).derRepresentation } catch let e as ParleyError {
+                    throw t.error("tpm_ak \(resolve(ak)): \(e.reason)", at: "tpm_ak")
+                }
+            }
+            if tier == .software, anchors.quotingRoot == nil {
+                throw t.error("quote = \"software\" needs quoting_root = \"quoting-root.pem\" (copy it from the host's data directory)", at: "quote")
+            }
+            if tier == .tpm, anchors.tpmAttestationKey == nil {
+                throw t.error("quote = \"tpm\" needs tpm_ak = \"tpm-ak.pem\" (copy it from the host's data directory)", at: "quote")
+            }
+            return try AppraisalPolicy(quote: tier, module: try MeasurementDigest(hex: module), runtime: try runtime.map { try MeasurementDigest(hex: $0) },
+                                       moduleSigners: try signers.map { try $0.map { try MeasurementDigest(hex: $0) } },
+                                       anchors: anchors, maxAgeSeconds: Int(maxAge), allowDebug: allowDebug)
+        } catch let e as TOMLError {
+            throw ParleyError(.malformed, e.description)
+        }
+    }
+}

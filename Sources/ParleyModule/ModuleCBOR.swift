@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import ParleyAnalysis
+import ParleyCore
+
+extension ModuleDefinition {
+    /// Caps for reading a module: 1 MiB, depth 6, 100,000 items.
+    static let limits = CBORDecoder.Limits(maxBytes: 1 << 20, maxDepth: 6, maxItems: 100_000)
+
+    /// The module's deterministic CBOR: the sealed payload, whose SHA-384 is the module measurement.
+    public var cbor: [UInt8] {
+        var parties: [String: CBOR] = [:]
+        for (n, p) in self.parties {
+            parties[n] = .textMap(["signing_key": .bytes(Array(p.signing.derRepresentation)),
+                                   "agreement_key": .bytes(Array(p.agreement.rawRepresentation))])
+        }
+        var datasets: [String: CBOR] = [:]
+        for (n, d) in self.datasets {
+            var bounds: [String: CBOR] = [:]
+            for (c, b) in d.bounds { bounds[c] = .array([.text(b.lower), .text(b.upper)]) }
+            datasets[n] = .textMap([
+                "provider": .text(d.provider), "privacy_unit": .text(d.privacyUnit),
+                "columns": .array(d.columns.map { .array([.text($0.name), .text($0.type.rawValue)]) }),
+                "bounds": .textMap(bounds),
+            ])
+        }
+        var policy: [String: CBOR] = [
+            "min_group_size": .unsigned(UInt64(self.policy.minGroupSize)),
+            "epsilon_per_query": .text(self.policy.epsilonPerQuery), "budget_epsilon": .text(self.policy.budgetEpsilon),
+            "max_groups_per_unit": .unsigned(UInt64(self.policy.maxGroupsPerUnit)),
+            "max_rows_per_unit": .unsigned(UInt64(self.policy.maxRowsPerUnit)),
+        ]
+        if let d = self.policy.delta { policy["delta"] = .text(d) }
+        var queries: [String: CBOR] = [:]
+        for (n, q) in self.queries { queries[n] = .textMap(["sql": .text(q.sql), "receivers": .array(q.receivers.map { .text($0) })]) }
+        return CBOREncoder.encode(.textMap([
+            "format": .text(Self.format), "name": .text(name), "version": .text(version), "author": .bytes(author),
+            "parties": .textMap(parties), "datasets": .textMap(datasets), "policy": .textMap(policy), "queries": .textMap(queries),
+        ]))
+    }
+
+    /// Reads a module from its CBOR (the payload of a verified bundle).
+    public init(cbor bytes: [UInt8]) throws {
+        let m = try CBORDecoder(limits: Self.limits).decode(bytes).textKeyedMap("module")
+        try m.rejectUnknownKeys(["format", "name", "version", "author", "parties", "datasets", "policy", "queries"], in: "module")
+        guard try m.required("format", in: "module").textValue("module format") == Self.format else {
+            throw ParleyError(.unsupported, "module format is not \(Self.format)")
+        }
+        name = try m.required("name", in: "module").textValue("module name")
+        version = try m.required("version", in: "module").textValue("module version")
+        author = try m.required("author", in: "module").bytesValue("module author")
+        var parties: [String: PartyPublicKey] = [:]
+        for (n, v) in try m.required("parties", in: "module").textKeyedMap("parties") {
+            let p = try v.textKeyedMap("party \(n)")
+            do {
+                parties[n] = PartyPublicKey(
+                    signing: try P256.Signing.PublicKey(derRepresentation: try p.required("signing_key", in: "party \(n)").bytesValue("signing_key")),
+                    agreement: try Curve25519.KeyAgreement.PublicKey(rawRepresentation: try p.required("agreement_key", in: "party \(n)").bytesValue("agreement_key")))
+            } catch let e as ParleyError { throw e } catch {
+                throw ParleyError(.badKey, "party \(n) has an unusable key")
+            }
+        }
+        self.parties = parties
+        var datasets: [String: DatasetDeclaration] = [:]
+        for (n, v) in try m.required("datasets", in: "module").textKeyedMap("datasets") {
+            let d = try v.textKeyedMap("dataset \(n)")
+            let columns = try d.required("columns", in: "dataset \(n)").arrayValue("columns").map { c -> (name: String, type: ColumnType) in
+                let pair = try c.arrayValue("column")
+                guard pair.count == 2, let type = ColumnType(rawValue: try pair[1].textValue("column type")) else {
+                    throw ParleyError(.malformed, "dataset \(n) has a malformed column")
+                }
+                return (try pair[0].textValue("column name"), type)
+            }
+            var bounds: [String: (lower: String, upper: String)] = [:]
+            for (c, b) in try d.required("bounds", in: "dataset \(n)").textKeyedMap("bounds") {
+                let pair = try b.arrayValue("bounds")
+                guard pair.count == 2 else { throw ParleyError(.malformed, "dataset \(n) bounds of \(c) must be [lower, upper]") }
+                bounds[c] = (try pair[0].textValue("lower"), try pair[1].textValue("upper"))
+            }
+            datasets[n] = DatasetDeclaration(provider: try d.required("provider", in: "dataset \(n)").textValue("provider"),
+                                             privacyUnit: try d.required("privacy_unit", in: "dataset \(n)").textValue("privacy_unit"),
+                                             columns: columns, bounds: bounds)
+        }
+        self.datasets = datasets
+        let p = try m.required("policy", in: "module").textKeyedMap("policy")
+        func int(_ k: String) throws -> Int {
+            let v = try p.required(k, in: "policy").unsignedValue(k)
+            guard v <= UInt64(Int32.max) else { throw ParleyError(.malformed, "policy \(k) is too large") }
+            return Int(v)
+        }
+        policy = PolicyDeclaration(minGroupSize: try int("min_group_size"),
+                                   epsilonPerQuery: try p.required("epsilon_per_query", in: "policy").textValue("epsilon_per_query"),
+                                   budgetEpsilon: try p.required("budget_epsilon", in: "policy").textValue("budget_epsilon"),
+                                   delta: try p["delta"].map { try $0.textValue("delta") },
+                                   maxGroupsPerUnit: try int("max_groups_per_unit"), maxRowsPerUnit: try int("max_rows_per_unit"))
+        var queries: [String: QueryDeclaration] = [:]
+        for (n, v) in try m.required("queries", in: "module").textKeyedMap("queries") {
+            let q = try v.textKeyedMap("query \(n)")
+            queries[n] = QueryDeclaration(sql: try q.required("sql", in: "query \(n)").textValue("sql"),
+                                          receivers: try q.required("receivers", in: "query \(n)").arrayValue("receivers").map { try $0.textValue("receiver") })
+        }
+        self.queries = queries
+    }
+}

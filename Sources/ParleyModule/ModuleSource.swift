@@ -1,0 +1,141 @@
+import Foundation
+import ParleyAnalysis
+import ParleyCore
+import ParleyTOML
+
+extension ModuleDefinition {
+    /// Reads and fully validates a module source file (TOML), as `parley module seal` does.
+    /// Every problem is reported as `file:line:column: what is wrong, and what to do`; SQL errors
+    /// point into the TOML file itself.
+    ///
+    /// - Parameters:
+    ///   - path: the source file; `public_key` paths are relative to it.
+    ///   - author: the sealing key's public key (SubjectPublicKeyInfo DER).
+    public static func load(source path: String, author: [UInt8]) throws -> ModuleDefinition {
+        let text = try FileIO.readText(path)
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        let t: TOMLTable
+        do { t = try TOMLDocument.parse(text, fileName: path) } catch { throw ParleyError(.malformed, error.description) }
+        do {
+            return try build(t, base: base, author: author)
+        } catch let e as TOMLError {
+            throw ParleyError(.malformed, e.description)
+        }
+    }
+
+    private static let identifier: @Sendable (String) -> Bool = { s in
+        !s.isEmpty && s.count <= 64 && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-" }
+    }
+
+    private static func build(_ t: TOMLTable, base: URL, author: [UInt8]) throws -> ModuleDefinition {
+        try t.rejectUnknownKeys(allowed: ["name", "version", "parties", "datasets", "policy", "queries"])
+        let name = try t.requiredString("name", mustBe: "a name of letters, digits, '-' or '_'", where: identifier)
+        let version = try t.requiredString("version", mustBe: "a non-empty version string") { !$0.isEmpty && $0.count <= 64 }
+
+        // Parties and their keys.
+        let partiesTable = try t.requiredTable("parties")
+        var parties: [String: PartyPublicKey] = [:]
+        for (pname, pt) in try partiesTable.childTables() {
+            guard identifier(pname) else { throw partiesTable.error("party name \"\(pname)\" must be letters, digits, '-' or '_'", at: pname) }
+            try pt.rejectUnknownKeys(allowed: ["public_key"])
+            let keyPath = try pt.requiredString("public_key", mustBe: "the path of the party's .pub file (from `parley keygen`)")
+            let resolved = keyPath.hasPrefix("/") ? keyPath : base.appendingPathComponent(keyPath).path
+            do { parties[pname] = try PartyPublicKey(pem: try FileIO.readText(resolved)) } catch let e as ParleyError {
+                throw pt.error("public_key \(resolved): \(e.reason); make one with `parley keygen \(pname)`", at: "public_key")
+            }
+        }
+        guard !parties.isEmpty else { throw t.error("[parties] is empty: declare at least one party with its public_key", at: "parties") }
+
+        // Datasets.
+        let datasetsTable = try t.requiredTable("datasets")
+        var datasets: [String: DatasetDeclaration] = [:]
+        for (dname, dt) in try datasetsTable.childTables() {
+            guard identifier(dname) else { throw datasetsTable.error("dataset name \"\(dname)\" must be letters, digits, '-' or '_'", at: dname) }
+            try dt.rejectUnknownKeys(allowed: ["provider", "privacy_unit", "columns", "bounds"])
+            let provider = try dt.requiredString("provider", mustBe: "one of the declared parties (\(parties.keys.sorted().joined(separator: ", ")))") { parties[$0] != nil }
+            let colsTable = try dt.requiredTable("columns")
+            var columns: [(name: String, type: ColumnType)] = []
+            for e in colsTable.entries {
+                guard let typeName = e.value.stringValue, let type = ColumnType(rawValue: typeName) else {
+                    throw colsTable.error("column \"\(e.key)\" must have type \"text\", \"int\", \"decimal\" or \"date\"", at: e.key)
+                }
+                columns.append((e.key, type))
+            }
+            guard !columns.isEmpty else { throw dt.error("columns is empty: declare every column of the CSV with its type", at: "columns") }
+            let unit = try dt.requiredString("privacy_unit", mustBe: "the name of one of the dataset's columns (the column that identifies a person)") { u in columns.contains { $0.name == u } }
+            var bounds: [String: (lower: String, upper: String)] = [:]
+            if let bt = try dt.optionalTable("bounds") {
+                for e in bt.entries {
+                    guard let col = columns.first(where: { $0.name == e.key }) else {
+                        throw bt.error("bounds names \"\(e.key)\", which is not a column of \(dname)", at: e.key)
+                    }
+                    guard col.type == .int || col.type == .decimal else {
+                        throw bt.error("bounds apply to int or decimal columns; \"\(e.key)\" is \(col.type)", at: e.key)
+                    }
+                    guard let pair = e.value.arrayValue, pair.count == 2 else {
+                        throw bt.error("bounds of \"\(e.key)\" must be [lower, upper]", at: e.key)
+                    }
+                    let texts = pair.map { v -> String? in
+                        if let i = v.integerValue { return String(i) }
+                        if let f = v.floatValue { return f.text.replacingOccurrences(of: "_", with: "") }
+                        return nil
+                    }
+                    guard let lo = texts[0], let hi = texts[1], let l = scaled(lo, type: col.type), let h = scaled(hi, type: col.type), l <= h else {
+                        throw bt.error("bounds of \"\(e.key)\" must be two \(col.type == .int ? "integers" : "numbers with at most 4 decimals"), lower <= upper", at: e.key)
+                    }
+                    bounds[e.key] = (lo, hi)
+                }
+            }
+            datasets[dname] = DatasetDeclaration(provider: provider, privacyUnit: unit, columns: columns, bounds: bounds)
+        }
+        guard !datasets.isEmpty else { throw t.error("[datasets] is empty: declare at least one dataset", at: "datasets") }
+
+        // Policy.
+        let pt = try t.requiredTable("policy")
+        try pt.rejectUnknownKeys(allowed: ["min_group_size", "epsilon_per_query", "budget_epsilon", "delta", "max_groups_per_unit", "max_rows_per_unit"])
+        func decimal(_ key: String, required: Bool) throws -> String? {
+            guard let v = pt[key] else {
+                if required { throw pt.missingKeyError(key) }
+                return nil
+            }
+            if let f = v.floatValue { return f.text.replacingOccurrences(of: "_", with: "") }
+            if let i = v.integerValue { return String(i) }
+            throw pt.error("\"\(key)\" must be a number such as 1.0", at: key)
+        }
+        let policy = PolicyDeclaration(
+            minGroupSize: Int(try pt.requiredInt("min_group_size", mustBe: "an integer from 1 to 1000000") { (1...1_000_000).contains($0) }),
+            epsilonPerQuery: try decimal("epsilon_per_query", required: true) ?? "",
+            budgetEpsilon: try decimal("budget_epsilon", required: true) ?? "",
+            delta: try decimal("delta", required: false),
+            maxGroupsPerUnit: Int(try pt.requiredInt("max_groups_per_unit", mustBe: "an integer from 1 to 1000000") { (1...1_000_000).contains($0) }),
+            maxRowsPerUnit: Int(try pt.optionalInt("max_rows_per_unit", mustBe: "an integer from 1 to 1000000") { (1...1_000_000).contains($0) } ?? 1))
+
+        var module = ModuleDefinition(name: name, version: version, author: author, parties: parties, datasets: datasets,
+                                      policy: policy, queries: [:])
+        do { _ = try module.privacyPolicy() } catch let e as ParleyError {
+            throw pt.error(e.reason.replacingOccurrences(of: "policy: ", with: ""), at: pt.position)
+        }
+        let catalog: DatasetCatalog
+        do { catalog = try module.catalog() } catch let e as ParleyError { throw datasetsTable.error(e.reason, at: datasetsTable.position) }
+
+        // Queries: compiled now, so that nothing the worker would refuse is ever sealed.
+        let qt = try t.requiredTable("queries")
+        for (qname, q) in try qt.childTables() {
+            guard identifier(qname) else { throw qt.error("query name \"\(qname)\" must be letters, digits, '-' or '_'", at: qname) }
+            try q.rejectUnknownKeys(allowed: ["sql", "receivers"])
+            let receivers = try q.requiredStringArray("receivers", mustBe: "declared parties (\(parties.keys.sorted().joined(separator: ", ")))") { parties[$0] != nil }
+            guard !receivers.isEmpty else { throw q.error("receivers is empty: name at least one party who may run this query", at: "receivers") }
+            let sql = try q.requiredString("sql", mustBe: "the query's SQL")
+            do {
+                let plan = try QueryCompiler.compile(sql, catalog: catalog)
+                _ = try module.egressAggregates(of: plan)
+            } catch let e as AnalysisError {
+                let at = q["sql"]?.stringSource?.sourcePosition(line: e.location.line, column: e.location.column) ?? q.valuePosition(of: "sql") ?? q.position
+                throw q.error("query \(qname): \(e.reason)", at: at)
+            }
+            module.queries[qname] = QueryDeclaration(sql: sql, receivers: receivers)
+        }
+        guard !module.queries.isEmpty else { throw t.error("[queries] is empty: declare at least one query", at: "queries") }
+        return module
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import ParleyAttestation
+import ParleyCore
+
+struct AttestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attest",
+        abstract: "Check a worker's evidence against your own policy before you send it anything.",
+        subcommands: [Verify.self]
+    )
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify evidence (a software or TPM quote) for your nonce against your policy file.",
+            discussion: """
+            Three stages, each of which must pass: parse the evidence; check its integrity (the \
+            quoting certificate chains to your pinned root and signs the document, or the TPM quote \
+            is signed by your pinned attestation key and its event log replays to the quoted PCR; \
+            the nonce is yours); appraise it against your policy (module, runtime, signer, debug \
+            mode, age, nonce not used before).
+
+            Exit status 0 means trusted. On refusal the reason is printed on standard error (every \
+            reason with --json) and the exit status is 3; 2 means the command itself could not run.
+
+            Policy file (TOML; paths relative to it):
+              quote = "software"                # or "tpm"
+              module = "<96 hex>"               # parley module measure BUNDLE
+              runtime = ["<96 hex>"]            # parley runtime measure
+              module_signers = ["<96 hex>"]     # optional
+              quoting_root = "quoting-root.pem" # from the host's data directory (software)
+              tpm_ak = "tpm-ak.pem"             # from the host's data directory (tpm)
+              max_age_seconds = 300
+              allow_debug = false
+
+            Example:
+              parley attest verify evidence.cbor --nonce "$NONCE" --policy policy.toml
+            """
+        )
+
+        @Argument(help: "The evidence file, as fetched from the host.")
+        var evidence: String
+
+        @Option(help: "The nonce you sent with the request, in hex (16 to 64 bytes).")
+        var nonce: String
+
+        @Option(help: "Your appraisal policy (TOML).")
+        var policy: String
+
+        @Option(help: "File recording nonces already used (default: ~/.parley/seen-nonces).")
+        var nonceLedger: String?
+
+        @Flag(help: "Print the full verdict as JSON on standard output.")
+        var json = false
+
+        func validate() throws {
+            guard (try? Nonce(hex: nonce)) != nil else {
+                throw ValidationError("--nonce must be 32 to 128 hex digits (16 to 64 bytes); make one with `openssl rand -hex 32`.")
+            }
+        }
+
+        func run() throws {
+            let nonce: Nonce, policy: AppraisalPolicy, bytes: [UInt8]
+            var ledger: FileNonceLedger
+            do {
+                nonce = try Nonce(hex: self.nonce)
+                policy = try AppraisalPolicy.load(path: self.policy)
+                bytes = try FileIO.read(evidence, maxBytes: UnverifiedEvidence.maxSize)
+                ledger = try FileNonceLedger(path: nonceLedger ?? defaultLedgerPath())
+            } catch let e as ParleyError {
+                fail(e.reason, code: 2)
+            }
+            let verdict = AttestationVerifier(policy: policy, now: Date()).verify(bytes, nonce: nonce, ledger: &ledger)
+            if json { print(VerdictJSON.render(verdict)) }
+            switch verdict {
+            case .trusted(let r):
+                if !json {
+                    print("trusted: \(r.tier) quote; job \(r.claims.job); module \(r.claims.module.hex.prefix(16))…; runtime \(r.claims.runtime.hex.prefix(16))…")
+                }
+            case .refused(let reasons):
+                if !json { FileHandle.standardError.write(Data("parley: refused: \(reasons[0])\n".utf8)) }
+                throw ExitCode(3)
+            }
+        }
+    }
+}
+
+func defaultLedgerPath() -> String {
+    (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.parley/seen-nonces"
+}
+
+/// The `--json` rendering of a verdict: stable keys for scripts.
+enum VerdictJSON {
+    static func render(_ verdict: AttestationVerdict) -> String {
+        var obj: [String: Any]
+        switch verdict {
+        case .trusted(let r):
+            obj = ["verdict": "trusted", "tier": r.tier.rawValue, "claims": [
+                "job": r.claims.job, "runtime": r.claims.runtime.hex, "module": r.claims.module.hex,
+                "module_signer": r.claims.moduleSigner.hex, "debug": r.claims.debug,
+                "public_key": Hex.encode(r.claims.publicKey), "signing_key": Hex.encode(r.claims.signingKey),
+            ] as [String: Any]]
+        case .refused(let reasons):
+            obj = ["verdict": "refused", "reasons": reasons.map { ["code": $0.code, "message": $0.description] }]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

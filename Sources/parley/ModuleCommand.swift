@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import ParleyAnalysis
+import ParleyCore
+import ParleyEgress
+import ParleyModule
+
+struct ModuleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "module",
+        abstract: "Seal an analysis module, and inspect or measure a sealed one.",
+        discussion: """
+        A module source (TOML) declares the parties and their public keys, the datasets each one \
+        provides (columns, privacy unit, clamping bounds), the privacy policy, and the named \
+        queries with who may receive them. `seal` checks all of it, compiles every query, and \
+        writes a signed bundle whose measurement the parties pin in their policy. Examples: \
+        Enclave/Modules/.
+        """,
+        subcommands: [Seal.self, Inspect.self, Measure.self]
+    )
+
+    struct Seal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a module source and write the signed bundle; prints its measurement.",
+            discussion: """
+            Every error names the file, line and column, and what to do. Example:
+              parley module seal campaign-lift.toml --key author.key -o campaign-lift.parley
+            """
+        )
+        @Argument(help: "The module source (TOML).") var source: String
+        @Option(help: "The author's private key (from `parley keygen`).") var key: String
+        @Option(name: .shortAndLong, help: "Where to write the bundle (default: SOURCE with .parley).") var output: String?
+        @Flag(help: "Replace an existing bundle.") var force = false
+
+        func run() throws {
+            do {
+                let author = try PartyPrivateKey.load(path: key)
+                let definition = try ModuleDefinition.load(source: source, author: Array(author.signing.publicKey.derRepresentation))
+                let sealed = try SealedModule.seal(definition, key: author)
+                let out = output ?? (source.hasSuffix(".toml") ? String(source.dropLast(5)) : source) + ".parley"
+                try FileIO.write(sealed.bytes, to: out, mode: 0o644, overwrite: force)
+                print("sealed \(definition.name) \(definition.version) to \(out)")
+                print("module measurement: \(sealed.measurement.hex)")
+                print("module signer:      \(sealed.signer.hex)")
+            } catch let e as ParleyError {
+                fail(e.reason + (e.reason.contains("already exists") ? " (or pass --force)" : ""))
+            }
+        }
+    }
+
+    struct Measure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a sealed module's measurement (what parties pin as `module` in their policy).")
+        @Argument(help: "The sealed bundle (.parley).") var bundle: String
+
+        func run() throws {
+            do { print(try SealedModule.load(path: bundle).measurement.hex) } catch let e as ParleyError { fail(e.reason) }
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a reviewer everything that matters in a sealed module, and what each query costs.")
+        @Argument(help: "The sealed bundle (.parley).") var bundle: String
+        @Flag(help: "Print JSON instead of text.") var json = false
+
+        func run() throws {
+            let sealed: SealedModule
+            do { sealed = try SealedModule.load(path: bundle) } catch let e as ParleyError { fail(e.reason) }
+            let report: ModuleReport
+            do { report = try ModuleReport(sealed) } catch let e as ParleyError { fail(e.reason) }
+            print(json ? report.json : report.text)
+        }
+    }
+}
+
+/// What `module inspect` shows, computed once for both renderings.
+struct ModuleReport {
+    struct Query { let name: String; let sql: String; let receivers: [String]; let epsilon: String; let delta: String
+                    let mechanism: String; let thresholdDelta: Double; let outputs: [String] }
+    let sealed: SealedModule
+    let queries: [Query]
+
+    init(_ sealed: SealedModule) throws {
+        self.sealed = sealed
+        let d = sealed.definition
+        let policy = try d.privacyPolicy()
+        let plans = try d.compiledQueries()
+        queries = try d.queries.keys.sorted().map { name in
+            guard let q = d.queries[name], let plan = plans[name] else { throw ParleyError(.internal, "query \(name) vanished") }
+            let cost: QueryCost
+            let aggregates = try d.egressAggregates(of: plan)
+            do { cost = try QueryCost(aggregates: aggregates, policy: policy) } catch {
+                throw ParleyError(.malformed, "query \(name): \(error)")
+            }
+            let outputs = plan.outputs.map { o -> String in
+                switch o {
+                case .groupKey(_, let name), .aggregate(_, let name): return name
+                }
+            }
+            return Query(name: name, sql: q.sql.trimmingCharacters(in: .whitespacesAndNewlines), receivers: q.receivers,
+                         epsilon: cost.epsilon.description, delta: cost.delta.description, mechanism: cost.mechanism.rawValue,
+                         thresholdDelta: cost.partitionSelectionDelta, outputs: outputs)
+        }
+    }
+
+    var text: String {
+        let d = sealed.definition
+        var out = ["module \(d.name) version \(d.version)",
+                   "  measurement   \(sealed.measurement.hex)",
+                   "  signer        \(sealed.signer.hex)", "", "parties"]
+        for (n, p) in d.parties.sorted(by: { $0.key < $1.key }) {
+            out.append("  \(n.padding(toLength: 14, withPad: " ", startingAt: 0)) signing key \(MeasurementDigest.of(Array(p.signing.derRepresentation)).hex.prefix(16))…")
+        }
+        out += ["", "datasets"]
+        for (n, ds) in d.datasets.sorted(by: { $0.key < $1.key }) {
+            out.append("  \(n) (provided by \(ds.provider); privacy unit \(ds.privacyUnit))")
+            for c in ds.columns {
+                let b = ds.bounds[c.name].map { "  clamped to [\($0.lower), \($0.upper)]" } ?? ""
+                out.append("    \(c.name): \(c.type)\(c.name == ds.privacyUnit ? "  (privacy unit: never output)" : "")\(b)")
+            }
+        }
+        let p = d.policy
+        out += ["", "policy",
+                "  min_group_size       \(p.minGroupSize)   (groups with fewer noisy distinct units are suppressed)",
+                "  epsilon_per_query    \(p.epsilonPerQuery)", "  budget_epsilon       \(p.budgetEpsilon)   (per job; runs are refused once spent)",
+                "  delta                \(p.delta ?? "none (pure epsilon-DP, discrete Laplace noise)")",
+                "  max_groups_per_unit  \(p.maxGroupsPerUnit)", "  max_rows_per_unit    \(p.maxRowsPerUnit)", "", "queries"]
+        for q in queries {
+            out.append("  \(q.name): receivers \(q.receivers.joined(separator: ", ")); outputs \(q.outputs.joined(separator: ", "))")
+            out.append("    cost per run: epsilon \(q.epsilon), delta \(q.delta), \(q.mechanism) noise; threshold delta \(String(format: "%.2g", q.thresholdDelta))")
+            for line in q.sql.split(separator: "\n") { out.append("    | \(line)") }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    var json: String {
+        let d = sealed.definition
+        let obj: [String: Any] = [
+            "name": d.name, "version": d.version, "measurement": sealed.measurement.hex, "signer": sealed.signer.hex,
+            "parties": d.parties.mapValues { ["signing_key_sha384": MeasurementDigest.of(Array($0.signing.derRepresentation)).hex] },
+            "datasets": d.datasets.mapValues { ds in
+                ["provider": ds.provider, "privacy_unit": ds.privacyUnit,
+                 "columns": ds.columns.map { ["name": $0.name, "type": $0.type.rawValue] },
+                 "bounds": ds.bounds.mapValues { [$0.lower, $0.upper] }] as [String: Any]
+            },
+            "policy": ["min_group_size": d.policy.minGroupSize, "epsilon_per_query": d.policy.epsilonPerQuery,
+                       "budget_epsilon": d.policy.budgetEpsilon, "delta": d.policy.delta as Any,
+                       "max_groups_per_unit": d.policy.maxGroupsPerUnit, "max_rows_per_unit": d.policy.maxRowsPerUnit],
+            "queries": Dictionary(uniqueKeysWithValues: queries.map { q in
+                (q.name, ["sql": q.sql, "receivers": q.receivers, "outputs": q.outputs, "cost": [
+                    "epsilon": q.epsilon, "delta": q.delta, "mechanism": q.mechanism, "threshold_delta": q.thresholdDelta]] as [String: Any])
+            }),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

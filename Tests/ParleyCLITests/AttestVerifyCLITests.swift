@@ -1,0 +1,106 @@
+import Crypto
+import Foundation
+import ParleyAttestation
+import ParleyCore
+import XCTest
+
+/// `parley attest verify` as a party runs it: files on disk, a policy file, exit codes.
+final class AttestVerifyCLITests: CLITestCase {
+    var dir = ""
+    var ca: SoftwareQuotingCA!
+    var claims: LaunchClaims!
+
+    override func setUpWithError() throws {
+        dir = try temporaryDirectory()
+        ca = try SoftwareQuotingCA.openOrCreate(dataDirectory: dir + "/host", now: Date())
+        try FileManager.default.copyItem(atPath: SoftwareQuotingCA.rootPath(in: dir + "/host"), toPath: dir + "/quoting-root.pem")
+        claims = LaunchClaims(job: "job-7", runtime: .of([1]), module: .of([2]), moduleSigner: .of([3]), debug: false,
+                              publicKey: Array(Curve25519.KeyAgreement.PrivateKey().publicKey.rawRepresentation),
+                              signingKey: Array(P384.Signing.PrivateKey().publicKey.derRepresentation))
+    }
+
+    func writePolicy(_ body: String) throws -> String {
+        let path = dir + "/policy.toml"
+        try body.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    var goodPolicy: String {
+        """
+        quote = "software"
+        module = "\(claims.module.hex)"
+        runtime = ["\(claims.runtime.hex)"]
+        quoting_root = "quoting-root.pem"
+        max_age_seconds = 300
+        allow_debug = false
+        """
+    }
+
+    func evidence(nonce: Nonce) throws -> String {
+        let path = dir + "/evidence-\(nonce.hex.prefix(8)).cbor"
+        try Data(try ca.quote(claims, nonce: nonce, at: Date())).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func verify(_ evidence: String, nonce: String, policy: String, json: Bool = false) throws -> (status: Int32, out: String, err: String) {
+        try run("parley", ["attest", "verify", evidence, "--nonce", nonce, "--policy", policy,
+                               "--nonce-ledger", dir + "/ledger"] + (json ? ["--json"] : []))
+    }
+
+    func testTrustedEvidenceExitsZeroAndNamesTheTier() throws {
+        let nonce = Nonce.random()
+        let r = try verify(try evidence(nonce: nonce), nonce: nonce.hex, policy: try writePolicy(goodPolicy))
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.hasPrefix("trusted: software quote; job job-7"), r.out)
+    }
+
+    func testRefusalPrintsOneReasonAndJSONListsAll() throws {
+        let nonce = Nonce.random()
+        let ev = try evidence(nonce: nonce)
+        let policy = try writePolicy(goodPolicy.replacingOccurrences(of: claims.module.hex, with: String(repeating: "ab", count: 48))
+            .replacingOccurrences(of: claims.runtime.hex, with: String(repeating: "cd", count: 48)))
+        let r = try verify(ev, nonce: nonce.hex, policy: policy)
+        XCTAssertEqual(r.status, 3)
+        XCTAssertEqual(r.err, "parley: refused: the worker runs a module other than the one the policy expects\n")
+        let j = try verify(ev, nonce: nonce.hex, policy: policy, json: true)
+        XCTAssertEqual(j.status, 3)
+        let obj = try JSONSerialization.jsonObject(with: Data(j.out.utf8)) as? [String: Any]
+        XCTAssertEqual(obj?["verdict"] as? String, "refused")
+        let codes = (obj?["reasons"] as? [[String: String]])?.compactMap { $0["code"] }
+        XCTAssertEqual(codes, ["appraisal.moduleNotExpected", "appraisal.runtimeNotAccepted"])
+    }
+
+    func testReusedNonceIsRefusedOnTheSecondRun() throws {
+        let nonce = Nonce.random()
+        let ev = try evidence(nonce: nonce)
+        let policy = try writePolicy(goodPolicy)
+        XCTAssertEqual(try verify(ev, nonce: nonce.hex, policy: policy).status, 0)
+        let again = try verify(ev, nonce: nonce.hex, policy: policy)
+        XCTAssertEqual(again.status, 3)
+        XCTAssertTrue(again.err.contains("nonce was already used"), again.err)
+    }
+
+    func testPolicyErrorsNameFileLineAndColumn() throws {
+        let nonce = Nonce.random()
+        let ev = try evidence(nonce: nonce)
+        let cases: [(String, String)] = [
+            (goodPolicy.replacingOccurrences(of: "runtime = [\"\(claims.runtime.hex)\"]", with: "runtime = []"), "policy.toml:3:11: \"runtime\" is empty"),
+            (goodPolicy.replacingOccurrences(of: "module = \"\(claims.module.hex)\"", with: "module = \"abc\""), "policy.toml:2:10: \"module\" must be 96 hex digits"),
+            (goodPolicy + "\nallow_debugs = true\n", "policy.toml:7:1: unknown key \"allow_debugs\"; did you mean \"allow_debug\"?"),
+            (goodPolicy.replacingOccurrences(of: "quoting_root = \"quoting-root.pem\"\n", with: ""), "needs quoting_root"),
+            (goodPolicy.replacingOccurrences(of: "quoting-root.pem", with: "missing.pem"), "missing.pem"),
+            (goodPolicy.replacingOccurrences(of: "module = ", with: "modul = "), "policy.toml:2:1:"),
+        ]
+        for (body, expected) in cases {
+            let r = try verify(ev, nonce: nonce.hex, policy: try writePolicy(body))
+            XCTAssertEqual(r.status, 2, "\(expected): \(r.err)")
+            XCTAssertTrue(r.err.contains(expected), "expected \(expected) in: \(r.err)")
+        }
+    }
+
+    func testBadNonceArgumentIsAUsageError() throws {
+        let r = try verify(dir + "/none", nonce: "xyz", policy: dir + "/none")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("openssl rand -hex 32"), r.err)
+    }
+}

@@ -69,11 +69,24 @@ let package = Package(
                 dependencies: ["ParleyAttestation", "ParleyTPM", "ParleyCore"],
                 path: "Attestation/ParleyTPMProvider", swiftSettings: strict),
 
+        // Fork and fexecve of a sealed memfd image (C: only async-signal-safe calls after fork).
+        .target(name: "CParleySpawn", path: "Host/CParleySpawn"),
+
+        // The host: worker launch and supervision (a state machine), HTTP API, job store, log writer.
+        .target(name: "ParleyHost", dependencies: ["ParleyCore", "ParleyAttestation", "CParleySpawn"],
+                path: "Host/ParleyHost", swiftSettings: strict),
+
         // The egress gate: exact discrete DP noise, minimum group size, privacy budget.
         .target(name: "ParleyEgress", path: "Enclave/ParleyEgress", swiftSettings: strict),
 
+        // The worker runtime: key custody, uploads, query execution through the egress gate.
+        .target(name: "ParleyWorker",
+                dependencies: ["ParleyCore", "ParleyModule", "ParleyEngine", "ParleyEgress", "ParleyAnalysis",
+                               .product(name: "Crypto", package: "swift-crypto")],
+                path: "Enclave/ParleyWorker", swiftSettings: strict),
+
         // The worker executable (the simulated enclave).
-        .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore"],
+        .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore", "ParleyWorker"],
                           path: "Enclave/Worker", swiftSettings: strict),
 
         // The one CLI for every role.
@@ -92,7 +105,7 @@ let package = Package(
 
         // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
         .executableTarget(name: "parley-bench",
-                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider",
+                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis",
                                          .product(name: "Crypto", package: "swift-crypto")],
                           path: "Sources/parley-bench", swiftSettings: strict),
 
@@ -120,6 +133,10 @@ let package = Package(
                     path: "Tests/ParleyTOMLTests", swiftSettings: strict),
         .testTarget(name: "ParleyModuleTests", dependencies: ["ParleyModule", "ParleyCore", "ParleyEngine", "ParleyAnalysis"],
                     path: "Tests/ParleyModuleTests", swiftSettings: strict),
+        .testTarget(name: "ParleyHostTests",
+                    dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyModule", "parley-enclave",
+                                   .product(name: "Crypto", package: "swift-crypto")],
+                    path: "Tests/ParleyHostTests", swiftSettings: strict),
         .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],
                     path: "Tests/ParleyAnalysisTests", swiftSettings: strict),
         .testTarget(name: "ParleyEngineTests", dependencies: ["ParleyEngine", "ParleyAnalysis"],

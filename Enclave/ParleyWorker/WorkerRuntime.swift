@@ -1,0 +1,173 @@
+import Crypto
+import Foundation
+import ParleyAnalysis
+import ParleyCore
+import ParleyEgress
+import ParleyEngine
+import ParleyModule
+
+/// The worker's side of the protocol: holds the keys and the plaintext, answers the host.
+/// Plaintext and private keys live only in this process's memory; nothing here writes a file.
+public final class WorkerRuntime {
+    let channel: FramedChannel
+    let debug: Bool
+    let sandbox: [String: CBOR]
+    /// Made after lock-down, never sent anywhere but as public keys.
+    let agreementKey = Curve25519.KeyAgreement.PrivateKey()
+    let signingKey = P384.Signing.PrivateKey()
+
+    var job = ""
+    var module: ModuleDefinition?
+    var plans: [String: QueryPlan] = [:]
+    var gate: EgressGate?
+    var budget: PrivacyBudget?
+    var tables: [String: Table] = [:]
+    var digests: [String: [UInt8]] = [:]
+    var seenQueryNonces: Set<[UInt8]> = []
+    var upload: UploadInProgress?
+    /// A worker-held key that ranks each unit's groups when contributions are bounded.
+    let boundingKey: BoundingKey
+    /// Uploaded plaintext cap (CSV bytes per dataset).
+    let maxUploadBytes: Int
+
+    struct UploadInProgress {
+        let dataset: String
+        var opener: StreamOpener
+        var hasher = SHA256()
+        var plaintext: [UInt8] = []
+        var failure: String?
+    }
+
+    public init(channel: FramedChannel, debug: Bool, sandbox: [String: CBOR], maxUploadBytes: Int = 1 << 30) throws {
+        var rng = SystemRandomNumberGenerator()
+        self.boundingKey = try BoundingKey((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        self.channel = channel
+        self.debug = debug
+        self.sandbox = sandbox
+        self.maxUploadBytes = maxUploadBytes
+    }
+
+    /// Serves the host until `stop` or the channel closes. - Returns: the exit status to use.
+    public func run() -> Int32 {
+        do {
+            while let frame = try channel.receive() {
+                let message = try WorkerMessage(decoding: frame)
+                if message.kind == .stop { return 0 }
+                if let reply = try handle(message) { try channel.send(reply.encoded) }
+            }
+            return 0
+        } catch {
+            try? channel.send(WorkerMessage(.failure, ["reason": .text("\(error)")]).encoded)
+            return 70
+        }
+    }
+
+    func handle(_ m: WorkerMessage) throws -> WorkerMessage? {
+        switch m.kind {
+        case .heartbeat: return WorkerMessage(.heartbeatAck, ["seq": m["seq"]])
+        case .start: return try start(m)
+        case .uploadBegin: return try uploadBegin(m)
+        case .uploadData: uploadData(try m["bytes"].bytesValue("bytes")); return nil
+        case .uploadEnd: return try uploadEnd(m)
+        case .query: return try query(m)
+        default: throw ParleyError(.malformed, "the host sent \(m.kind.rawValue), which only a worker sends")
+        }
+    }
+
+    // MARK: start
+
+    func start(_ m: WorkerMessage) throws -> WorkerMessage {
+        guard module == nil else { throw ParleyError(.malformed, "start was sent twice") }
+        job = try m["job"].textValue("job")
+        try LaunchJobID.validate(job)
+        let sealed = try SealedModule(bytes: try m["module"].bytesValue("module"))
+        let definition = sealed.definition
+        plans = try definition.compiledQueries()
+        let policy = try definition.privacyPolicy()
+        gate = EgressGate(policy: policy)
+        budget = PrivacyBudget(policy: policy)
+        module = definition
+        return WorkerMessage(.ready, [
+            "public_key": .bytes(Array(agreementKey.publicKey.rawRepresentation)),
+            "signing_key": .bytes(Array(signingKey.publicKey.derRepresentation)),
+            "debug": .bool(debug), "sandbox": .textMap(sandbox),
+        ])
+    }
+
+    // MARK: uploads
+
+    func uploadBegin(_ m: WorkerMessage) throws -> WorkerMessage? {
+        let dataset = try m["dataset"].textValue("dataset")
+        guard let module, module.datasets[dataset] != nil else {
+            return refusedUpload(dataset, "dataset \(dataset) is not declared by the module")
+        }
+        guard tables[dataset] == nil else { return refusedUpload(dataset, "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed") }
+        upload = UploadInProgress(dataset: dataset, opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)))
+        return nil
+    }
+
+    func uploadData(_ bytes: [UInt8]) {
+        guard var u = upload, u.failure == nil else { return }
+        u.hasher.update(data: bytes)
+        do {
+            for chunk in try u.opener.feed(bytes) {
+                u.plaintext += chunk
+                if u.plaintext.count > maxUploadBytes { u.failure = "the upload is larger than the worker's cap of \(maxUploadBytes) bytes"; break }
+            }
+        } catch let e as ParleyError {
+            u.failure = e.reason
+        } catch { u.failure = "\(error)" }
+        upload = u
+    }
+
+    func uploadEnd(_ m: WorkerMessage) throws -> WorkerMessage {
+        guard let u = upload else { throw ParleyError(.malformed, "upload_end without upload_begin") }
+        upload = nil
+        if let failure = u.failure { return refusedUpload(u.dataset, failure) }
+        do { try u.opener.finish() } catch let e as ParleyError { return refusedUpload(u.dataset, e.reason) }
+        guard let module, let decl = module.datasets[u.dataset], let provider = module.parties[decl.provider] else {
+            return refusedUpload(u.dataset, "dataset \(u.dataset) has no declared provider")
+        }
+        let digest = Array(u.hasher.finalize())
+        let signed = DataPlane.uploadSignedMessage(job: job, dataset: u.dataset, streamDigest: digest)
+        guard DataPlane.check(try m["signature"].bytesValue("signature"), over: signed, by: provider.signing) == .valid else {
+            return refusedUpload(u.dataset, "the upload is not signed by \(decl.provider), the dataset's declared provider")
+        }
+        let table: Table
+        do {
+            guard let schema = try module.catalog().datasets[u.dataset] else { return refusedUpload(u.dataset, "no schema") }
+            table = try CSVLoader.load(u.plaintext, schema: schema)
+        } catch {
+            return refusedUpload(u.dataset, "\(error)")
+        }
+        tables[u.dataset] = table
+        digests[u.dataset] = digest
+        let entry = try signedEntry(["kind": .text("upload-accepted"), "dataset": .text(u.dataset), "provider": .text(decl.provider),
+                                     "ciphertext_sha256": .bytes(digest), "rows": .unsigned(UInt64(table.rowCount))])
+        return WorkerMessage(.uploadAccepted, ["dataset": .text(u.dataset), "rows": .unsigned(UInt64(table.rowCount)),
+                                               "digest": .bytes(digest), "entry": .bytes(entry)])
+    }
+
+    func refusedUpload(_ dataset: String, _ reason: String) -> WorkerMessage {
+        WorkerMessage(.uploadRefused, ["dataset": .text(dataset), "reason": .text(reason)])
+    }
+
+    /// A log entry that speaks for the worker: COSE_Sign1 (ES384) by its attested signing key.
+    func signedEntry(_ fields: [String: CBOR]) throws -> [UInt8] {
+        var m = fields
+        m["format"] = .text("parley/worker-entry/1")
+        m["job"] = .text(job)
+        m["timestamp"] = .unsigned(UInt64(Date().timeIntervalSince1970 * 1000))
+        return try COSESign1.sign(payload: CBOREncoder.encode(.textMap(m)), with: .p384(signingKey))
+    }
+}
+
+/// Job id rules shared with the host (1-64 of `[A-Za-z0-9_-]`).
+enum LaunchJobID {
+    static func validate(_ job: String) throws {
+        guard (1...64).contains(job.utf8.count),
+              job.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }) else {
+            throw ParleyError(.malformed, "a job id is 1 to 64 characters of letters, digits, '-' and '_'")
+        }
+    }
+}

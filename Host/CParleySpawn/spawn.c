@@ -1,0 +1,52 @@
+#define _GNU_SOURCE
+#include "parley_spawn.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int parley_sealed_image(const unsigned char *image, size_t length) {
+    int fd = memfd_create("parley-enclave", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    size_t off = 0;
+    while (off < length) {
+        ssize_t n = write(fd, image + off, length - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno; close(fd); errno = e; return -1;
+        }
+        off += (size_t)n;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+        int e = errno; close(fd); errno = e; return -1;
+    }
+    return fd;
+}
+
+pid_t parley_spawn_image(int image_fd, int channel_fd, char *const argv[], char *const envp[]) {
+    pid_t pid = fork();
+    if (pid != 0) return pid; /* parent, or -1 */
+    /* Child: async-signal-safe calls only. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0 && devnull != 0) { dup2(devnull, 0); }
+    if (channel_fd != 3) {
+        if (dup2(channel_fd, 3) < 0) _exit(127);
+    } else {
+        int flags = fcntl(3, F_GETFD);
+        fcntl(3, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    /* The image fd is CLOEXEC and must survive until exec: move it above 3 first. */
+    int img = fcntl(image_fd, F_DUPFD_CLOEXEC, 4);
+    if (img < 0) _exit(127);
+    /* Close everything else above 3 except the image (closed by exec itself). */
+    for (int fd = 4; fd < img; fd++) close(fd);
+    syscall(SYS_close_range, (unsigned)img + 1, ~0U, 0);
+    fexecve(img, argv, envp);
+    _exit(127);
+}

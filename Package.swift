@@ -72,12 +72,32 @@ let package = Package(
         // Fork and fexecve of a sealed memfd image (C: only async-signal-safe calls after fork).
         .target(name: "CParleySpawn", path: "Host/CParleySpawn"),
 
+        // What a party runs on its own machine: sealed uploads, signed requests, checked results.
+        .target(name: "ParleyParty", dependencies: ["ParleyCore", "ParleyAttestation", .product(name: "Crypto", package: "swift-crypto")],
+                path: "Sources/ParleyParty", swiftSettings: strict),
+
         // The host: worker launch and supervision (a state machine), HTTP API, job store, log writer.
-        .target(name: "ParleyHost", dependencies: ["ParleyCore", "ParleyAttestation", "CParleySpawn"],
+        .target(name: "ParleyHost", dependencies: ["ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyTPMProvider", "CParleySpawn"],
                 path: "Host/ParleyHost", swiftSettings: strict),
+
+        // The append-only log: RFC 9162 Merkle tree, C2SP signed-note checkpoints, proofs,
+        // durable storage, and the auditor's replay.
+        .target(name: "ParleyLog", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+                path: "Attestation/ParleyLog", swiftSettings: strict),
+        .executableTarget(name: "parley-log-crash-child", dependencies: ["ParleyLog"],
+                          path: "Sources/parley-log-crash-child", swiftSettings: strict),
+        .executableTarget(name: "parley-log-bench", dependencies: ["ParleyLog"],
+                          path: "Sources/parley-log-bench", swiftSettings: strict),
 
         // The egress gate: exact discrete DP noise, minimum group size, privacy budget.
         .target(name: "ParleyEgress", path: "Enclave/ParleyEgress", swiftSettings: strict),
+
+        // The worker's lock-down: resource limits, network namespace, no-new-privs, not dumpable,
+        // seccomp allow-list. See docs/sandbox.md.
+        .target(name: "ParleySandbox", dependencies: ["CSeccomp"], path: "Enclave/ParleySandbox", swiftSettings: strict),
+        // Test entry point only: locks down like the worker, then tries forbidden operations.
+        .executableTarget(name: "parley-sandbox-probe", dependencies: ["ParleySandbox", "CSeccomp"],
+                          path: "Sources/parley-sandbox-probe", swiftSettings: strict),
 
         // The worker runtime: key custody, uploads, query execution through the egress gate.
         .target(name: "ParleyWorker",
@@ -86,7 +106,7 @@ let package = Package(
                 path: "Enclave/ParleyWorker", swiftSettings: strict),
 
         // The worker executable (the simulated enclave).
-        .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore", "ParleyWorker"],
+        .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore", "ParleyWorker", "ParleySandbox"],
                           path: "Enclave/Worker", swiftSettings: strict),
 
         // The one CLI for every role.
@@ -134,9 +154,14 @@ let package = Package(
         .testTarget(name: "ParleyModuleTests", dependencies: ["ParleyModule", "ParleyCore", "ParleyEngine", "ParleyAnalysis"],
                     path: "Tests/ParleyModuleTests", swiftSettings: strict),
         .testTarget(name: "ParleyHostTests",
-                    dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyModule", "parley-enclave",
+                    dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyParty", "ParleyTestSupport",
+                                   "parley-enclave", "parley-sandbox-probe",
                                    .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyHostTests", swiftSettings: strict),
+        .testTarget(name: "ParleySandboxTests", dependencies: ["ParleySandbox", "CSeccomp", "parley-sandbox-probe"],
+                    path: "Tests/ParleySandboxTests", swiftSettings: strict),
+        .testTarget(name: "ParleyLogTests", dependencies: ["ParleyLog", "parley-log-crash-child"],
+                    path: "Tests/ParleyLogTests", resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],
                     path: "Tests/ParleyAnalysisTests", swiftSettings: strict),
         .testTarget(name: "ParleyEngineTests", dependencies: ["ParleyEngine", "ParleyAnalysis"],

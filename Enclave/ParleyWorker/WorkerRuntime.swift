@@ -32,6 +32,7 @@ public final class WorkerRuntime {
 
     struct UploadInProgress {
         let dataset: String
+        let signature: [UInt8]
         var opener: StreamOpener
         var hasher = SHA256()
         var plaintext: [UInt8] = []
@@ -68,7 +69,7 @@ public final class WorkerRuntime {
         case .start: return try start(m)
         case .uploadBegin: return try uploadBegin(m)
         case .uploadData: uploadData(try m["bytes"].bytesValue("bytes")); return nil
-        case .uploadEnd: return try uploadEnd(m)
+        case .uploadEnd: return try uploadEnd()
         case .query: return try query(m)
         default: throw ParleyError(.malformed, "the host sent \(m.kind.rawValue), which only a worker sends")
         }
@@ -96,13 +97,18 @@ public final class WorkerRuntime {
 
     // MARK: uploads
 
+    /// Starts receiving an upload. It is never answered: the outcome (accepted, or refused with
+    /// the first reason found) comes with `upload_end`, and nothing of a refused upload is kept.
     func uploadBegin(_ m: WorkerMessage) throws -> WorkerMessage? {
         let dataset = try m["dataset"].textValue("dataset")
-        guard let module, module.datasets[dataset] != nil else {
-            return refusedUpload(dataset, "dataset \(dataset) is not declared by the module")
+        var u = UploadInProgress(dataset: dataset, signature: try m["signature"].bytesValue("signature"),
+                                 opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)))
+        if module?.datasets[dataset] == nil {
+            u.failure = "dataset \(dataset) is not declared by the module"
+        } else if tables[dataset] != nil {
+            u.failure = "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed"
         }
-        guard tables[dataset] == nil else { return refusedUpload(dataset, "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed") }
-        upload = UploadInProgress(dataset: dataset, opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)))
+        upload = u
         return nil
     }
 
@@ -120,7 +126,7 @@ public final class WorkerRuntime {
         upload = u
     }
 
-    func uploadEnd(_ m: WorkerMessage) throws -> WorkerMessage {
+    func uploadEnd() throws -> WorkerMessage {
         guard let u = upload else { throw ParleyError(.malformed, "upload_end without upload_begin") }
         upload = nil
         if let failure = u.failure { return refusedUpload(u.dataset, failure) }
@@ -129,8 +135,8 @@ public final class WorkerRuntime {
             return refusedUpload(u.dataset, "dataset \(u.dataset) has no declared provider")
         }
         let digest = Array(u.hasher.finalize())
-        let signed = DataPlane.uploadSignedMessage(job: job, dataset: u.dataset, streamDigest: digest)
-        guard DataPlane.check(try m["signature"].bytesValue("signature"), over: signed, by: provider.signing) == .valid else {
+        let signed = DataPlane.uploadSignedMessage(job: job, dataset: u.dataset, headerDigest: u.opener.headerDigest)
+        guard DataPlane.check(u.signature, over: signed, by: provider.signing) == .valid else {
             return refusedUpload(u.dataset, "the upload is not signed by \(decl.provider), the dataset's declared provider")
         }
         let table: Table

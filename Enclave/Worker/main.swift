@@ -1,8 +1,13 @@
 import Foundation
+import ParleyCore
+import ParleySandbox
+import ParleyWorker
 
-// parley-enclave: the Parley worker (the simulated enclave). It is started only by the host
-// (`parley serve`), which hands it one end of a socketpair as file descriptor PARLEY_ENCLAVE_FD.
-// Started by hand, it refuses and says what it is.
+// parley-enclave: the Parley worker (the simulated enclave). Started only by the host
+// (`parley serve`), which hands it one end of a socketpair as file descriptor 3
+// (PARLEY_ENCLAVE_FD). Before it reads any input it locks itself down (docs/sandbox.md); if a
+// step cannot be applied it refuses to start, unless started in debug mode
+// (PARLEY_ENCLAVE_DEBUG=1), which its evidence records and verifiers refuse by default.
 
 let usage = """
 parley-enclave is Parley's worker process (the simulated enclave). It is launched by the host,
@@ -11,14 +16,40 @@ To run an analysis, start `parley serve` and launch a job with `parley job launc
 
 """
 
-guard let fdText = ProcessInfo.processInfo.environment["PARLEY_ENCLAVE_FD"], let fd = Int32(fdText), fd >= 3 else {
+func die(_ message: String, _ code: Int32) -> Never {
+    FileHandle.standardError.write(Data("parley-enclave: \(message)\n".utf8))
+    exit(code)
+}
+
+let environment = ProcessInfo.processInfo.environment
+guard let fdText = environment["PARLEY_ENCLAVE_FD"], let fd = Int32(fdText), fd >= 3 else {
     FileHandle.standardError.write(Data(usage.utf8))
     exit(64)
 }
 var st = stat()
 guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK else {
-    FileHandle.standardError.write(Data("parley-enclave: descriptor \(fd) is not the host's socket; refusing to start.\n\(usage)".utf8))
-    exit(64)
+    die("descriptor \(fd) is not the host's socket; refusing to start.\n\(usage)", 64)
 }
-FileHandle.standardError.write(Data("parley-enclave: the worker protocol is not implemented yet in this build.\n".utf8))
-exit(70)
+let debug = environment["PARLEY_ENCLAVE_DEBUG"] == "1"
+
+// Limits: defaults, or what the operator configured through the host.
+var limits = ResourceLimits.standard
+if let v = environment["PARLEY_ENCLAVE_MEMORY_MIB"].flatMap(UInt64.init) { limits.addressSpaceBytes = v << 20 }
+if let v = environment["PARLEY_ENCLAVE_CPU_SECONDS"].flatMap(UInt64.init) { limits.cpuSeconds = v }
+
+let report: LockdownReport
+do {
+    report = try Sandbox.lockDown(SandboxPolicy(limits: limits, networkNamespace: .bestEffort, debug: debug))
+} catch {
+    die("refusing to start: \(error)", 78)
+}
+
+var sandbox: [String: CBOR] = [:]
+for (step, outcome) in report.steps { sandbox[step.rawValue] = .text(outcome.description) }
+
+do {
+    let runtime = try WorkerRuntime(channel: FramedChannel(fd: fd), debug: debug, sandbox: sandbox)
+    exit(runtime.run())
+} catch {
+    die("cannot start: \(error)", 70)
+}

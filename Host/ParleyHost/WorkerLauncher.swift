@@ -21,7 +21,8 @@ public enum WorkerLauncher {
     ///   - executable: path of `parley-enclave` (read once, here).
     ///   - debug: start without the sandbox; the worker reports it and verifiers refuse it by default.
     ///   - environment: extra variables for the worker (resource limits, test probes).
-    public static func launch(executable: String, debug: Bool = false, environment: [String: String] = [:]) throws -> Launched {
+    public static func launch(executable: String, debug: Bool = false, environment: [String: String] = [:],
+                              arguments: [String] = []) throws -> Launched {
         let image = try FileIO.read(executable, maxBytes: maxImageSize)
         let runtime = MeasurementDigest.of(image)
         let imageFD = image.withUnsafeBufferPointer { parley_sealed_image($0.baseAddress, $0.count) }
@@ -34,7 +35,7 @@ public enum WorkerLauncher {
         var env = ["PARLEY_ENCLAVE_FD": "3", "PATH": "/usr/bin:/bin"]
         if debug { env["PARLEY_ENCLAVE_DEBUG"] = "1" }
         for (k, v) in environment { env[k] = v }
-        let argv = ["parley-enclave"]
+        let argv = ["parley-enclave"] + arguments
         let envp = env.map { "\($0.key)=\($0.value)" }.sorted()
         let pid = withCStrings(argv) { a in withCStrings(envp) { e in parley_spawn_image(imageFD, fds[1], a, e) } }
         close(fds[1])

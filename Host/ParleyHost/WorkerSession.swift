@@ -26,10 +26,10 @@ public final class WorkerSession: @unchecked Sendable {
     }
 
     /// Launches a worker and starts supervising it.
-    public init(executable: String, debug: Bool = false, environment: [String: String] = [:],
+    public init(executable: String, debug: Bool = false, environment: [String: String] = [:], arguments: [String] = [],
                 heartbeatInterval: TimeInterval = 1, heartbeatTimeout: TimeInterval = 10,
                 now: @escaping @Sendable () -> Date = { Date() }) throws {
-        let launched = try WorkerLauncher.launch(executable: executable, debug: debug, environment: environment)
+        let launched = try WorkerLauncher.launch(executable: executable, debug: debug, environment: environment, arguments: arguments)
         pid = launched.pid
         runtime = launched.runtime
         channel = launched.channel
@@ -131,6 +131,8 @@ public final class WorkerSession: @unchecked Sendable {
                 inbox.append(msg)
                 condition.broadcast()
                 condition.unlock()
+            } catch let e as ParleyError where e.code == .io {
+                break // the worker is gone: its exit status says why
             } catch {
                 violation = "\(error)"
                 break

@@ -37,8 +37,8 @@ func benchEngine(dataDirectory: String) throws {
 
 /// The child's work: reads both files into memory, then times (median of several repetitions)
 /// loading both into tables, compiling and running the query. Prints `engine.total_seconds`,
-/// `engine.load_seconds`, `engine.query_seconds` and `engine.peak_rss_mb` (VmHWM of this
-/// process). With `PARLEY_BENCH_ANSWERS` set, writes the groups there as
+/// `engine.load_seconds`, `engine.query_seconds`, `engine.input_rss_mb` (VmHWM once the files
+/// are in memory) and `engine.peak_rss_mb` (VmHWM at the end). With `PARLEY_BENCH_ANSWERS` set, writes the groups there as
 /// `campaign,buyers,revenue` lines for the script to compare with DuckDB's and sqlite3's.
 /// `PARLEY_BENCH_REPS` sets the repetitions (default 5).
 ///
@@ -49,6 +49,7 @@ func benchEngineChild(dataDirectory: String) throws {
     let repetitions = max(1, Int(environment["PARLEY_BENCH_REPS"] ?? "") ?? 5)
     let exposuresCSV = try readBytes(dataDirectory + "/exposures.csv")
     let purchasesCSV = try readBytes(dataDirectory + "/purchases.csv")
+    let inputMegabytes = try peakResidentMegabytes()
     let exposures = try DatasetSchema(name: "exposures", provider: "publisher", columns: [
         ColumnSchema(name: "email_hash", type: .text),
         ColumnSchema(name: "campaign", type: .text),
@@ -80,6 +81,7 @@ func benchEngineChild(dataDirectory: String) throws {
     print("engine.total_seconds\t\(String(format: "%.3f", median(totalTimes)))\ts")
     print("engine.load_seconds\t\(String(format: "%.3f", median(loadTimes)))\ts")
     print("engine.query_seconds\t\(String(format: "%.3f", median(queryTimes)))\ts")
+    print("engine.input_rss_mb\t\(String(format: "%.1f", inputMegabytes))\tMiB")
     print("engine.peak_rss_mb\t\(String(format: "%.1f", try peakResidentMegabytes()))\tMiB")
     if let path = environment["PARLEY_BENCH_ANSWERS"], let answer {
         try answerCSV(answer).write(toFile: path, atomically: true, encoding: .utf8)
@@ -92,11 +94,26 @@ struct EngineBenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// The whole file, read straight into one array (no intermediate `Data`, so no second copy
+/// inflates the peak).
 private func readBytes(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw EngineBenchError("cannot read \(path); generate it with Scripts/bench-engine-data.py")
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { throw EngineBenchError("cannot open \(path); generate it with Scripts/bench-engine-data.py") }
+    defer { close(descriptor) }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { throw EngineBenchError("cannot stat \(path)") }
+    let size = Int(info.st_size)
+    var failed = false
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        guard let base = buffer.baseAddress else { return }
+        while count < size {
+            let got = read(descriptor, base + count, size - count)
+            if got <= 0 { failed = true; break }
+            count += got
+        }
     }
-    return [UInt8](data)
+    guard !failed else { throw EngineBenchError("cannot read \(path)") }
+    return bytes
 }
 
 private func median(_ values: [Double]) -> Double {

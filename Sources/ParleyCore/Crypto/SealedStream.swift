@@ -27,7 +27,8 @@ public struct StreamSealer {
     public let header: [UInt8]
     public let chunkSize: Int
     private var sender: HPKE.Sender
-    private let headerDigest: [UInt8]
+    /// SHA-256 of the header's CBOR: what a provider signs (``DataPlane/uploadSignedMessage``).
+    public let headerDigest: [UInt8]
     private var finished = false
 
     /// - Parameters:
@@ -70,7 +71,8 @@ public struct StreamOpener {
     private let privateKey: Curve25519.KeyAgreement.PrivateKey
     private let info: [UInt8]
     private var recipient: HPKE.Recipient?
-    private var headerDigest: [UInt8] = []
+    /// SHA-256 of the header's CBOR once it has been read (empty before).
+    public private(set) var headerDigest: [UInt8] = []
     private var maxRecord = 0
     private var state = State.header
     private var buffer: [UInt8] = []

@@ -10,10 +10,13 @@ public enum DataPlane {
         CBOREncoder.encode(.textMap(["format": .text("parley/upload/1"), "job": .text(job), "dataset": .text(dataset)]))
     }
 
-    /// What a provider signs after streaming an upload: the SHA-256 of every ciphertext byte.
-    public static func uploadSignedMessage(job: String, dataset: String, streamDigest: [UInt8]) -> [UInt8] {
+    /// What a provider signs before streaming an upload: the SHA-256 of the stream's header,
+    /// which holds the HPKE encapsulated key the provider just made. Every chunk is sealed under
+    /// a key derived from it and from the worker's private key, so the signature authenticates
+    /// the whole stream: nobody else (the host included) can add, change or remove a chunk.
+    public static func uploadSignedMessage(job: String, dataset: String, headerDigest: [UInt8]) -> [UInt8] {
         CBOREncoder.encode(.textMap(["format": .text("parley/upload-signature/1"), "job": .text(job),
-                                     "dataset": .text(dataset), "stream_sha256": .bytes(streamDigest)]))
+                                     "dataset": .text(dataset), "header_sha256": .bytes(headerDigest)]))
     }
 
     /// What a receiver signs to run a query. The nonce (16-64 fresh bytes) makes each request

@@ -7,9 +7,9 @@ public struct WorkerMessage: Sendable, Equatable {
         // host -> worker
         case start            // job, module (sealed bundle), debug
         case heartbeat        // seq
-        case uploadBegin = "upload_begin"   // dataset, info
+        case uploadBegin = "upload_begin"   // dataset, signature (provider's, over the stream header)
         case uploadData = "upload_data"     // bytes
-        case uploadEnd = "upload_end"       // signature (provider's, over the stream digest)
+        case uploadEnd = "upload_end"
         case query            // query, receiver, nonce, signature
         case stop
         // worker -> host
@@ -25,9 +25,9 @@ public struct WorkerMessage: Sendable, Equatable {
             switch self {
             case .start: return ["job", "module", "debug"]
             case .heartbeat, .heartbeatAck: return ["seq"]
-            case .uploadBegin: return ["dataset", "provider"]
+            case .uploadBegin: return ["dataset", "signature"]
             case .uploadData: return ["bytes"]
-            case .uploadEnd: return ["signature"]
+            case .uploadEnd: return []
             case .query: return ["query", "receiver", "nonce", "signature"]
             case .stop: return []
             case .ready: return ["public_key", "signing_key", "debug", "sandbox"]

@@ -1,0 +1,214 @@
+import Foundation
+import ParleyAttestation
+import ParleyCore
+import ParleyModule
+
+/// The host: launches a worker per job from a sealed module, measures and quotes it, relays
+/// uploads and queries (ciphertext only), and supervises every worker. It never sees plaintext
+/// and cannot forge what the worker signs. The HTTP API and the CLI are thin layers over this.
+public final class HostService: @unchecked Sendable {
+    // @unchecked: `jobs` is guarded by `lock`; each job serialises its own worker requests.
+    public struct Configuration: Sendable {
+        public var dataDirectory: String
+        /// The `parley-enclave` executable to launch (measured from the bytes launched).
+        public var workerExecutable: String
+        /// Start workers without their sandbox. The evidence says so and verifiers refuse it by default.
+        public var debugWorkers = false
+        /// Extra environment for workers (resource limits).
+        public var workerEnvironment: [String: String] = [:]
+        public var heartbeatInterval: TimeInterval = 1
+        public var heartbeatTimeout: TimeInterval = 15
+
+        public init(dataDirectory: String, workerExecutable: String) {
+            self.dataDirectory = dataDirectory
+            self.workerExecutable = workerExecutable
+        }
+    }
+
+    /// One launched job.
+    public final class Job: @unchecked Sendable {
+        public let id: String
+        public let module: SealedModule
+        public let claims: LaunchClaims
+        public let session: WorkerSession
+        public let launchedAt: Date
+        /// Dataset -> receipt of its accepted upload.
+        public internal(set) var receipts: [String: UploadReceipt] = [:]
+
+        init(id: String, module: SealedModule, claims: LaunchClaims, session: WorkerSession, launchedAt: Date) {
+            self.id = id
+            self.module = module
+            self.claims = claims
+            self.session = session
+            self.launchedAt = launchedAt
+        }
+    }
+
+    /// What an accepted upload leaves behind.
+    public struct UploadReceipt: Sendable, Equatable {
+        public let dataset: String
+        public let rows: UInt64
+        /// SHA-256 of the ciphertext stream, as the worker computed it.
+        public let digest: [UInt8]
+        /// The worker-signed log entry.
+        public let entry: [UInt8]
+    }
+
+    /// The outcome of an upload or a query, with the worker-signed entry either way.
+    public enum Outcome<Value: Sendable>: Sendable {
+        case accepted(Value)
+        case refused(reason: String, entry: [UInt8]?)
+    }
+
+    public let configuration: Configuration
+    public let quotes: any QuoteProvider
+    /// Called for every event that must reach the log (the log writer subscribes).
+    public var onEvent: (@Sendable (HostEvent) -> Void)?
+    private let lock = NSLock()
+    private var jobs: [String: Job] = [:]
+    private let now: @Sendable () -> Date
+
+    public init(configuration: Configuration, quotes: any QuoteProvider, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.configuration = configuration
+        self.quotes = quotes
+        self.now = now
+    }
+
+    public func job(_ id: String) throws -> Job {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let j = jobs[id] else { throw ParleyError(.malformed, "no job \(id) on this host") }
+        return j
+    }
+
+    public var allJobs: [Job] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(jobs.values)
+    }
+
+    /// Launches a job: verifies the bundle, starts a worker, sends it the module, measures the
+    /// launch with the quote provider. - Returns: the running job.
+    public func launch(bundle: [UInt8]) throws -> Job {
+        let module = try SealedModule(bytes: bundle)
+        var rng = SystemRandomNumberGenerator()
+        let id = "job-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let session = try WorkerSession(executable: configuration.workerExecutable, debug: configuration.debugWorkers,
+                                        environment: configuration.workerEnvironment,
+                                        heartbeatInterval: configuration.heartbeatInterval,
+                                        heartbeatTimeout: configuration.heartbeatTimeout, now: now)
+        session.requireDatasets(Set(module.definition.datasets.keys))
+        do {
+            let ready = try session.request(WorkerMessage(.start, ["job": .text(id), "module": .bytes(bundle), "debug": .bool(configuration.debugWorkers)]),
+                                            expecting: [.ready], timeout: 30)
+            session.handle(.workerReady)
+            let claims = LaunchClaims(job: id, runtime: session.runtime, module: module.measurement, moduleSigner: module.signer,
+                                      debug: try ready["debug"].boolValue("debug"),
+                                      publicKey: try ready["public_key"].bytesValue("public_key"),
+                                      signingKey: try ready["signing_key"].bytesValue("signing_key"))
+            guard claims.debug == configuration.debugWorkers else {
+                throw ParleyError(.malformed, "the worker's debug flag differs from how it was launched")
+            }
+            try quotes.recordLaunch(claims)
+            session.handle(.launchMeasured)
+            let job = Job(id: id, module: module, claims: claims, session: session, launchedAt: now())
+            lock.lock()
+            jobs[id] = job
+            lock.unlock()
+            onEvent?(.launched(job: id, claims: claims, module: bundle, tier: quotes.tier))
+            return job
+        } catch {
+            session.handle(.protocolViolation("launch failed: \(error)"))
+            throw error
+        }
+    }
+
+    /// Evidence for a party's nonce.
+    public func evidence(job id: String, nonce: Nonce) throws -> [UInt8] {
+        let j = try job(id)
+        guard !j.session.state.isTerminal else { throw ParleyError(.malformed, "job \(id) is \(j.session.state)") }
+        return try quotes.evidence(for: j.claims, nonce: nonce)
+    }
+
+    /// Relays one upload to the worker. `chunks` yields the ciphertext in pieces (nil at the end).
+    public func upload(job id: String, dataset: String, signature: [UInt8], chunks: () throws -> [UInt8]?) throws -> Outcome<UploadReceipt> {
+        let j = try job(id)
+        guard case .collectingDatasets(let received) = j.session.state else {
+            return .refused(reason: "job \(id) is \(j.session.state), not collecting datasets", entry: nil)
+        }
+        guard j.module.definition.datasets[dataset] != nil else {
+            return .refused(reason: "dataset \(dataset) is not declared by the module", entry: nil)
+        }
+        guard !received.contains(dataset) else {
+            return .refused(reason: "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed", entry: nil)
+        }
+        try j.session.send(WorkerMessage(.uploadBegin, ["dataset": .text(dataset), "signature": .bytes(signature)]))
+        var failure: (any Error)?
+        do {
+            while let piece = try chunks() {
+                var offset = 0
+                while offset < piece.count {
+                    let end = min(piece.count, offset + (1 << 20))
+                    try j.session.send(WorkerMessage(.uploadData, ["bytes": .bytes(Array(piece[offset..<end]))]))
+                    offset = end
+                }
+            }
+        } catch { failure = error }
+        let reply = try j.session.request(WorkerMessage(.uploadEnd), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
+        if let failure { throw failure }
+        switch reply.kind {
+        case .uploadAccepted:
+            let receipt = UploadReceipt(dataset: dataset, rows: try reply["rows"].unsignedValue("rows"),
+                                        digest: try reply["digest"].bytesValue("digest"), entry: try reply["entry"].bytesValue("entry"))
+            j.session.handle(.datasetAccepted(dataset))
+            lock.lock()
+            j.receipts[dataset] = receipt
+            lock.unlock()
+            onEvent?(.workerEntry(job: id, entry: receipt.entry))
+            return .accepted(receipt)
+        default:
+            let reason = (try? reply["reason"].textValue("reason")) ?? "refused"
+            onEvent?(.uploadRefused(job: id, dataset: dataset, reason: reason))
+            return .refused(reason: reason, entry: nil)
+        }
+    }
+
+    /// Runs a declared query. - Returns: the sealed result for the receiver, or the refusal.
+    public func query(job id: String, query: String, receiver: String, nonce: [UInt8], signature: [UInt8]) throws -> Outcome<[UInt8]> {
+        let j = try job(id)
+        guard j.session.state == .ready else {
+            return .refused(reason: "job \(id) is \(j.session.state); queries run once every dataset is uploaded", entry: nil)
+        }
+        j.session.handle(.queryStarted(query))
+        defer { j.session.handle(.queryFinished) }
+        let reply = try j.session.request(WorkerMessage(.query, ["query": .text(query), "receiver": .text(receiver),
+                                                                 "nonce": .bytes(nonce), "signature": .bytes(signature)]),
+                                          expecting: [.result, .queryRefused], timeout: 600)
+        let entry = try reply["entry"].bytesValue("entry")
+        onEvent?(.workerEntry(job: id, entry: entry))
+        if reply.kind == .result { return .accepted(try reply["sealed"].bytesValue("sealed")) }
+        return .refused(reason: (try? reply["reason"].textValue("reason")) ?? "refused", entry: entry)
+    }
+
+    /// Stops a job's worker.
+    public func stop(job id: String) throws {
+        let j = try job(id)
+        j.session.stop()
+        onEvent?(.stopped(job: id))
+    }
+
+    /// Stops every worker (host shutdown).
+    public func shutdown() {
+        for j in allJobs where !j.session.state.isTerminal { j.session.stop() }
+    }
+}
+
+/// What the host reports to the log writer.
+public enum HostEvent: Sendable {
+    case launched(job: String, claims: LaunchClaims, module: [UInt8], tier: AssuranceTier)
+    /// An entry the worker signed (upload accepted, release, query refused).
+    case workerEntry(job: String, entry: [UInt8])
+    case uploadRefused(job: String, dataset: String, reason: String)
+    case stopped(job: String)
+    case failed(job: String, reason: String)
+}

@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
     ],
     targets: [
         // System libraries (pkg-config), each with a shim header for macros Swift cannot import.
@@ -72,6 +74,13 @@ let package = Package(
         // Fork and fexecve of a sealed memfd image (C: only async-signal-safe calls after fork).
         .target(name: "CParleySpawn", path: "Host/CParleySpawn"),
 
+        // The host's HTTP API (Hummingbird) and its job store (SQLite through GRDB).
+        .target(name: "ParleyHTTP",
+                dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyAudit",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "GRDB", package: "GRDB.swift")],
+                path: "Host/ParleyHTTP", swiftSettings: strict),
+
         // What a party runs on its own machine: sealed uploads, signed requests, checked results.
         .target(name: "ParleyParty", dependencies: ["ParleyCore", "ParleyAttestation", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Sources/ParleyParty", swiftSettings: strict),
@@ -88,6 +97,12 @@ let package = Package(
                           path: "Sources/parley-log-crash-child", swiftSettings: strict),
         .executableTarget(name: "parley-log-bench", dependencies: ["ParleyLog"],
                           path: "Sources/parley-log-bench", swiftSettings: strict),
+
+        // The log's content: entries for every host event, the writer, audit export and replay.
+        .target(name: "ParleyAudit",
+                dependencies: ["ParleyLog", "ParleyAttestation", "ParleyCore", "ParleyModule", "ParleyEgress",
+                               .product(name: "Crypto", package: "swift-crypto")],
+                path: "Attestation/ParleyAudit", exclude: ["README.md"], swiftSettings: strict),
 
         // The egress gate: exact discrete DP noise, minimum group size, privacy budget.
         .target(name: "ParleyEgress", path: "Enclave/ParleyEgress", swiftSettings: strict),
@@ -112,6 +127,7 @@ let package = Package(
         // The one CLI for every role.
         .executableTarget(name: "parley",
                           dependencies: ["ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyAnalysis", "ParleyEgress",
+                                         "ParleyHost", "ParleyHTTP", "ParleyParty", "ParleyAudit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/parley", swiftSettings: strict),
 
@@ -126,6 +142,7 @@ let package = Package(
         // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
         .executableTarget(name: "parley-bench",
                           dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis",
+                                         "ParleyHost", "ParleyModule",
                                          .product(name: "Crypto", package: "swift-crypto")],
                           path: "Sources/parley-bench", swiftSettings: strict),
 
@@ -162,6 +179,14 @@ let package = Package(
                     path: "Tests/ParleySandboxTests", swiftSettings: strict),
         .testTarget(name: "ParleyLogTests", dependencies: ["ParleyLog", "parley-log-crash-child"],
                     path: "Tests/ParleyLogTests", resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "ParleyAuditTests",
+                    dependencies: ["ParleyAudit", "ParleyLog", "ParleyHost", "ParleyAttestation", "ParleyCore", "ParleyModule", "ParleyParty",
+                                   "ParleyTestSupport", "parley-enclave", .product(name: "Crypto", package: "swift-crypto")],
+                    path: "Tests/ParleyAuditTests", swiftSettings: strict),
+        .testTarget(name: "ParleyHTTPTests",
+                    dependencies: ["ParleyHTTP", "ParleyHost", "ParleyAudit", "ParleyParty", "ParleyAttestation", "ParleyCore", "ParleyModule",
+                                   "parley-enclave", .product(name: "Crypto", package: "swift-crypto")],
+                    path: "Tests/ParleyHTTPTests", swiftSettings: strict),
         .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],
                     path: "Tests/ParleyAnalysisTests", swiftSettings: strict),
         .testTarget(name: "ParleyEngineTests", dependencies: ["ParleyEngine", "ParleyAnalysis"],

@@ -16,7 +16,8 @@
 # single threaded. Set PARLEY_BENCH_THREADS only if the engine gains threads.
 #
 # Environment: PARLEY_BENCH_ROWS (rows per file, default 2000000), PARLEY_BENCH_REPS (default 5),
-# PARLEY_BENCH_THREADS (default 1), PARLEY_BENCH_BIN (default .build/release/parley-bench).
+# PARLEY_BENCH_THREADS (default 1), PARLEY_BENCH_BIN (default .build/release/parley-bench),
+# PARLEY_BENCH_SQLITE=0 to skip sqlite3 (half a minute) while iterating.
 # Target: parley/duckdb time <= 1.2 and parley peak memory <= DuckDB's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,23 +74,27 @@ JOIN read_csv('{data}/purchases.csv', header=true,
   ON e.email_hash = p.email_hash
 GROUP BY e.campaign ORDER BY e.campaign
 """
-times = []
+times, cpu = [], []
 for _ in range(reps):
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     rows = con.execute(query).fetchall()
     times.append(time.perf_counter() - start)
+    cpu.append(time.process_time() - cpu_start)
 with open(answers, "w") as out:
     out.writelines(f"{campaign},{buyers},{revenue:.2f}\n" for campaign, buyers, revenue in rows)
 print(f"duckdb.total_seconds\t{statistics.median(times):.3f}\ts")
+print(f"duckdb.cpu_seconds\t{statistics.median(cpu):.3f}\ts")
 print(f"duckdb.baseline_rss_mb\t{baseline:.1f}\tMiB")
 print(f"duckdb.peak_rss_mb\t{hwm_mb():.1f}\tMiB")
 PY
 cat "$OUT/engine-duckdb.tsv"
 
-echo "bench-engine: sqlite3 $(sqlite3 --version | cut -d' ' -f1), in-memory database, 1 run"
-start=$(date +%s%N)
-# CSV mode ends lines with CRLF; the answer file keeps LF like the others.
-/usr/bin/time -v -o "$OUT/engine-sqlite.time" sqlite3 :memory: <<SQL | tr -d '\r' > "$OUT/engine-sqlite.csv"
+SQLITE_S=""
+if [ "${PARLEY_BENCH_SQLITE:-1}" != 0 ]; then
+  echo "bench-engine: sqlite3 $(sqlite3 --version | cut -d' ' -f1), in-memory database, 1 run"
+  start=$(date +%s%N)
+  # CSV mode ends lines with CRLF; the answer file keeps LF like the others.
+  /usr/bin/time -v -o "$OUT/engine-sqlite.time" sqlite3 :memory: <<SQL | tr -d '\r' > "$OUT/engine-sqlite.csv"
 .mode csv
 .headers off
 CREATE TABLE exposures(email_hash TEXT, campaign TEXT, region INTEGER);
@@ -100,9 +105,12 @@ SELECT e.campaign, COUNT(DISTINCT e.email_hash), printf('%.2f', SUM(p.amount))
 FROM exposures e JOIN purchases p ON e.email_hash = p.email_hash
 GROUP BY e.campaign ORDER BY e.campaign;
 SQL
-end=$(date +%s%N)
-SQLITE_S=$(awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')
-echo "sqlite3.total_seconds	$SQLITE_S	s"
+  end=$(date +%s%N)
+  SQLITE_S=$(awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')
+  echo "sqlite3.total_seconds	$SQLITE_S	s"
+else
+  rm -f "$OUT/engine-sqlite.csv" "$OUT/engine-sqlite.time"
+fi
 
 echo "bench-engine: $BIN engine, $REPS runs"
 PARLEY_BENCH_DATA="$DATA" PARLEY_BENCH_ANSWERS="$OUT/engine-parley.csv" PARLEY_BENCH_REPS="$REPS" \
@@ -111,6 +119,7 @@ cat "$OUT/engine-parley.tsv"
 
 # The three answers must agree exactly (campaign, distinct buyers, revenue to the cent).
 for other in duckdb sqlite; do
+  [ -f "$OUT/engine-$other.csv" ] || continue
   if ! diff -u "$OUT/engine-$other.csv" "$OUT/engine-parley.csv" >"$OUT/engine-$other.diff"; then
     echo "bench-engine: FAIL: Parley's answer differs from $other's:" >&2
     cat "$OUT/engine-$other.diff" >&2
@@ -124,12 +133,15 @@ P_S=$(tsv "$OUT/engine-parley.tsv" engine.total_seconds)
 D_S=$(tsv "$OUT/engine-duckdb.tsv" duckdb.total_seconds)
 P_MB=$(peak_mb "$OUT/engine-parley.time")
 D_MB=$(peak_mb "$OUT/engine-duckdb.time")
-S_MB=$(peak_mb "$OUT/engine-sqlite.time")
+S_MB=$([ -f "$OUT/engine-sqlite.time" ] && peak_mb "$OUT/engine-sqlite.time" || true)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
 echo
 printf "%-34s %10s %10s %10s %14s %14s\n" "engine ($ROWS x $ROWS rows)" "parley" "duckdb" "sqlite3" "parley/duckdb" "parley/sqlite3"
 printf "%-34s %10s %10s %10s %14s %14s\n" "time, s (threads=$THREADS)" "$P_S" "$D_S" "$SQLITE_S" "$(ratio "$P_S" "$D_S")" "$(ratio "$P_S" "$SQLITE_S")"
+P_CPU=$(tsv "$OUT/engine-parley.tsv" engine.cpu_seconds)
+D_CPU=$(tsv "$OUT/engine-duckdb.tsv" duckdb.cpu_seconds)
+printf "%-34s %10s %10s %10s %14s\n" "CPU time, s (less noise-prone)" "$P_CPU" "$D_CPU" "" "$(ratio "$P_CPU" "$D_CPU")"
 printf "%-34s %10s %10s %10s %14s %14s\n" "peak RSS, MiB (/usr/bin/time)" "$P_MB" "$D_MB" "$S_MB" "$(ratio "$P_MB" "$D_MB")" "$(ratio "$P_MB" "$S_MB")"
 printf "%-34s %10s %10s\n" "  before the query (VmHWM), MiB" "$(tsv "$OUT/engine-parley.tsv" engine.input_rss_mb)" "$(tsv "$OUT/engine-duckdb.tsv" duckdb.baseline_rss_mb)"
 printf "%-34s %10s %10s\n" "  parley load / query, s" "$(tsv "$OUT/engine-parley.tsv" engine.load_seconds)" "$(tsv "$OUT/engine-parley.tsv" engine.query_seconds)"

@@ -13,6 +13,7 @@ PACKAGES=(
   tpm2-tools            # tpm2_checkquote: an independent verifier for our TPM evidence
   openssl               # the openssl CLI: cross-checks of signatures and keys
   sqlite3               # the sqlite3 CLI: cross-checks of query answers
+  libsqlite3-dev        # the host's job store (SQLite through GRDB)
   python3 python3-venv  # the benchmark script's DuckDB baseline lives in a venv
 )
 

@@ -14,6 +14,8 @@ struct BoundedAggregation {
     let summed: [(source: Int, column: Int)?]
     let sumSlots: [Int]
     let sumCount: Int
+    /// The clamping bounds of each SUM/AVG slot.
+    let sumClamps: [(sum: Int, clamp: ClampBounds)]
 
     init(plan: QueryPlan, tables: [Table], bounds: ContributionBounds, key: BoundingKey, maxJoinedRows: Int) {
         self.plan = plan
@@ -37,6 +39,10 @@ struct BoundedAggregation {
         }
         sumSlots = slots
         sumCount = next
+        sumClamps = zip(plan.aggregates, slots).compactMap { aggregate, slot in
+            guard slot >= 0, let clamp = aggregate.bounds else { return nil }
+            return (slot, clamp)
+        }
     }
 
     mutating func run() throws(EngineError) -> GroupedAggregates {
@@ -60,6 +66,23 @@ struct BoundedAggregation {
             return probe.withUnsafeBufferPointer { rows in pushed[source].allSatisfy { $0.evaluate(rows, data) } }
         }
         let residualCondition: BoundPredicate? = residual.isEmpty ? nil : .and(residual)
+
+        // The GROUP BY and summed values of every kept row, in unit order. Gathered here in
+        // loops of independent loads, whose cache misses overlap; read row by row in the join
+        // loop below, each would be waited for in turn.
+        let groupValues: [[Int64]] = groupColumns.map { column in
+            if column.isText {
+                let codes = data.codes[column.source][column.column]
+                return units.rows[column.source].map { Int64(codes[Int($0)]) }
+            }
+            let numbers = data.numbers[column.source][column.column]
+            return units.rows[column.source].map { numbers[Int($0)] }
+        }
+        let summedValues: [[Int64]] = summed.map { entry in
+            guard let entry else { return [] }
+            let numbers = data.numbers[entry.source][entry.column]
+            return units.rows[entry.source].map { numbers[Int($0)] }
+        }
 
         var totals = GroupTotals(aggregateCount: plan.aggregates.count, sumCount: sumCount)
         var groups = GroupKeyTable(width: groupColumns.count)
@@ -91,16 +114,13 @@ struct BoundedAggregation {
                 } ?? true
                 if passes {
                     for (index, column) in groupColumns.enumerated() {
-                        let row = rows[column.source]
-                        keyBuffer[index] = column.isText
-                            ? Int64(data.codes[column.source][column.column][row])
-                            : data.numbers[column.source][column.column][row]
+                        keyBuffer[index] = groupValues[index][cursor[column.source]]
                     }
                     let group = keyBuffer.withUnsafeBufferPointer { groups.id(of: $0) }
                     let slot = partials.slot(for: group)
                     for (index, entry) in summed.enumerated() {
                         guard let entry else { continue }
-                        partials.add(data.numbers[entry.source][entry.column][rows[entry.source]], slot: slot, sum: sumSlots[index])
+                        partials.add(summedValues[index][cursor[entry.source]], slot: slot, sum: sumSlots[index])
                     }
                 }
                 var source = sourceCount - 1
@@ -121,22 +141,25 @@ struct BoundedAggregation {
     func finishUnit(_ unit: Int, units: UnitIndex, partials: inout UnitPartials, groups: GroupKeyTable,
                     totals: inout GroupTotals) throws(EngineError) {
         defer { partials.reset() }
-        var kept = Array(0..<partials.groups.count)
-        if kept.count > bounds.maxGroupsPerUnit {
-            let ranks = partials.groups.map { rank(unit: unit, group: Int($0), units: units, groups: groups) }
-            kept.sort { (ranks[$0], $0) < (ranks[$1], $1) }
-            kept.removeLast(kept.count - bounds.maxGroupsPerUnit)
+        if partials.groups.count <= bounds.maxGroupsPerUnit {
+            for slot in 0 ..< partials.groups.count { try add(slot, of: partials, to: &totals) }
+            return
         }
-        for slot in kept {
-            let group = Int(partials.groups[slot])
-            totals.ensure(group)
-            totals.addUnit(group: group)
-            try totals.addRows(min(partials.rows[slot], bounds.maxRowsPerUnit), group: group)
-            for (index, aggregate) in plan.aggregates.enumerated() {
-                guard let clamp = aggregate.bounds, sumSlots[index] >= 0 else { continue }
-                try totals.addSum(clamp.clamp(partials.sums[slot * sumCount + sumSlots[index]]),
-                                  group: group, sum: sumSlots[index])
-            }
+        var kept = Array(0..<partials.groups.count)
+        let ranks = partials.groups.map { rank(unit: unit, group: Int($0), units: units, groups: groups) }
+        kept.sort { (ranks[$0], $0) < (ranks[$1], $1) }
+        kept.removeLast(kept.count - bounds.maxGroupsPerUnit)
+        for slot in kept { try add(slot, of: partials, to: &totals) }
+    }
+
+    /// Adds one kept group of a unit to the totals, its row count and sums clamped.
+    private func add(_ slot: Int, of partials: UnitPartials, to totals: inout GroupTotals) throws(EngineError) {
+        let group = Int(partials.groups[slot])
+        totals.ensure(group)
+        totals.addUnit(group: group)
+        try totals.addRows(min(partials.rows[slot], bounds.maxRowsPerUnit), group: group)
+        for (sum, clamp) in sumClamps {
+            try totals.addSum(clamp.clamp(partials.sums[slot * sumCount + sum]), group: group, sum: sum)
         }
     }
 

@@ -69,7 +69,7 @@ public enum CSVLoader {
         var outcome: Result<Table, CSVError>?
         bytes.withUnsafeBufferPointer { buffer in
             do throws(CSVError) {
-                var loader = Loading(reader: CSVReader(buffer), schema: schema, limits: limits)
+                var loader = Loading(upload: bytes, reader: CSVReader(buffer), schema: schema, limits: limits)
                 outcome = .success(try loader.run())
             } catch {
                 outcome = .failure(error)
@@ -84,9 +84,22 @@ public enum CSVLoader {
 }
 
 /// The state of one load: builders per declared column and the file-to-schema column map.
-private struct Loading {
+///
+/// Records are read in batches (see ``RecordBatch``): split into fields first, then converted
+/// a column at a time. A batch with anything unusual in it (a fault, a quoted field with `""`)
+/// is read again a record at a time by ``readRecord()``, which reports the first fault in
+/// reading order.
+///
+/// Text values are interned as references into the upload (no copy per distinct value); at the
+/// end, if the distinct text is less than half of the upload, it is copied out so the table does
+/// not keep the whole upload alive, and otherwise the table keeps sharing the upload's bytes
+/// (at most twice the text it holds, and no copy).
+struct Loading {
+    let upload: [UInt8]
     var reader: CSVReader
     let schema: DatasetSchema
+    /// The declared type of each column (read per field, so kept apart from the schema).
+    let types: [ColumnType]
     let limits: CSVLimits
     var scratch: [UInt8] = []
     var row = 1
@@ -97,16 +110,18 @@ private struct Loading {
     /// For each declared column, its index in `numbers` or `texts`.
     var slot: [Int] = []
 
-    init(reader: CSVReader, schema: DatasetSchema, limits: CSVLimits) {
+    init(upload: [UInt8], reader: CSVReader, schema: DatasetSchema, limits: CSVLimits) {
+        self.upload = upload
         self.reader = reader
         self.schema = schema
         self.limits = limits
+        types = schema.columns.map(\.type)
         var numberCount = 0, textCount = 0
         for column in schema.columns {
             if column.type == .text { slot.append(textCount); textCount += 1 } else { slot.append(numberCount); numberCount += 1 }
         }
         numbers = Array(repeating: [], count: numberCount)
-        texts = Array(repeating: TextColumn(), count: textCount)
+        texts = (0 ..< textCount).map { _ in TextColumn(dictionary: TextDictionary(sharing: upload)) }
     }
 
     func fail(_ column: Int?, _ reason: String) -> CSVError {
@@ -128,12 +143,29 @@ private struct Loading {
 
     mutating func run() throws(CSVError) -> Table {
         try readHeader()
+        var batch = RecordBatch(width: fileToSchema.count)
+        var sized = false
         while !reader.atEnd {
-            row += 1
-            if row - 1 > limits.maxRows {
-                throw fail(nil, "the upload has more than \(limits.maxRows) data rows")
+            let position = reader.position, firstRow = row
+            let lengths = columnLengths()
+            if (try? readBatch(&batch)) != nil, convert(&batch) {
+                if !sized {
+                    sized = true
+                    reserveCapacity(afterFirstBatchOf: batch.count, bytes: reader.position - position)
+                }
+                continue
             }
-            try readRecord()
+            reader.position = position
+            row = firstRow
+            truncateColumns(to: lengths)
+            for _ in 0 ..< RecordBatch.capacity where !reader.atEnd {
+                try readOneRecord()
+            }
+        }
+        for index in texts.indices { texts[index].dictionary.trimCapacity() }
+        let sharedBytes = texts.reduce(0) { $0 + $1.dictionary.sharedByteCount }
+        if sharedBytes * 2 < upload.count {
+            for index in texts.indices { texts[index].dictionary.copyOutShared() }
         }
         var columns: [ColumnData] = []
         for (index, column) in schema.columns.enumerated() {
@@ -173,6 +205,15 @@ private struct Loading {
         }
     }
 
+    /// Reads one record, counting it against the row limit.
+    mutating func readOneRecord() throws(CSVError) {
+        row += 1
+        if row - 1 > limits.maxRows {
+            throw fail(nil, "the upload has more than \(limits.maxRows) data rows")
+        }
+        try readRecord()
+    }
+
     mutating func readRecord() throws(CSVError) {
         var position = 0
         while true {
@@ -191,38 +232,57 @@ private struct Loading {
     }
 
     mutating func store(_ field: CSVReader.Field, column: Int) throws(CSVError) {
-        let type = schema.columns[column].type
+        let type = types[column]
         let target = slot[column]
         let input = reader.bytes
+        if !field.hasEscapes {
+            let bytes = UnsafeBufferPointer(rebasing: input[field.content])
+            if type == .text {
+                var isNew = false
+                // Every value is checked, not only new ones: a batch that failed may have left
+                // entries in the dictionary before this record-at-a-time pass.
+                guard isValidUTF8(bytes) else { throw fail(column, "the text is not valid UTF-8") }
+                let code = texts[target].dictionary.intern(sharedAt: field.content.lowerBound, count: field.content.count, isNew: &isNew)
+                texts[target].codes.append(code)
+            } else {
+                numbers[target].append(try number(bytes, type: type, column: column))
+            }
+            return
+        }
         var local: [UInt8] = []
         swap(&local, &scratch)
         defer { swap(&local, &scratch) }
         if type == .text {
             let code = try CSVReader.withContent(of: field, in: input, scratch: &local) { bytes throws(CSVError) -> UInt32 in
                 var isNew = false
+                guard isValidUTF8(bytes) else { throw fail(column, "the text is not valid UTF-8") }
                 let code = texts[target].dictionary.intern(bytes, isNew: &isNew)
-                if isNew, validUTF8(bytes) == nil { throw fail(column, "the text is not valid UTF-8") }
                 return code
             }
             texts[target].codes.append(code)
             return
         }
         let value = try CSVReader.withContent(of: field, in: input, scratch: &local) { bytes throws(CSVError) -> Int64 in
-            switch type {
-            case .int:
-                guard let value = parseInt(bytes) else { throw fail(column, "'\(preview(bytes))' is not a whole number between -2^63 and 2^63-1") }
-                return value
-            case .decimal:
-                guard let value = DecimalValue(utf8: bytes) else {
-                    throw fail(column, "'\(preview(bytes))' is not a decimal number with at most \(DecimalValue.scale) digits after the point")
-                }
-                return value.scaled
-            default:
-                guard let value = DateValue(utf8: bytes) else { throw fail(column, "'\(preview(bytes))' is not a date written YYYY-MM-DD") }
-                return value.daysSinceEpoch
-            }
+            try number(bytes, type: type, column: column)
         }
         numbers[target].append(value)
+    }
+
+    /// A numeric field's stored value.
+    func number(_ bytes: UnsafeBufferPointer<UInt8>, type: ColumnType, column: Int) throws(CSVError) -> Int64 {
+        switch type {
+        case .int:
+            guard let value = parseInt(bytes) else { throw fail(column, "'\(preview(bytes))' is not a whole number between -2^63 and 2^63-1") }
+            return value
+        case .decimal:
+            guard let value = DecimalValue(utf8: bytes) else {
+                throw fail(column, "'\(preview(bytes))' is not a decimal number with at most \(DecimalValue.scale) digits after the point")
+            }
+            return value.scaled
+        default:
+            guard let value = DateValue(utf8: bytes) else { throw fail(column, "'\(preview(bytes))' is not a date written YYYY-MM-DD") }
+            return value.daysSinceEpoch
+        }
     }
 }
 
@@ -230,6 +290,25 @@ private struct Loading {
 func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
     let text = String(decoding: bytes, as: UTF8.self)
     return text.utf8.elementsEqual(bytes) ? text : nil
+}
+
+/// Whether the bytes are valid UTF-8; all-ASCII text (the common case) is checked eight bytes
+/// at a time without building a String.
+func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = bytes.baseAddress else { return true }
+    let raw = UnsafeRawPointer(base)
+    var high: UInt64 = 0
+    var offset = 0
+    while offset + 8 <= bytes.count {
+        high |= raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        offset += 8
+    }
+    while offset < bytes.count {
+        high |= UInt64(bytes[offset])
+        offset += 1
+    }
+    if high & 0x8080_8080_8080_8080 == 0 { return true }
+    return validUTF8(bytes) != nil
 }
 
 /// At most 40 bytes of a bad value, for an error message.

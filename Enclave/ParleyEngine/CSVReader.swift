@@ -33,6 +33,7 @@ struct CSVReader {
     mutating func nextField() throws(Malformed) -> Field {
         if position < bytes.count, bytes[position] == Self.quote { return try quotedField() }
         let start = position
+        skipOrdinaryBytes()
         while position < bytes.count {
             switch bytes[position] {
             case Self.comma:
@@ -54,6 +55,37 @@ struct CSVReader {
             }
         }
         return Field(content: start..<position, hasEscapes: false, terminator: .endOfInput)
+    }
+
+    /// Advances eight bytes at a time while none of them is a comma, quote, CR or LF, stopping
+    /// at the first such byte or where fewer than eight remain.
+    @inline(__always)
+    private mutating func skipOrdinaryBytes() {
+        guard let base = bytes.baseAddress else { return }
+        let raw = UnsafeRawPointer(base)
+        let end = bytes.count - 8
+        while position <= end {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+            let special = Self.zeroBytes(word ^ Self.commas) | Self.zeroBytes(word ^ Self.quotes)
+                | Self.zeroBytes(word ^ Self.lineFeeds) | Self.zeroBytes(word ^ Self.carriageReturns)
+            if special != 0 {
+                position += special.trailingZeroBitCount >> 3
+                return
+            }
+            position += 8
+        }
+    }
+
+    // Each byte of a word set to `,`, `"`, LF and CR (literals, so they cost no lazy initialisation).
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let commas: UInt64 = 0x2C2C_2C2C_2C2C_2C2C, quotes: UInt64 = 0x2222_2222_2222_2222,
+                       lineFeeds: UInt64 = 0x0A0A_0A0A_0A0A_0A0A, carriageReturns: UInt64 = 0x0D0D_0D0D_0D0D_0D0D
+
+    /// The high bit of the lowest zero byte of `word` is set (higher bits may be set spuriously,
+    /// which finding the first such byte ignores).
+    @inline(__always)
+    private static func zeroBytes(_ word: UInt64) -> UInt64 {
+        (word &- ones) & ~word & 0x8080_8080_8080_8080
     }
 
     private mutating func quotedField() throws(Malformed) -> Field {

@@ -29,9 +29,7 @@ struct UnitIndex {
             unitOfRow.append(column.codes.map { Int32(bitPattern: $0) })
             for (source, table) in tables.enumerated().dropFirst() {
                 guard case .text(let other) = table.columns[unitColumns[source]] else { unitOfRow.append([]); continue }
-                let remap: [Int32] = (0..<other.dictionary.count).map { code in
-                    other.dictionary.withBytes(UInt32(code)) { column.dictionary.code(of: $0) }.map { Int32($0) } ?? -1
-                }
+                let remap = column.dictionary.codes(of: other.dictionary)
                 unitOfRow.append(other.codes.map { remap[Int($0)] })
             }
         } else {

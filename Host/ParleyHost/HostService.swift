@@ -32,8 +32,36 @@ public final class HostService: @unchecked Sendable {
         public let claims: LaunchClaims
         public let session: WorkerSession
         public let launchedAt: Date
+        private let lock = NSLock()
+        private var _receipts: [String: UploadReceipt] = [:]
+        private var uploading = false
+
         /// Dataset -> receipt of its accepted upload.
-        public internal(set) var receipts: [String: UploadReceipt] = [:]
+        public var receipts: [String: UploadReceipt] {
+            lock.lock()
+            defer { lock.unlock() }
+            return _receipts
+        }
+
+        func setReceipt(_ r: UploadReceipt) {
+            lock.lock()
+            _receipts[r.dataset] = r
+            lock.unlock()
+        }
+
+        func startUpload() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            if uploading { return false }
+            uploading = true
+            return true
+        }
+
+        func endUpload() {
+            lock.lock()
+            uploading = false
+            lock.unlock()
+        }
 
         init(id: String, module: SealedModule, claims: LaunchClaims, session: WorkerSession, launchedAt: Date) {
             self.id = id
@@ -130,8 +158,61 @@ public final class HostService: @unchecked Sendable {
         return try quotes.evidence(for: j.claims, nonce: nonce)
     }
 
-    /// Relays one upload to the worker. `chunks` yields the ciphertext in pieces (nil at the end).
-    public func upload(job id: String, dataset: String, signature: [UInt8], chunks: () throws -> [UInt8]?) throws -> Outcome<UploadReceipt> {
+    /// An upload being relayed to a job's worker, begun by ``beginUpload(job:dataset:signature:)``.
+    public final class UploadRelay: @unchecked Sendable {
+        // @unchecked: used by one request at a time (the job admits one upload at once).
+        let service: HostService
+        let job: Job
+        public let dataset: String
+        private var buffer: [UInt8] = []
+        private var done = false
+        /// Ciphertext bytes relayed so far.
+        public private(set) var bytesRelayed = 0
+
+        init(service: HostService, job: Job, dataset: String) {
+            self.service = service
+            self.job = job
+            self.dataset = dataset
+        }
+
+        /// Relays the next piece (buffered into frames of up to 1 MiB).
+        public func send(_ bytes: some Collection<UInt8>) throws {
+            buffer.append(contentsOf: bytes)
+            bytesRelayed += bytes.count
+            while buffer.count >= 1 << 20 {
+                try job.session.send(WorkerMessage(.uploadData, ["bytes": .bytes(Array(buffer.prefix(1 << 20)))]))
+                buffer.removeFirst(1 << 20)
+            }
+        }
+
+        /// Ends the upload and returns the worker's verdict. A stream cut short (a client gone
+        /// mid-upload) ends here too, and the worker refuses it: nothing of it is kept.
+        public func finish() throws -> Outcome<UploadReceipt> {
+            guard !done else { throw ParleyError(.internal, "upload finished twice") }
+            done = true
+            defer { job.endUpload() }
+            if !buffer.isEmpty { try job.session.send(WorkerMessage(.uploadData, ["bytes": .bytes(buffer)])) }
+            buffer = []
+            let reply = try job.session.request(WorkerMessage(.uploadEnd), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
+            switch reply.kind {
+            case .uploadAccepted:
+                let receipt = UploadReceipt(dataset: dataset, rows: try reply["rows"].unsignedValue("rows"),
+                                            digest: try reply["digest"].bytesValue("digest"), entry: try reply["entry"].bytesValue("entry"))
+                job.session.handle(.datasetAccepted(dataset))
+                job.setReceipt(receipt)
+                service.onEvent?(.workerEntry(job: job.id, entry: receipt.entry))
+                return .accepted(receipt)
+            default:
+                let reason = (try? reply["reason"].textValue("reason")) ?? "refused"
+                service.onEvent?(.uploadRefused(job: job.id, dataset: dataset, reason: reason))
+                return .refused(reason: reason, entry: nil)
+            }
+        }
+    }
+
+    /// Starts relaying an upload: checks the job is collecting, the dataset is declared and not
+    /// yet uploaded, and no other upload to this job is under way.
+    public func beginUpload(job id: String, dataset: String, signature: [UInt8]) throws -> Outcome<UploadRelay> {
         let j = try job(id)
         guard case .collectingDatasets(let received) = j.session.state else {
             return .refused(reason: "job \(id) is \(j.session.state), not collecting datasets", entry: nil)
@@ -142,34 +223,26 @@ public final class HostService: @unchecked Sendable {
         guard !received.contains(dataset) else {
             return .refused(reason: "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed", entry: nil)
         }
-        try j.session.send(WorkerMessage(.uploadBegin, ["dataset": .text(dataset), "signature": .bytes(signature)]))
-        var failure: (any Error)?
+        guard j.startUpload() else { return .refused(reason: "another upload to job \(id) is in progress; retry when it ends", entry: nil) }
         do {
-            while let piece = try chunks() {
-                var offset = 0
-                while offset < piece.count {
-                    let end = min(piece.count, offset + (1 << 20))
-                    try j.session.send(WorkerMessage(.uploadData, ["bytes": .bytes(Array(piece[offset..<end]))]))
-                    offset = end
-                }
-            }
-        } catch { failure = error }
-        let reply = try j.session.request(WorkerMessage(.uploadEnd), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
-        if let failure { throw failure }
-        switch reply.kind {
-        case .uploadAccepted:
-            let receipt = UploadReceipt(dataset: dataset, rows: try reply["rows"].unsignedValue("rows"),
-                                        digest: try reply["digest"].bytesValue("digest"), entry: try reply["entry"].bytesValue("entry"))
-            j.session.handle(.datasetAccepted(dataset))
-            lock.lock()
-            j.receipts[dataset] = receipt
-            lock.unlock()
-            onEvent?(.workerEntry(job: id, entry: receipt.entry))
-            return .accepted(receipt)
-        default:
-            let reason = (try? reply["reason"].textValue("reason")) ?? "refused"
-            onEvent?(.uploadRefused(job: id, dataset: dataset, reason: reason))
-            return .refused(reason: reason, entry: nil)
+            try j.session.send(WorkerMessage(.uploadBegin, ["dataset": .text(dataset), "signature": .bytes(signature)]))
+        } catch {
+            j.endUpload()
+            throw error
+        }
+        return .accepted(UploadRelay(service: self, job: j, dataset: dataset))
+    }
+
+    /// Relays one whole upload; `chunks` yields the ciphertext in pieces (nil at the end).
+    public func upload(job id: String, dataset: String, signature: [UInt8], chunks: () throws -> [UInt8]?) throws -> Outcome<UploadReceipt> {
+        switch try beginUpload(job: id, dataset: dataset, signature: signature) {
+        case .refused(let reason, let entry): return .refused(reason: reason, entry: entry)
+        case .accepted(let relay):
+            var failure: (any Error)?
+            do { while let piece = try chunks() { try relay.send(piece) } } catch { failure = error }
+            let outcome = try relay.finish()
+            if let failure { throw failure }
+            return outcome
         }
     }
 

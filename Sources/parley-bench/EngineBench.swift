@@ -35,10 +35,11 @@ func benchEngine(dataDirectory: String) throws {
     }
 }
 
-/// The child's work: reads both files into memory, then times (median of several repetitions)
-/// loading both into tables, compiling and running the query. Prints `engine.total_seconds`,
-/// `engine.load_seconds`, `engine.query_seconds`, `engine.input_rss_mb` (VmHWM once the files
-/// are in memory) and `engine.peak_rss_mb` (VmHWM at the end). With `PARLEY_BENCH_ANSWERS` set, writes the groups there as
+/// The child's work: reads both files into memory, then times (median of several repetitions,
+/// one thread) loading both into tables, compiling and running the query. Prints
+/// `engine.total_seconds`, `engine.load_seconds`, `engine.query_seconds`, `engine.cpu_seconds`,
+/// `engine.input_rss_mb` (VmHWM once the files are in memory) and `engine.peak_rss_mb` (VmHWM
+/// at the end). With `PARLEY_BENCH_ANSWERS` set, writes the groups there as
 /// `campaign,buyers,revenue` lines for the script to compare with DuckDB's and sqlite3's.
 /// `PARLEY_BENCH_REPS` sets the repetitions (default 5).
 ///
@@ -64,16 +65,18 @@ func benchEngineChild(dataDirectory: String) throws {
     let bounds = ContributionBounds(maxGroupsPerUnit: 1_000, maxRowsPerUnit: 1_000_000)
     let key = try BoundingKey(Array(repeating: 0x42, count: 32))
 
-    var loadTimes: [Double] = [], queryTimes: [Double] = [], totalTimes: [Double] = []
+    var loadTimes: [Double] = [], queryTimes: [Double] = [], totalTimes: [Double] = [], cpuTimes: [Double] = []
     var answer: GroupedAggregates?
     for _ in 0..<repetitions {
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = processCPUSeconds()
         let tables = ["exposures": try CSVLoader.load(exposuresCSV, schema: exposures),
                       "purchases": try CSVLoader.load(purchasesCSV, schema: purchases)]
         let loaded = DispatchTime.now().uptimeNanoseconds
         let plan = try QueryCompiler.compile(engineBenchQuery, catalog: catalog)
         answer = try QueryEngine(datasets: tables).run(plan, bounds: bounds, key: key)
         let end = DispatchTime.now().uptimeNanoseconds
+        cpuTimes.append(processCPUSeconds() - cpuStart)
         loadTimes.append(Double(loaded - start) / 1e9)
         queryTimes.append(Double(end - loaded) / 1e9)
         totalTimes.append(Double(end - start) / 1e9)
@@ -81,6 +84,7 @@ func benchEngineChild(dataDirectory: String) throws {
     print("engine.total_seconds\t\(String(format: "%.3f", median(totalTimes)))\ts")
     print("engine.load_seconds\t\(String(format: "%.3f", median(loadTimes)))\ts")
     print("engine.query_seconds\t\(String(format: "%.3f", median(queryTimes)))\ts")
+    print("engine.cpu_seconds\t\(String(format: "%.3f", median(cpuTimes)))\ts")
     print("engine.input_rss_mb\t\(String(format: "%.1f", inputMegabytes))\tMiB")
     print("engine.peak_rss_mb\t\(String(format: "%.1f", try peakResidentMegabytes()))\tMiB")
     if let path = environment["PARLEY_BENCH_ANSWERS"], let answer {
@@ -119,6 +123,14 @@ private func readBytes(_ path: String) throws -> [UInt8] {
 private func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// CPU time (user and system, all threads) this process has used: unlike wall-clock time,
+/// barely moved by other work on a shared machine.
+private func processCPUSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 /// VmHWM (the peak resident set size) of this process, in MiB.

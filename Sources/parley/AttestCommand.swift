@@ -7,7 +7,7 @@ struct AttestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attest",
         abstract: "Check a worker's evidence against your own policy before you send it anything.",
-        subcommands: [Verify.self]
+        subcommands: [Verify.self, AttestFetchCommand.self]
     )
 
     struct Verify: ParsableCommand {

@@ -3,7 +3,7 @@ import Foundation
 
 /// The one command-line tool for every Parley role.
 @main
-struct Parley: ParsableCommand {
+struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "Parley: an attested data clean room.",
@@ -14,7 +14,8 @@ struct Parley: ParsableCommand {
         Start with `parley keygen NAME` to make a party's keys. Every verb has its own --help.
         """,
         version: "0.1.0",
-        subcommands: [KeygenCommand.self, ModuleCommand.self, AttestCommand.self, RuntimeCommand.self]
+        subcommands: [DemoCommand.self, KeygenCommand.self, ModuleCommand.self, ServeCommand.self, JobCommand.self,
+                      AttestCommand.self, UploadCommand.self, QueryCommand.self, RuntimeCommand.self]
     )
 }
 

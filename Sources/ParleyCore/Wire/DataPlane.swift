@@ -109,3 +109,13 @@ public struct ResultDocument: Sendable, Equatable {
         timestampMillis = try m.required("timestamp", in: "result").unsignedValue("timestamp")
     }
 }
+
+extension DataPlane {
+    /// SHA-256 of `bytes`.
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+}
+
+extension DataPlane {
+    /// A party key's fingerprint: hex SHA-256 of its SubjectPublicKeyInfo DER.
+    public static func keyFingerprint<D: DataProtocol>(_ spki: D) -> String { Hex.encode(SHA256.hash(data: spki)) }
+}

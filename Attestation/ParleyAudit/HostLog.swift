@@ -1,0 +1,197 @@
+import Foundation
+import ParleyAttestation
+import ParleyCore
+import ParleyLog
+
+/// The host's log writer: every host event becomes one `parley/log-entry/1` entry (see
+/// ``LogRecord``) of a durable, append-only Merkle log, and every entry is followed by a new
+/// signed checkpoint.
+///
+/// Files, under the data directory: `log/` (the `DurableLog`: `entries.log`, `checkpoints.log`,
+/// `LOCK`), `log-key` (the Ed25519 note signer key, mode 0600, created on first start) and
+/// `log-key.pub` (its verifier key text, for parties and auditors to pin).
+///
+/// Acknowledgement: each `record...` method returns only after the entry was appended and
+/// `fsync`ed *and* a checkpoint covering it was signed and stored (two `fsync`s per event; host
+/// events are launches, uploads and queries, so there is no batching). If it throws, the event
+/// is not acknowledged; the entry may still be durable (a crash between the two writes), and the
+/// next start publishes the missing checkpoint. Thread-safe: one lock serialises all access.
+public final class HostLog: @unchecked Sendable {
+    // @unchecked: every access to `log` goes through `lock`; the rest is immutable.
+    /// The checkpoint origin (also the log key's name).
+    public let origin: String
+    /// The host's data directory.
+    public let dataDirectory: String
+    private let log: DurableLog
+    private let signer: NoteSignerKey
+    private let lock = NSLock()
+    private let now: @Sendable () -> Date
+
+    /// The most entries ``entries(from:count:)`` returns at once.
+    public static let maxEntriesPerRead = 1000
+    /// The log's folder inside the data directory.
+    public static func logDirectory(in dataDirectory: String) -> String { dataDirectory + "/log" }
+
+    /// Opens (or creates) the log in `<dataDirectory>/log` with the key in `<dataDirectory>/log-key`.
+    /// - Parameters:
+    ///   - origin: the checkpoint origin line and the key's name.
+    ///   - now: the clock entries are stamped with (injected for tests).
+    /// - Throws: `AuditError` `.badKey` for an unusable or foreign key file, `.storage` if the
+    ///   log cannot be opened (another writer holds it, or its files are damaged).
+    public init(dataDirectory: String, origin: String = "parley.local/log",
+                now: @escaping @Sendable () -> Date = { Date() }) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw AuditError(.storage, "cannot create the data directory \(dataDirectory): \(error.localizedDescription)")
+        }
+        self.origin = origin
+        self.dataDirectory = dataDirectory
+        self.now = now
+        signer = try LogKeyFile.loadOrCreate(dataDirectory: dataDirectory, origin: origin)
+        do { log = try DurableLog(directory: Self.logDirectory(in: dataDirectory)) } catch {
+            throw AuditError(error, doing: "cannot open the log")
+        }
+        // A crash between an append and its checkpoint (or a new log) leaves the newest entries
+        // without a signed checkpoint: sign one now, so `checkpoint()` always covers the log.
+        if latestCheckpointSize() != log.size {
+            do { _ = try log.publishCheckpoint(origin: origin, signer: signer) } catch {
+                throw AuditError(error, doing: "cannot sign a checkpoint of the log")
+            }
+        }
+    }
+
+    /// The key auditors verify checkpoints with.
+    public var verifierKey: NoteVerifierKey { signer.verifierKey }
+
+    /// The number of entries.
+    public var size: UInt64 { locked { log.size } }
+
+    // MARK: - Recording
+
+    /// Records a worker launch with evidence the host fetched for its own `nonce`.
+    /// - Parameters:
+    ///   - module: the sealed module bundle as launched.
+    ///   - evidence: the quote provider's evidence for `claims` and `nonce`.
+    /// - Throws: `AuditError` `.invalidRecord` if `claims.job` is not `job`; `.storage` if the
+    ///   entry or its checkpoint cannot be written (the event is then not acknowledged).
+    public func recordLaunch(job: String, claims: LaunchClaims, module: [UInt8], evidence: [UInt8], nonce: Nonce,
+                             tier: AssuranceTier) throws {
+        try record(job: job, .launch(LaunchRecord(claims: claims, tier: tier, moduleBundle: module, evidence: evidence, nonce: nonce)))
+    }
+
+    /// Records an entry the worker signed (COSE_Sign1 bytes), verbatim.
+    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    public func recordWorkerEntry(job: String, entry: [UInt8]) throws {
+        try record(job: job, .worker(entry: entry))
+    }
+
+    /// Records an upload the worker refused.
+    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    public func recordUploadRefused(job: String, dataset: String, reason: String) throws {
+        try record(job: job, .uploadRefused(dataset: dataset, reason: LogRecord.boundedReason(reason)))
+    }
+
+    /// Records that the operator stopped a job.
+    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    public func recordStopped(job: String) throws {
+        try record(job: job, .stopped)
+    }
+
+    /// Records that a job failed, and why.
+    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    public func recordFailed(job: String, reason: String) throws {
+        try record(job: job, .failed(reason: LogRecord.boundedReason(reason)))
+    }
+
+    private func record(job: String, _ body: LogRecordBody) throws(AuditError) {
+        let millis = UInt64(max(0, now().timeIntervalSince1970 * 1000).rounded(.down))
+        let bytes = try LogRecord(job: job, timeMillis: millis, body: body).encoded
+        try locked { () throws(AuditError) in
+            do throws(LogError) { try log.append(bytes) } catch { throw AuditError(error, doing: "cannot append to the log") }
+            do throws(LogError) { _ = try log.publishCheckpoint(origin: origin, signer: signer) } catch {
+                throw AuditError(error, doing: "the entry was written but its checkpoint was not")
+            }
+        }
+    }
+
+    // MARK: - Reading (the HTTP endpoints)
+
+    /// The newest signed checkpoint, as note bytes (it covers every entry).
+    /// - Throws: `AuditError` `.storage` if no checkpoint was stored (cannot happen after `init`).
+    public func checkpoint() throws -> [UInt8] {
+        guard let note = locked({ log.checkpointNotes.last }) else {
+            throw AuditError(.storage, "the log has no signed checkpoint yet")
+        }
+        return note
+    }
+
+    /// Entries `from ..< from + count`, cut at the end of the log and at ``maxEntriesPerRead``.
+    /// - Throws: `AuditError` `.outOfRange` if `from` is past the end; `.storage` if an entry
+    ///   cannot be read back or changed on disk.
+    public func entries(from: UInt64, count: Int) throws -> [[UInt8]] {
+        try locked { () throws(AuditError) -> [[UInt8]] in
+            guard from <= log.size else {
+                throw AuditError(.outOfRange, "entry \(from) does not exist; the log has \(log.size)")
+            }
+            let end = min(log.size, from + UInt64(max(0, min(count, Self.maxEntriesPerRead))))
+            var out: [[UInt8]] = []
+            for index in from..<end {
+                do throws(LogError) { out.append(try log.entry(at: index).bytes) } catch { throw AuditError(error, doing: "cannot read entry \(index)") }
+            }
+            return out
+        }
+    }
+
+    /// The RFC 9162 inclusion proof of entry `index` in the tree of `size` entries, leaf first.
+    /// - Throws: `AuditError` `.outOfRange` unless `index < size <= self.size`.
+    public func inclusionProof(index: UInt64, size: UInt64) throws -> [[UInt8]] {
+        try locked { () throws(AuditError) -> [[UInt8]] in
+            do throws(LogError) { return try log.merkleTree.inclusionProof(leafIndex: index, treeSize: size).path.map(\.bytes) } catch {
+                throw AuditError(error, doing: "no inclusion proof")
+            }
+        }
+    }
+
+    /// The RFC 9162 consistency proof from the tree of `from` entries to the tree of `to`.
+    /// - Throws: `AuditError` `.outOfRange` unless `from <= to <= size`.
+    public func consistencyProof(from: UInt64, to: UInt64) throws -> [[UInt8]] {
+        try locked { () throws(AuditError) -> [[UInt8]] in
+            do throws(LogError) { return try log.merkleTree.consistencyProof(oldSize: from, newSize: to).path.map(\.bytes) } catch {
+                throw AuditError(error, doing: "no consistency proof")
+            }
+        }
+    }
+
+    /// A consistent copy of the entry file and every checkpoint note, taken under the lock.
+    func snapshot() throws(AuditError) -> (entryFile: [UInt8], checkpointNotes: [[UInt8]]) {
+        try locked { () throws(AuditError) in
+            let path = Self.logDirectory(in: dataDirectory) + "/entries.log"
+            do {
+                return (try FileIO.read(path, maxBytes: 1 << 40), log.checkpointNotes)
+            } catch {
+                throw AuditError(.storage, "cannot read \(path): \(error)")
+            }
+        }
+    }
+
+    private func latestCheckpointSize() -> UInt64? {
+        guard let note = log.checkpointNotes.last,
+              case .verified(let checkpoint) = CheckpointVerifier(verifierKey: signer.verifierKey, origin: origin).verify(note) else {
+            return nil
+        }
+        return checkpoint.checkpoint.size
+    }
+
+    private func locked<T>(_ body: () throws(AuditError) -> T) throws(AuditError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+}

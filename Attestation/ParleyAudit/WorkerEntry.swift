@@ -1,0 +1,153 @@
+import ParleyCore
+
+/// An entry the worker signed, `parley/worker-entry/1`: COSE_Sign1 (ES384) by the worker's
+/// attested signing key over deterministic CBOR `{format, job, timestamp, kind, ...}`.
+///
+/// Only ``verify(_:signingKey:)`` makes one, so holding a `WorkerEntry` means the key it was
+/// checked with signed it.
+public struct WorkerEntry: Sendable, Equatable {
+    /// The `format` value of every worker entry.
+    public static let format = "parley/worker-entry/1"
+    static let limits = CBORDecoder.Limits(maxBytes: 1 << 20, maxDepth: 4, maxItems: 256)
+
+    /// The job the worker says it runs.
+    public let job: String
+    /// The worker's clock, in milliseconds since the Unix epoch.
+    public let timestampMillis: UInt64
+    /// What the worker did.
+    public let kind: WorkerEntryKind
+
+    /// Checks the COSE signature with `signingKey` (SubjectPublicKeyInfo DER), then parses the
+    /// authenticated payload.
+    public static func verify(_ bytes: [UInt8], signingKey: [UInt8]) -> WorkerEntryVerdict {
+        let message: COSESign1
+        do { message = try COSESign1(bytes: bytes, limits: limits) } catch {
+            return .rejected(.notCOSE("\(error)"))
+        }
+        let key: ECVerifyingKey
+        do { key = try ECVerifyingKey(der: signingKey) } catch { return .rejected(.unusableKey) }
+        let payload: [UInt8]
+        switch message.verify(with: key) {
+        case .invalid(let failure): return .rejected(.badSignature(failure))
+        case .valid(let verified): payload = verified.payload
+        }
+        do { return .verified(try WorkerEntry(payload: payload)) } catch {
+            return .rejected(.malformedPayload("\(error)"))
+        }
+    }
+
+    private init(payload: [UInt8]) throws {
+        let m = try CBORDecoder(limits: Self.limits).decode(payload).textKeyedMap("worker entry")
+        let format = try m.required("format", in: "worker entry").textValue("worker entry format")
+        guard format == Self.format else { throw ParleyError(.unsupported, "worker entry format \"\(format)\" is not \(Self.format)") }
+        job = try m.required("job", in: "worker entry").textValue("worker entry job")
+        timestampMillis = try m.required("timestamp", in: "worker entry").unsignedValue("worker entry timestamp")
+        let kindText = try m.required("kind", in: "worker entry").textValue("worker entry kind")
+        let common: Set<String> = ["format", "job", "timestamp", "kind"]
+        let c = "\(kindText) entry"
+        switch kindText {
+        case "upload-accepted":
+            try m.rejectUnknownKeys(common.union(["dataset", "provider", "ciphertext_sha256", "rows"]), in: c)
+            kind = .uploadAccepted(UploadAccepted(
+                dataset: try m.required("dataset", in: c).textValue("\(c) dataset"),
+                provider: try m.required("provider", in: c).textValue("\(c) provider"),
+                ciphertextSHA256: try m.required("ciphertext_sha256", in: c).bytesValue("\(c) ciphertext_sha256"),
+                rows: try m.required("rows", in: c).unsignedValue("\(c) rows")))
+        case "release":
+            try m.rejectUnknownKeys(common.union(["query", "receiver", "result_sha256", "epsilon", "delta", "budget_left",
+                                                  "suppressed_groups", "inputs"]), in: c)
+            var inputs: [String: [UInt8]] = [:]
+            for (name, digest) in try m.required("inputs", in: c).textKeyedMap("\(c) inputs") {
+                inputs[name] = try digest.bytesValue("\(c) input \(name)")
+            }
+            kind = .release(Release(
+                query: try m.required("query", in: c).textValue("\(c) query"),
+                receiver: try m.required("receiver", in: c).textValue("\(c) receiver"),
+                resultSHA256: try m.required("result_sha256", in: c).bytesValue("\(c) result_sha256"),
+                epsilon: try m.required("epsilon", in: c).textValue("\(c) epsilon"),
+                delta: try m.required("delta", in: c).textValue("\(c) delta"),
+                budgetLeft: try m.required("budget_left", in: c).textValue("\(c) budget_left"),
+                suppressedGroups: try m.required("suppressed_groups", in: c).unsignedValue("\(c) suppressed_groups"),
+                inputs: inputs))
+        case "query-refused":
+            try m.rejectUnknownKeys(common.union(["query", "receiver", "reason"]), in: c)
+            kind = .queryRefused(query: try m.required("query", in: c).textValue("\(c) query"),
+                                 receiver: try m.required("receiver", in: c).textValue("\(c) receiver"),
+                                 reason: try m.required("reason", in: c).textValue("\(c) reason"))
+        default:
+            throw ParleyError(.unsupported, "worker entry has an unknown kind \"\(kindText)\"")
+        }
+    }
+
+    /// An accepted upload.
+    public struct UploadAccepted: Sendable, Equatable {
+        /// The dataset name the module declares.
+        public let dataset: String
+        /// The party that provides it.
+        public let provider: String
+        /// SHA-256 of the ciphertext stream the worker decrypted.
+        public let ciphertextSHA256: [UInt8]
+        /// Rows loaded.
+        public let rows: UInt64
+    }
+
+    /// A released aggregate (its values are not logged).
+    public struct Release: Sendable, Equatable {
+        /// The declared query's name.
+        public let query: String
+        /// The party the result was sealed to.
+        public let receiver: String
+        /// SHA-256 of the signed result document.
+        public let resultSHA256: [UInt8]
+        /// Epsilon charged, as exact decimal or fraction text.
+        public let epsilon: String
+        /// Delta charged.
+        public let delta: String
+        /// The worker's budget left after this release.
+        public let budgetLeft: String
+        /// Groups withheld by the minimum group size.
+        public let suppressedGroups: UInt64
+        /// Dataset name -> ciphertext digest of the inputs the query read.
+        public let inputs: [String: [UInt8]]
+    }
+}
+
+/// What a worker entry records.
+public enum WorkerEntryKind: Sendable, Equatable {
+    /// `upload-accepted`.
+    case uploadAccepted(WorkerEntry.UploadAccepted)
+    /// `release`.
+    case release(WorkerEntry.Release)
+    /// `query-refused`.
+    case queryRefused(query: String, receiver: String, reason: String)
+}
+
+/// The outcome of checking a worker entry.
+public enum WorkerEntryVerdict: Sendable {
+    /// The key signed it; here is what it says.
+    case verified(WorkerEntry)
+    /// It must not be believed, and why.
+    case rejected(WorkerEntryRejection)
+}
+
+/// Why a worker entry was refused.
+public enum WorkerEntryRejection: Sendable, Equatable, CustomStringConvertible {
+    /// The bytes are not a COSE_Sign1 Parley accepts.
+    case notCOSE(String)
+    /// The launch's signing key does not decode as a P-256 or P-384 key.
+    case unusableKey
+    /// The signature does not verify with the launched worker's key.
+    case badSignature(COSEFailure)
+    /// Signed, but not a worker entry Parley understands.
+    case malformedPayload(String)
+
+    /// An English reason.
+    public var description: String {
+        switch self {
+        case .notCOSE(let why): "the worker entry is not a COSE_Sign1: \(why)"
+        case .unusableKey: "the job's attested signing key is unusable"
+        case .badSignature(let failure): "the worker entry is not signed by the job's attested key: \(failure)"
+        case .malformedPayload(let why): "the signed worker entry does not parse: \(why)"
+        }
+    }
+}

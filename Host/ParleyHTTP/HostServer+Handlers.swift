@@ -1,0 +1,208 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import ParleyAttestation
+import ParleyAudit
+import ParleyCore
+import ParleyHost
+import ParleyModule
+
+extension HTTPField.Name {
+    /// The provider's signature over the upload stream's header (hex).
+    static let parleySignature = HTTPField.Name("Parley-Signature")!
+}
+
+extension HostServer {
+    func launch(_ req: Request) async throws -> Response {
+        guard isOperator(req) else { return Self.error(.unauthorized, "operator requests need `Authorization: Bearer <operator-token>` (the token is in the host's data directory)", code: "unauthorized") }
+        var req = req
+        let body: ByteBuffer
+        do { body = try await req.collectBody(upTo: limits.maxBundleBytes) } catch {
+            return Self.error(.contentTooLarge, "a sealed module is at most \(limits.maxBundleBytes) bytes", code: "too-large")
+        }
+        let bundle = Array(buffer: body)
+        do {
+            let job = try await offload { try self.service.launch(bundle: bundle) }
+            return Self.json(["job": job.id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,
+                              "module": job.module.definition.name, "measurement": job.module.measurement.hex,
+                              "runtime": job.claims.runtime.hex], status: .created)
+        } catch let e as ParleyError where e.code == .malformed || e.code == .verificationFailed || e.code == .unsupported || e.code == .badKey {
+            return Self.error(.unprocessableContent, "the module bundle was refused: \(e.reason)", code: "bad-module")
+        }
+    }
+
+    func list(_ req: Request) async throws -> Response {
+        guard isOperator(req) else { return Self.error(.unauthorized, "operator requests need the bearer token", code: "unauthorized") }
+        syncStore()
+        let records = try store.all()
+        return Self.json(["jobs": records.map { ["job": $0.id, "state": $0.state, "reason": $0.reason as Any, "module": $0.moduleName, "tier": $0.tier] }])
+    }
+
+    func status(_ id: String) async throws -> Response {
+        syncStore()
+        if let job = try? service.job(id) {
+            let d = job.module.definition
+            let receipts = job.receipts
+            var datasets: [String: Any] = [:]
+            for (name, decl) in d.datasets {
+                var info: [String: Any] = ["provider": decl.provider, "accepted": receipts[name] != nil]
+                if let r = receipts[name] { info["rows"] = r.rows; info["digest"] = Hex.encode(r.digest) }
+                datasets[name] = info
+            }
+            var out: [String: Any] = ["job": id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,
+                                      "module": ["name": d.name, "version": d.version, "measurement": job.module.measurement.hex, "signer": job.module.signer.hex],
+                                      "runtime": job.claims.runtime.hex, "datasets": datasets,
+                                      "queries": d.queries.mapValues { ["receivers": $0.receivers] },
+                                      "parties": d.parties.mapValues { DataPlane.keyFingerprint($0.signing.derRepresentation) }]
+            if case .failed(let why) = job.session.state { out["reason"] = why }
+            return Self.json(out)
+        }
+        guard let r = try store.record(id) else { return Self.error(.notFound, "no job \(id) on this host", code: "no-job") }
+        return Self.json(["job": r.id, "state": r.state, "reason": r.reason as Any, "tier": r.tier,
+                          "module": ["name": r.moduleName, "measurement": r.moduleMeasurement]])
+    }
+
+    func evidence(_ req: Request, _ id: String) async throws -> Response {
+        guard let hex = Self.query(req, "nonce"), let nonce = try? Nonce(hex: hex) else {
+            return Self.error(.badRequest, "give a fresh nonce of 16 to 64 bytes in hex: ?nonce=…", code: "bad-nonce")
+        }
+        guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        guard !job.session.state.isTerminal else { return Self.error(.conflict, "job \(id) is \(job.session.state)", code: "job-ended") }
+        let evidence = try await offload { try self.service.evidence(job: id, nonce: nonce) }
+        return Self.bytes(evidence, type: "application/cbor")
+    }
+
+    func upload(_ req: Request, _ id: String, _ dataset: String) async throws -> Response {
+        guard let sigHex = req.headers[.parleySignature], let signature = try? Hex.decode(sigHex), signature.count == 64 else {
+            return Self.error(.unauthorized, "uploads carry the provider's signature in the Parley-Signature header", code: "unsigned")
+        }
+        guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        guard let decl = job.module.definition.datasets[dataset], let provider = job.module.definition.parties[decl.provider] else {
+            return Self.error(.notFound, "the module declares no dataset \(dataset)", code: "no-dataset")
+        }
+        var iterator = req.body.makeAsyncIterator()
+        var pending: [UInt8] = []
+        // Read the stream header first: the provider's signature must cover it before anything is relayed.
+        while pending.count < 4 || pending.count < 4 + Int(pending[0..<4].reduce(0) { $0 << 8 | UInt32($1) }) {
+            guard let buf = try await iterator.next() else { break }
+            pending += Array(buffer: buf)
+            if pending.count >= 4, pending[0..<4].reduce(0, { $0 << 8 | UInt32($1) }) > 256 { break }
+        }
+        guard pending.count >= 4, let headerLength = Optional(Int(pending[0..<4].reduce(0) { $0 << 8 | UInt32($1) })),
+              headerLength <= 256, pending.count >= 4 + headerLength else {
+            return Self.error(.badRequest, "the body is not a parley/stream/1 upload stream", code: "bad-stream")
+        }
+        let headerDigest = Measurement256.sha256(Array(pending[4..<4 + headerLength]))
+        let signed = DataPlane.uploadSignedMessage(job: id, dataset: dataset, headerDigest: headerDigest)
+        guard DataPlane.check(signature, over: signed, by: provider.signing) == .valid else {
+            return Self.error(.forbidden, "the upload is not signed by \(decl.provider), the dataset's declared provider", code: "not-provider")
+        }
+        let relay: HostService.UploadRelay
+        switch try await offload({ try self.service.beginUpload(job: id, dataset: dataset, signature: signature) }) {
+        case .refused(let reason, _): return Self.error(.conflict, reason, code: "upload-refused")
+        case .accepted(let r): relay = r
+        }
+        var total = pending.count
+        var failure: String?
+        do {
+            while failure == nil, let buf = try await iterator.next() {
+                pending += Array(buffer: buf)
+                total += buf.readableBytes
+                if total > limits.maxUploadBytes { failure = "the upload is over the host's limit of \(limits.maxUploadBytes) bytes" }
+                if pending.count >= 1 << 20 {
+                    let piece = pending
+                    pending = []
+                    try await offload { try relay.send(piece) }
+                }
+            }
+        } catch {
+            failure = "the upload stream broke off: \(error)"
+        }
+        let rest = failure == nil ? pending : []
+        let outcome = try await offload { () -> HostService.Outcome<HostService.UploadReceipt> in
+            if !rest.isEmpty { try relay.send(rest) }
+            return try relay.finish()
+        }
+        if let failure { return Self.error(.contentTooLarge, failure, code: "upload-broken") }
+        switch outcome {
+        case .accepted(let r):
+            return Self.json(["dataset": r.dataset, "rows": r.rows, "digest": Hex.encode(r.digest), "log_size": log.size])
+        case .refused(let reason, _):
+            return Self.error(.unprocessableContent, reason, code: "upload-refused")
+        }
+    }
+
+    func query(_ req: Request, _ id: String, _ name: String) async throws -> Response {
+        var req = req
+        guard let body = try? await req.collectBody(upTo: limits.maxQueryRequestBytes),
+              let obj = try? JSONSerialization.jsonObject(with: Data(Array(buffer: body))) as? [String: Any],
+              let receiver = obj["receiver"] as? String, let nonce = (obj["nonce"] as? String).flatMap({ try? Hex.decode($0) }),
+              let signature = (obj["signature"] as? String).flatMap({ try? Hex.decode($0) }), (16...64).contains(nonce.count) else {
+            return Self.error(.badRequest, "a query request is JSON {\"receiver\", \"nonce\" (hex), \"signature\" (hex)}", code: "bad-request")
+        }
+        guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        let d = job.module.definition
+        guard let q = d.queries[name] else { return Self.error(.notFound, "the module declares no query \(name)", code: "no-query") }
+        guard q.receivers.contains(receiver), let party = d.parties[receiver] else {
+            return Self.error(.forbidden, "\(receiver) is not a declared receiver of \(name)", code: "not-receiver")
+        }
+        guard DataPlane.check(signature, over: DataPlane.queryRequestMessage(job: id, query: name, receiver: receiver, nonce: nonce), by: party.signing) == .valid else {
+            return Self.error(.forbidden, "the request is not signed by \(receiver)", code: "bad-signature")
+        }
+        guard claimNonce(nonce) else { return Self.error(.conflict, "this request was already used (replayed nonce)", code: "replayed") }
+        let outcome = try await offload { try self.service.query(job: id, query: name, receiver: receiver, nonce: nonce, signature: signature) }
+        switch outcome {
+        case .accepted(let sealed): return Self.bytes(sealed, type: "application/octet-stream")
+        case .refused(let reason, _): return Self.error(.unprocessableContent, reason, code: "query-refused")
+        }
+    }
+
+    func claimNonce(_ nonce: [UInt8]) -> Bool {
+        nonceLock.lock()
+        defer { nonceLock.unlock() }
+        return seenQueryNonces.insert(nonce).inserted
+    }
+
+    func stop(_ req: Request, _ id: String) async throws -> Response {
+        guard isOperator(req) else { return Self.error(.unauthorized, "operator requests need the bearer token", code: "unauthorized") }
+        guard (try? service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        try await offload { try self.service.stop(job: id) }
+        syncStore()
+        return Self.json(["job": id, "state": "stopped"])
+    }
+
+    // MARK: Log
+
+    func logCheckpoint() async throws -> Response {
+        Self.bytes(try await offload { try self.log.checkpoint() }, type: "text/plain; charset=utf-8")
+    }
+
+    func logEntries(_ req: Request) async throws -> Response {
+        let start = Self.query(req, "start").flatMap(UInt64.init) ?? 0
+        let count = min(Self.query(req, "count").flatMap(Int.init) ?? 100, 1000)
+        let entries = try await offload { try self.log.entries(from: start, count: count) }
+        return Self.bytes(CBOREncoder.encode(.array(entries.map { .bytes($0) })), type: "application/cbor")
+    }
+
+    func inclusion(_ req: Request) async throws -> Response {
+        guard let index = Self.query(req, "index").flatMap(UInt64.init), let size = Self.query(req, "size").flatMap(UInt64.init) else {
+            return Self.error(.badRequest, "give ?index=N&size=M", code: "bad-request")
+        }
+        let proof = try await offload { try self.log.inclusionProof(index: index, size: size) }
+        return Self.bytes(CBOREncoder.encode(.array(proof.map { .bytes($0) })), type: "application/cbor")
+    }
+
+    func consistency(_ req: Request) async throws -> Response {
+        guard let first = Self.query(req, "first").flatMap(UInt64.init), let second = Self.query(req, "second").flatMap(UInt64.init) else {
+            return Self.error(.badRequest, "give ?first=N&second=M", code: "bad-request")
+        }
+        let proof = try await offload { try self.log.consistencyProof(from: first, to: second) }
+        return Self.bytes(CBOREncoder.encode(.array(proof.map { .bytes($0) })), type: "application/cbor")
+    }
+}
+
+/// SHA-256, for the upload header check.
+enum Measurement256 {
+    static func sha256(_ b: [UInt8]) -> [UInt8] { DataPlane.sha256(b) }
+}

@@ -1,0 +1,97 @@
+import Dispatch
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import ParleyAttestation
+import ParleyAudit
+import ParleyCore
+import ParleyHost
+import ParleyModule
+
+/// The host's HTTP API, version 1 (docs/api.md). Parties' requests are checked here against the
+/// module's keys (and again by the worker, which trusts nothing the host says); the operator's
+/// carry the bearer token. Every refusal is a 4xx with `{"error": "...", "code": "..."}` and
+/// changes nothing.
+public final class HostServer: @unchecked Sendable {
+    // @unchecked: the service, store and log are thread-safe; `seenQueryNonces` has a lock.
+    public let service: HostService
+    public let store: JobStore
+    public let log: HostLog
+    let token: String
+    let limits: Limits
+    let nonceLock = NSLock()
+    let recordLock = NSLock()
+    var seenQueryNonces: Set<[UInt8]> = []
+
+    public struct Limits: Sendable {
+        public var maxBundleBytes = 1 << 20
+        public var maxUploadBytes = 8 << 30
+        public var maxQueryRequestBytes = 4 << 10
+        public init() {}
+    }
+
+    public init(service: HostService, store: JobStore, log: HostLog, token: String, limits: Limits = Limits()) {
+        self.service = service
+        self.store = store
+        self.log = log
+        self.token = token
+        self.limits = limits
+    }
+
+    /// Builds the application; `onRunning` receives the bound port (for port 0).
+    public func application(host: String, port: Int, logLevel: Logger.Level = .warning,
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/v1/health") { _, _ in Self.json(["status": "ok"]) }
+        router.post("/v1/jobs") { req, _ in try await self.launch(req) }
+        router.get("/v1/jobs") { req, _ in try await self.list(req) }
+        router.get("/v1/jobs/:id") { _, ctx in try await self.status(ctx.parameters.require("id")) }
+        router.get("/v1/jobs/:id/evidence") { req, ctx in try await self.evidence(req, ctx.parameters.require("id")) }
+        router.put("/v1/jobs/:id/datasets/:name") { req, ctx in
+            try await self.upload(req, ctx.parameters.require("id"), ctx.parameters.require("name"))
+        }
+        router.post("/v1/jobs/:id/queries/:name") { req, ctx in
+            try await self.query(req, ctx.parameters.require("id"), ctx.parameters.require("name"))
+        }
+        router.post("/v1/jobs/:id/stop") { req, ctx in try await self.stop(req, ctx.parameters.require("id")) }
+        router.get("/v1/log/checkpoint") { _, _ in try await self.logCheckpoint() }
+        router.get("/v1/log/entries") { req, _ in try await self.logEntries(req) }
+        router.get("/v1/log/proof/inclusion") { req, _ in try await self.inclusion(req) }
+        router.get("/v1/log/proof/consistency") { req, _ in try await self.consistency(req) }
+        var logger = Logger(label: "parley-serve")
+        logger.logLevel = logLevel
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "parley"),
+                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+    }
+
+    // MARK: Responses
+
+    static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String, code: String) -> Response {
+        json(["error": message, "code": code], status: status)
+    }
+
+    static func bytes(_ b: [UInt8], type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type], body: ResponseBody(byteBuffer: ByteBuffer(bytes: b)))
+    }
+
+    /// Runs blocking work (worker round trips, the TPM, fsync) off the cooperative pool.
+    func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Result { try body() }) }
+        }
+    }
+
+    func isOperator(_ req: Request) -> Bool {
+        OperatorToken.matches(header: req.headers[.authorization], token: token)
+    }
+
+    static func query(_ req: Request, _ name: String) -> String? { req.uri.queryParameters.get(name) }
+}

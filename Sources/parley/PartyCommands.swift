@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import ParleyParty
+import ParleyAttestation
+import ParleyCore
+import ParleyEgress
+import ParleyModule
+
+struct UploadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Verify the worker against your policy, then upload a CSV encrypted to it.",
+        discussion: """
+        Asks the host for evidence with a fresh nonce and verifies it (the same checks as \
+        `parley attest verify`). Only if it passes is the file encrypted to the attested worker's \
+        key, signed with your key, and streamed. A failed verification sends nothing and says why.
+
+        Example:
+          parley upload --server http://127.0.0.1:7300 --job "$JOB" --dataset purchases \\
+            --file purchases.csv --key retailer.key --policy policy.toml
+        """)
+    @OptionGroup var server: ServerOptions
+    @Option(help: "Job id.") var job: String
+    @Option(help: "The dataset's name in the module.") var dataset: String
+    @Option(help: "The CSV file (header row required).") var file: String
+    @Option(help: "Your private key (from `parley keygen`).") var key: String
+    @Option(help: "Your appraisal policy (TOML).") var policy: String
+    @Flag(help: "No progress bar.") var quiet = false
+
+    func run() throws {
+        do {
+            let http = try HTTP(server: server.server)
+            let key = try PartyPrivateKey.load(path: key)
+            let worker = try ClientOps.verifiedWorker(http, job: job, policy: try AppraisalPolicy.load(path: policy))
+            if !quiet { FileHandle.standardError.write(Data("worker verified: \(worker.tier) quote\n".utf8)) }
+            let receipt = try ClientOps.upload(http, job: job, dataset: dataset, file: file, key: key, worker: worker, progress: !quiet)
+            print("accepted \(dataset): \(receipt["rows"] ?? "?") rows; dataset digest \(receipt["digest"] ?? "?"); log size \(receipt["log_size"] ?? "?")")
+        } catch let e as ParleyError { fail(e.reason) }
+    }
+}
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query", abstract: "Run a declared query, or preview what it costs.",
+        subcommands: [Run.self, Cost.self])
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a query as one of its receivers; prints the checked, decrypted result.",
+            discussion: """
+            Verifies the worker's evidence first, signs the request with your key, and accepts the \
+            result only if it is signed by the attested worker and sealed to you. --format json \
+            prints one object: job, query, columns, rows, suppressed_groups, epsilon_charged, budget_left.
+            """)
+        @OptionGroup var server: ServerOptions
+        @Option(help: "Job id.") var job: String
+        @Option(help: "The query's name in the module.") var query: String
+        @Option(help: "Your private key.") var key: String
+        @Option(help: "Your appraisal policy (TOML).") var policy: String
+        @Option(help: "table, csv or json.") var format = "table"
+
+        func validate() throws {
+            guard ["table", "csv", "json"].contains(format) else { throw ValidationError("--format must be table, csv or json") }
+        }
+
+        func run() throws {
+            do {
+                let http = try HTTP(server: server.server)
+                let key = try PartyPrivateKey.load(path: key)
+                let worker = try ClientOps.verifiedWorker(http, job: job, policy: try AppraisalPolicy.load(path: policy))
+                let me = try ClientOps.partyName(http, job: job, key: key)
+                print(ClientOps.render(try ClientOps.runQuery(http, job: job, query: query, receiver: me, key: key, worker: worker), format: format))
+            } catch let e as ParleyError { fail(e.reason) }
+        }
+    }
+
+    struct Cost: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show what one run of a query charges against the budget (from the sealed module).")
+        @Argument(help: "The sealed module (.parley).") var bundle: String
+        @Option(help: "The query's name.") var query: String
+
+        func run() throws {
+            do {
+                let sealed = try SealedModule.load(path: bundle)
+                let d = sealed.definition
+                guard let plan = try d.compiledQueries()[query] else { fail("the module declares no query \(query) (it has \(d.queries.keys.sorted().joined(separator: ", ")))") }
+                let cost: QueryCost
+                do { cost = try QueryCost(aggregates: try d.egressAggregates(of: plan), policy: try d.privacyPolicy()) } catch { fail("\(error)") }
+                print("query \(query): epsilon \(cost.epsilon) and delta \(cost.delta) per run (\(cost.mechanism.rawValue) noise), of a budget of \(d.policy.budgetEpsilon)")
+                print("threshold delta (group release): \(String(format: "%.2g", cost.partitionSelectionDelta))")
+                for c in cost.aggregateCharges { print("  \(c.aggregate.name): \(c.measurements.count) measurement(s)") }
+            } catch let e as ParleyError { fail(e.reason) }
+        }
+    }
+}
+
+struct AttestFetchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch", abstract: "Fetch a job's evidence for your nonce into a file, to verify by hand.",
+        discussion: """
+        Example:
+          NONCE=$(openssl rand -hex 32)
+          parley attest fetch --job "$JOB" --nonce "$NONCE" -o evidence.cbor
+          parley attest verify evidence.cbor --nonce "$NONCE" --policy policy.toml
+        """)
+    @OptionGroup var server: ServerOptions
+    @Option(help: "Job id.") var job: String
+    @Option(help: "A fresh nonce, hex (16 to 64 bytes).") var nonce: String
+    @Option(name: .shortAndLong, help: "Output file.") var output: String
+
+    func run() throws {
+        do {
+            guard (try? Nonce(hex: nonce)) != nil else { fail("--nonce must be 32 to 128 hex digits; make one with `openssl rand -hex 32`", code: 2) }
+            let r = try HTTP(server: server.server).request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce)")
+            guard r.status == 200 else { fail(r.errorMessage) }
+            try FileIO.write(r.body, to: output, mode: 0o644)
+            print("wrote \(r.body.count) bytes of evidence to \(output)")
+        } catch let e as ParleyError { fail(e.reason) }
+    }
+}

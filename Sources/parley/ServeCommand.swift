@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import ParleyAudit
+import ParleyCore
+import ParleyHost
+import ParleyHTTP
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the host: the HTTP API that launches and supervises workers.",
+        discussion: """
+        With no flags: data in ./parley-data, listening on 127.0.0.1:7300, software quotes from a \
+        quoting CA created on first start. On first start the data directory receives \
+        quoting-root.pem (and tpm-ak.pem with --quote tpm) for parties to pin, operator-token \
+        (mode 0600) for operator requests, and log-key.pub for auditors. Stop with Ctrl-C: \
+        workers are stopped; a later start marks jobs that were live as failed.
+
+        Examples:
+          parley serve
+          parley serve --quote tpm --tcti device:/dev/tpmrm0
+          parley serve --quote tpm --tcti swtpm:path=/run/swtpm/sock --listen 127.0.0.1:7400
+        """
+    )
+
+    @Option(help: "Data directory.") var data = "parley-data"
+    @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).") var listen = "127.0.0.1:7300"
+    @Option(help: "Quote provider: software or tpm.") var quote = "software"
+    @Option(help: "TPM TCTI, with --quote tpm (e.g. device:/dev/tpmrm0 or swtpm:path=…).") var tcti = "device:/dev/tpmrm0"
+    @Option(help: "Worker executable (default: the parley-enclave beside parley).") var worker: String?
+    @Flag(help: "Start workers WITHOUT their sandbox. Their evidence says so and parties refuse it by default. Never for real data.")
+    var debugWorkers = false
+
+    func validate() throws {
+        guard listenParts != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:7300") }
+        guard quote == "software" || quote == "tpm" else { throw ValidationError("--quote must be software or tpm") }
+    }
+
+    var listenParts: (String, Int)? {
+        guard let i = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: i)...]), (0...65535).contains(port) else { return nil }
+        return (String(listen[..<i]), port)
+    }
+
+    func run() async throws {
+        let (host, port) = listenParts!
+        let started: RunningHost
+        do {
+            started = try RunningHost.start(data: data, quote: quote, tcti: tcti, worker: worker ?? defaultWorkerPath(), debugWorkers: debugWorkers)
+        } catch let e as ParleyError {
+            fail(e.reason, code: 2)
+        }
+        let app = started.server.application(host: host, port: port) { bound in
+            print("parley serve: listening on http://\(host):\(bound)  (data \(data), \(quote) quotes\(debugWorkers ? ", DEBUG WORKERS" : ""))")
+            print("parley serve: operator token in \(OperatorToken.path(in: data)); parties pin \(quote == "tpm" ? "tpm-ak.pem" : "quoting-root.pem") from \(data)")
+        }
+        do { try await app.runService() } catch {
+            started.service.shutdown()
+            fail("the server stopped: \(error)", code: 1)
+        }
+        started.service.shutdown()
+    }
+}
+
+/// A host assembled from its parts: what `serve` and `demo` both start.
+struct RunningHost {
+    let service: HostService
+    let server: HostServer
+
+    static func start(data: String, quote: String, tcti: String, worker: String, debugWorkers: Bool = false) throws -> RunningHost {
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard FileManager.default.isExecutableFile(atPath: worker) else {
+            throw ParleyError(.io, "no worker executable at \(worker); build it (swift build) or pass --worker PATH")
+        }
+        let token = try OperatorToken.loadOrCreate(dataDirectory: data)
+        let quotes: any QuoteProvider = quote == "tpm"
+            ? try TPMQuoteSource(tcti: tcti, dataDirectory: data)
+            : try SoftwareQuoteProvider(dataDirectory: data)
+        let log = try HostLog(dataDirectory: data)
+        let store = try JobStore(path: data + "/jobs.sqlite")
+        for orphan in try store.failOrphans(at: Date()) {
+            try log.recordFailed(job: orphan, reason: "the host restarted while the job was live; its worker, keys and data are gone")
+        }
+        var config = HostService.Configuration(dataDirectory: data, workerExecutable: worker)
+        config.debugWorkers = debugWorkers
+        let service = HostService(configuration: config, quotes: quotes)
+        let server = HostServer(service: service, store: store, log: log, token: token)
+        server.connect()
+        return RunningHost(service: service, server: server)
+    }
+}

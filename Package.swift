@@ -127,7 +127,7 @@ let package = Package(
         // The one CLI for every role.
         .executableTarget(name: "parley",
                           dependencies: ["ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyAnalysis", "ParleyEgress",
-                                         "ParleyHost", "ParleyHTTP", "ParleyParty", "ParleyAudit",
+                                         "ParleyHost", "ParleyHTTP", "ParleyParty", "ParleyAudit", "ParleyLog", "ParleyTOML",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/parley", swiftSettings: strict),
 

@@ -66,11 +66,15 @@ struct CSVReader {
         let end = bytes.count - 8
         while position <= end {
             let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt64.self))
-            let special = Self.zeroBytes(word ^ Self.commas) | Self.zeroBytes(word ^ Self.quotes)
-                | Self.zeroBytes(word ^ Self.lineFeeds) | Self.zeroBytes(word ^ Self.carriageReturns)
-            if special != 0 {
-                position += special.trailingZeroBitCount >> 3
-                return
+            // All four special bytes are below 0x2D; letters, digits, `.` and `-` are not, so
+            // most words are passed over after one test.
+            if (word &- Self.belowSpecial) & ~word & 0x8080_8080_8080_8080 != 0 {
+                let special = Self.zeroBytes(word ^ Self.commas) | Self.zeroBytes(word ^ Self.quotes)
+                    | Self.zeroBytes(word ^ Self.lineFeeds) | Self.zeroBytes(word ^ Self.carriageReturns)
+                if special != 0 {
+                    position += special.trailingZeroBitCount >> 3
+                    return
+                }
             }
             position += 8
         }
@@ -78,6 +82,8 @@ struct CSVReader {
 
     // Each byte of a word set to `,`, `"`, LF and CR (literals, so they cost no lazy initialisation).
     private static let ones: UInt64 = 0x0101_0101_0101_0101
+    /// Subtracted from a word, sets the high bit of (at least) the lowest byte below 0x2D.
+    private static let belowSpecial: UInt64 = 0x2D2D_2D2D_2D2D_2D2D
     private static let commas: UInt64 = 0x2C2C_2C2C_2C2C_2C2C, quotes: UInt64 = 0x2222_2222_2222_2222,
                        lineFeeds: UInt64 = 0x0A0A_0A0A_0A0A_0A0A, carriageReturns: UInt64 = 0x0D0D_0D0D_0D0D_0D0D
 

@@ -206,3 +206,25 @@ extension HostServer {
 enum Measurement256 {
     static func sha256(_ b: [UInt8]) -> [UInt8] { DataPlane.sha256(b) }
 }
+
+extension HostServer {
+    /// `GET /v1/audit/export`: the audit bundle as a CBOR map of relative path -> bytes.
+    func auditExport() async throws -> Response {
+        let bytes = try await offload { () -> [UInt8] in
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-export-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            _ = try AuditBundle.export(from: self.log, to: dir)
+            var files: [String: CBOR] = [:]
+            let base = URL(fileURLWithPath: dir).standardizedFileURL.path
+            if let e = FileManager.default.enumerator(atPath: base) {
+                for case let rel as String in e {
+                    var isDir: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: base + "/" + rel, isDirectory: &isDir), !isDir.boolValue else { continue }
+                    files[rel] = .bytes(try FileIO.read(base + "/" + rel, maxBytes: 1 << 30))
+                }
+            }
+            return CBOREncoder.encode(.textMap(files))
+        }
+        return Self.bytes(bytes, type: "application/cbor")
+    }
+}

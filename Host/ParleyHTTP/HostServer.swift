@@ -61,6 +61,7 @@ public final class HostServer: @unchecked Sendable {
         router.get("/v1/log/entries") { req, _ in try await self.logEntries(req) }
         router.get("/v1/log/proof/inclusion") { req, _ in try await self.inclusion(req) }
         router.get("/v1/log/proof/consistency") { req, _ in try await self.consistency(req) }
+        router.get("/v1/audit/export") { _, _ in try await self.auditExport() }
         var logger = Logger(label: "parley-serve")
         logger.logLevel = logLevel
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "parley"),

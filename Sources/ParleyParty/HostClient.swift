@@ -106,7 +106,7 @@ public enum ClientOps {
             func line(_ v: [String]) -> String { zip(v, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ") }
             var out = [line(doc.columns), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + cells.map(line)
             out.append("")
-            out.append("\(doc.suppressedGroups) group(s) suppressed (fewer people than the policy's minimum); epsilon charged \(doc.epsilonCharged), budget left \(doc.budgetLeft); \(doc.mechanism) noise")
+            out.append("about \(doc.suppressedGroups) group(s) suppressed (a noisy count of groups under the policy's minimum size); epsilon charged \(doc.epsilonCharged), budget left \(doc.budgetLeft); \(doc.mechanism) noise")
             return out.joined(separator: "\n")
         }
     }

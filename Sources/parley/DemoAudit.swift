@@ -1,13 +1,20 @@
 import Foundation
-import ParleyParty
+import ParleyAudit
 import ParleyCore
+import ParleyParty
 
-/// The auditor's step of the demo (the log replay lands with the audit verbs).
+/// The auditor's step of the demo: export the log over HTTP and replay it offline.
 enum DemoAudit {
     static func replay(dir: String, server: HTTP) throws -> String {
-        let r = try server.request("GET", "/v1/log/checkpoint")
-        guard r.status == 200 else { throw ParleyError(.io, "no log checkpoint: \(r.errorMessage)") }
-        let lines = r.text.split(separator: "\n")
-        return "the auditor fetched the log checkpoint: \(lines.count > 1 ? String(lines[1]) : "?") entries, signed by the host's log key"
+        let out = dir + "/audit"
+        try? FileManager.default.removeItem(atPath: out)
+        try exportBundle(server: server.base.absoluteString, data: nil, to: out)
+        let report = AuditReplay(bundle: try AuditBundle.open(out), policy: nil).run()
+        let verdict: String
+        switch report.verdict {
+        case .passed: verdict = "PASSED"
+        case .failed(let f): verdict = "FAILED: \(f)"
+        }
+        return "the auditor exported the log and replayed it offline: \(verdict)\n" + report.text.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n")
     }
 }

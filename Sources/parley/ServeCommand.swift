@@ -52,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app = started.server.application(host: host, port: port) { bound in
             print("parley serve: listening on http://\(host):\(bound)  (data \(data), \(quote) quotes\(debugWorkers ? ", DEBUG WORKERS" : ""))")
             print("parley serve: operator token in \(OperatorToken.path(in: data)); parties pin \(quote == "tpm" ? "tpm-ak.pem" : "quoting-root.pem") from \(data)")
+            fflush(nil) // flush every output stream: whoever started us waits for that line
         }
         do { try await app.runService() } catch {
             started.service.shutdown()

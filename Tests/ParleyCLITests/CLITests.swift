@@ -5,7 +5,7 @@ final class CLITests: CLITestCase {
     func testHelpListsTheVerbs() throws {
         let r = try run("parley", ["--help"])
         XCTAssertEqual(r.status, 0)
-        for verb in ["keygen", "runtime"] { XCTAssertTrue(r.out.contains(verb), "help lacks \(verb)") }
+        for verb in ["demo", "keygen", "module", "serve", "job", "attest", "upload", "query", "audit", "runtime"] { XCTAssertTrue(r.out.contains(verb), "help lacks \(verb)") }
     }
 
     func testKeygenWritesPrivateFileWithMode0600AndRefusesToOverwrite() throws {

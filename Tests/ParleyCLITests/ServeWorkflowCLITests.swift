@@ -1,0 +1,118 @@
+import Foundation
+import XCTest
+
+/// The README's workflow with the real binaries: `parley serve` in the background, then every
+/// role's verbs against it, as separate processes.
+final class ServeWorkflowCLITests: CLITestCase {
+    var serve: Process?
+
+    override func tearDown() {
+        if let serve, serve.isRunning { serve.interrupt(); serve.waitUntilExit() }
+    }
+
+    /// Starts `parley serve` on a free port and returns its URL.
+    func startServe(data: String) throws -> String {
+        let p = Process()
+        p.executableURL = Self.productsDirectory.appendingPathComponent("parley")
+        p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        serve = p
+        // Read the first line on another thread, so a server that never prints cannot hang the test.
+        let found = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var url: String?
+        Thread.detachNewThread {
+            var buffer = ""
+            while url == nil {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                buffer += String(decoding: chunk, as: UTF8.self)
+                if let r = buffer.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) { url = String(buffer[r]) }
+            }
+            found.signal()
+        }
+        guard found.wait(timeout: .now() + 30) == .success, let url else {
+            XCTFail("parley serve did not say where it listens within 30 s")
+            throw CocoaError(.fileReadUnknown)
+        }
+        return url
+    }
+
+    func parley(_ args: [String], in dir: String) throws -> (status: Int32, out: String, err: String) {
+        let saved = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(dir)
+        defer { FileManager.default.changeCurrentDirectoryPath(saved) }
+        return try run("parley", args)
+    }
+
+    func testEveryRoleThroughTheCLI() throws {
+        let dir = try temporaryDirectory()
+        let url = try startServe(data: dir + "/host")
+        for k in ["brand", "retailer", "author"] { XCTAssertEqual(try parley(["keygen", k], in: dir).status, 0) }
+        let toml = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Enclave/Modules/campaign-lift/campaign-lift.toml")
+        try FileManager.default.copyItem(atPath: toml.path, toPath: dir + "/campaign-lift.toml")
+        let sealed = try parley(["module", "seal", "campaign-lift.toml", "--key", "author.key"], in: dir)
+        XCTAssertEqual(sealed.status, 0, sealed.err)
+        let measurement = try parley(["module", "measure", "campaign-lift.parley"], in: dir).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let runtime = try parley(["runtime", "measure"], in: dir).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        try """
+        quote = "software"
+        module = "\(measurement)"
+        runtime = ["\(runtime)"]
+        quoting_root = "host/quoting-root.pem"
+        """.write(toFile: dir + "/policy.toml", atomically: true, encoding: .utf8)
+        var exposures = "email_hash,campaign,region\n", purchases = "email_hash,amount,category\n"
+        for i in 0..<2000 {
+            exposures += "id\(i),\(["a", "b"][i % 2]),1\n"
+            if i % 2 == 0 { purchases += "id\(i),\(i % 50).25,soda\n" }
+        }
+        try exposures.write(toFile: dir + "/exposures.csv", atomically: true, encoding: .utf8)
+        try purchases.write(toFile: dir + "/purchases.csv", atomically: true, encoding: .utf8)
+
+        let launched = try parley(["job", "launch", "campaign-lift.parley", "--server", url, "--data", "host"], in: dir)
+        XCTAssertEqual(launched.status, 0, launched.err)
+        let job = launched.out.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(job.hasPrefix("job-"), launched.out)
+
+        let nonce = String(repeating: "ab", count: 32)
+        XCTAssertEqual(try parley(["attest", "fetch", "--server", url, "--job", job, "--nonce", nonce, "-o", "ev.cbor"], in: dir).status, 0)
+        let verified = try parley(["attest", "verify", "ev.cbor", "--nonce", nonce, "--policy", "policy.toml", "--nonce-ledger", "ledger"], in: dir)
+        XCTAssertEqual(verified.status, 0, verified.err)
+
+        let wrongPolicy = try String(contentsOfFile: dir + "/policy.toml", encoding: .utf8).replacingOccurrences(of: measurement, with: String(repeating: "00", count: 48))
+        try wrongPolicy.write(toFile: dir + "/wrong.toml", atomically: true, encoding: .utf8)
+        let refused = try parley(["upload", "--server", url, "--job", job, "--dataset", "exposures", "--file", "exposures.csv",
+                                  "--key", "brand.key", "--policy", "wrong.toml", "--quiet"], in: dir)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.err.contains("nothing was sent"), refused.err)
+
+        for (ds, key) in [("exposures", "brand"), ("purchases", "retailer")] {
+            let up = try parley(["upload", "--server", url, "--job", job, "--dataset", ds, "--file", "\(ds).csv",
+                                 "--key", "\(key).key", "--policy", "policy.toml", "--quiet"], in: dir)
+            XCTAssertEqual(up.status, 0, up.err)
+            XCTAssertTrue(up.out.hasPrefix("accepted \(ds):"), up.out)
+        }
+        let q = try parley(["query", "run", "--server", url, "--job", job, "--query", "conversions", "--key", "brand.key",
+                            "--policy", "policy.toml", "--format", "json"], in: dir)
+        XCTAssertEqual(q.status, 0, q.err)
+        let obj = try JSONSerialization.jsonObject(with: Data(q.out.utf8)) as? [String: Any]
+        XCTAssertEqual(obj?["columns"] as? [String], ["campaign", "buyers", "revenue"])
+        XCTAssertEqual(obj?["budget_left"] as? String, "9")
+        XCTAssertNotNil(obj?["suppressed_groups"])
+
+        let notReceiver = try parley(["query", "run", "--server", url, "--job", job, "--query", "conversions", "--key", "retailer.key",
+                                      "--policy", "policy.toml"], in: dir)
+        XCTAssertNotEqual(notReceiver.status, 0)
+        XCTAssertTrue(notReceiver.err.contains("not a declared receiver"), notReceiver.err)
+
+        let audit = try parley(["audit", "replay", "--server", url], in: dir)
+        XCTAssertEqual(audit.status, 0, audit.out + audit.err)
+        XCTAssertTrue(audit.out.contains("verdict: PASSED"), audit.out)
+        XCTAssertEqual(try parley(["job", "stop", job, "--server", url, "--data", "host"], in: dir).status, 0)
+        let cost = try parley(["query", "cost", "campaign-lift.parley", "--query", "conversions"], in: dir)
+        XCTAssertTrue(cost.out.contains("epsilon 1"), cost.out)
+    }
+}

@@ -91,7 +91,7 @@ class HTTPTestCase: XCTestCase {
 
     /// Runs blocking client calls off the test's executor.
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in Thread.detachNewThread { c.resume(with: Result { try body() }) } }
+        try await runBlocking(body)
     }
 
     func launch() async throws -> String {
@@ -113,4 +113,9 @@ final class PortWaiter: @unchecked Sendable {
         }
         throw ParleyError(.io, "the test host did not start")
     }
+}
+
+/// Runs blocking work on its own thread and awaits it.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in Thread.detachNewThread { c.resume(with: Result { try body() }) } }
 }

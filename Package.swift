@@ -78,6 +78,8 @@ let package = Package(
         .target(name: "ParleyHTTP",
                 dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyAudit",
                                .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "HummingbirdCore", package: "hummingbird"),
+                               .product(name: "HummingbirdTLS", package: "hummingbird"),
                                .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Host/ParleyHTTP", swiftSettings: strict),
 
@@ -142,7 +144,7 @@ let package = Package(
         // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
         .executableTarget(name: "parley-bench",
                           dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis",
-                                         "ParleyHost", "ParleyModule",
+                                         "ParleyHost", "ParleyModule", "ParleyHTTP", "ParleyParty", "ParleyAudit",
                                          .product(name: "Crypto", package: "swift-crypto")],
                           path: "Sources/parley-bench", swiftSettings: strict),
 
@@ -185,7 +187,7 @@ let package = Package(
                     path: "Tests/ParleyAuditTests", swiftSettings: strict),
         .testTarget(name: "ParleyHTTPTests",
                     dependencies: ["ParleyHTTP", "ParleyHost", "ParleyAudit", "ParleyParty", "ParleyAttestation", "ParleyCore", "ParleyModule",
-                                   "parley-enclave", .product(name: "Crypto", package: "swift-crypto")],
+                                   "ParleyTestSupport", "parley-enclave", .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyHTTPTests", swiftSettings: strict),
         .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],
                     path: "Tests/ParleyAnalysisTests", swiftSettings: strict),

@@ -73,6 +73,9 @@ if [ -n "$(value attest.sw.verify)" ]; then
   row "attest.tpm.evidence /s" "$(value attest.tpm.evidence)" "tpm2_quote (same swtpm) /s" "$TPM2_QUOTE_PER_S"
   echo "target: verifying a software quote costs at most 3 P-384 verifies, i.e. attest.sw.verify ratio >= 0.33"
 fi
+if [ -n "$(value upload.end_to_end)" ]; then
+  row "upload end to end B/s" "$(value upload.end_to_end)" "openssl aes-256-gcm B/s" "$AES_BPS"
+fi
 if [ -n "$(value launch.ready_ms)" ]; then
   printf "%-28s %16s %-28s %16s %8s\n" "launch-to-ready (median ms)" "$(value launch.ready_ms)" "spawn /bin/true (median ms)" "$(value launch.spawn_true_ms)" "$(ratio "$(value launch.ready_ms)" "$(value launch.spawn_true_ms)")"
   echo "target: launch-to-ready including a software quote under 50 ms"

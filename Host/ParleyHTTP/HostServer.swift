@@ -1,6 +1,9 @@
 import Dispatch
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import HTTPTypes
 import Logging
 import NIOCore
@@ -40,10 +43,22 @@ public final class HostServer: @unchecked Sendable {
         self.limits = limits
     }
 
+    /// TLS material: a PEM certificate chain and its PEM private key.
+    public struct TLSFiles: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
+
     /// Builds the application; `onRunning` receives the bound port (for port 0).
-    public func application(host: String, port: Int, logLevel: Logger.Level = .warning,
+    /// - Parameter tls: serve HTTPS with this certificate and key instead of plain HTTP.
+    /// - Throws: if the TLS files cannot be read.
+    public func application(host: String, port: Int, logLevel: Logger.Level = .warning, tls: TLSFiles? = nil,
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
-        -> some ApplicationProtocol {
+        throws -> some ApplicationProtocol {
         let router = Router()
         router.get("/v1/health") { _, _ in Self.json(["status": "ok"]) }
         router.post("/v1/jobs") { req, _ in try await self.launch(req) }
@@ -64,7 +79,19 @@ public final class HostServer: @unchecked Sendable {
         router.get("/v1/audit/export") { _, _ in try await self.auditExport() }
         var logger = Logger(label: "parley-serve")
         logger.logLevel = logLevel
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "parley"),
+        var server: HTTPServerBuilder = .http1()
+        if let tls {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChain).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
+                var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+                config.minimumTLSVersion = .tlsv12
+                server = try .tls(.http1(), tlsConfiguration: config)
+            } catch {
+                throw ParleyError(.badKey, "cannot use the TLS certificate \(tls.certificateChain) and key \(tls.privateKey): \(error)")
+            }
+        }
+        return Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port), serverName: "parley"),
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
 

@@ -33,7 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
             fail(e.reason, code: 2)
         }
         let portBox = PortBox()
-        let app = started.server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { portBox.set($0) }
+        let app = try started.server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { portBox.set($0) }
         let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer {
             started.service.shutdown()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import ParleyAudit
 import ParleyCore
 import ParleyHost
@@ -20,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
           parley serve
           parley serve --quote tpm --tcti device:/dev/tpmrm0
           parley serve --quote tpm --tcti swtpm:path=/run/swtpm/sock --listen 127.0.0.1:7400
+          parley serve --tls-cert host.crt --tls-key host.key   # HTTPS
         """
     )
 
@@ -28,12 +30,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Quote provider: software or tpm.") var quote = "software"
     @Option(help: "TPM TCTI, with --quote tpm (e.g. device:/dev/tpmrm0 or swtpm:path=…).") var tcti = "device:/dev/tpmrm0"
     @Option(help: "Worker executable (default: the parley-enclave beside parley).") var worker: String?
+    @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key).") var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
     @Flag(help: "Start workers WITHOUT their sandbox. Their evidence says so and parties refuse it by default. Never for real data.")
     var debugWorkers = false
 
     func validate() throws {
         guard listenParts != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:7300") }
         guard quote == "software" || quote == "tpm" else { throw ValidationError("--quote must be software or tpm") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
     var listenParts: (String, Int)? {
@@ -49,10 +54,18 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let e as ParleyError {
             fail(e.reason, code: 2)
         }
-        let app = started.server.application(host: host, port: port) { bound in
-            print("parley serve: listening on http://\(host):\(bound)  (data \(data), \(quote) quotes\(debugWorkers ? ", DEBUG WORKERS" : ""))")
+        let tls = tlsCert.map { HostServer.TLSFiles(certificateChain: $0, privateKey: tlsKey ?? "") }
+        let scheme = tls == nil ? "http" : "https"
+        let app: any ApplicationProtocol
+        do {
+            app = try started.server.application(host: host, port: port, tls: tls) { bound in
+            print("parley serve: listening on \(scheme)://\(host):\(bound)  (data \(data), \(quote) quotes\(debugWorkers ? ", DEBUG WORKERS" : ""))")
             print("parley serve: operator token in \(OperatorToken.path(in: data)); parties pin \(quote == "tpm" ? "tpm-ak.pem" : "quoting-root.pem") from \(data)")
             fflush(nil) // flush every output stream: whoever started us waits for that line
+            }
+        } catch let e as ParleyError {
+            started.service.shutdown()
+            fail(e.reason, code: 2)
         }
         do { try await app.runService() } catch {
             started.service.shutdown()

@@ -81,9 +81,9 @@ final class TPMEvidenceTests: XCTestCase {
         XCTAssertEqual(refusals(try verify(evidence, nonce: .random(), claims: claims, ak: other)).first, .integrity(.attestationKeyNotPinned))
     }
 
-    func testRefusesTruncationAtEveryByteStride() throws {
+    func testRefusesTruncationAtEveryByte() throws {
         let (evidence, nonce, claims) = try launched()
-        for cut in stride(from: 0, to: evidence.count, by: 3) {
+        for cut in 0..<evidence.count {
             if case .trusted = try verify(Array(evidence.prefix(cut)), nonce: nonce, claims: claims) { XCTFail("cut at \(cut) trusted") }
         }
     }

@@ -11,10 +11,10 @@ final class ServeWorkflowCLITests: CLITestCase {
     }
 
     /// Starts `parley serve` on a free port and returns its URL.
-    func startServe(data: String) throws -> String {
+    func startServe(data: String, extra: [String] = []) throws -> String {
         let p = Process()
         p.executableURL = Self.productsDirectory.appendingPathComponent("parley")
-        p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"]
+        p.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0"] + extra
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -29,7 +29,7 @@ final class ServeWorkflowCLITests: CLITestCase {
                 let chunk = out.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
                 buffer += String(decoding: chunk, as: UTF8.self)
-                if let r = buffer.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) { url = String(buffer[r]) }
+                if let r = buffer.range(of: #"https?://127\.0\.0\.1:\d+"#, options: .regularExpression) { url = String(buffer[r]) }
             }
             found.signal()
         }
@@ -114,5 +114,40 @@ final class ServeWorkflowCLITests: CLITestCase {
         XCTAssertEqual(try parley(["job", "stop", job, "--server", url, "--data", "host"], in: dir).status, 0)
         let cost = try parley(["query", "cost", "campaign-lift.parley", "--query", "conversions"], in: dir)
         XCTAssertTrue(cost.out.contains("epsilon 1"), cost.out)
+    }
+
+    /// `--tls-cert`/`--tls-key`: the API is served over HTTPS (checked with curl and the CA).
+    func testServeOverTLS() throws {
+        let dir = try temporaryDirectory()
+        let gen = Process()
+        gen.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        gen.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", dir + "/k.pem",
+                         "-out", dir + "/c.pem", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1"]
+        gen.standardError = FileHandle.nullDevice
+        try gen.run()
+        gen.waitUntilExit()
+        XCTAssertEqual(gen.terminationStatus, 0)
+        let url = try startServe(data: dir + "/host", extra: ["--tls-cert", dir + "/c.pem", "--tls-key", dir + "/k.pem"])
+        XCTAssertTrue(url.hasPrefix("https://"), url)
+        func curl(_ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = ["-sS", "--max-time", "10"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, o)
+        }
+        let ok = try curl(["--cacert", dir + "/c.pem", url + "/v1/health"])
+        XCTAssertEqual(ok.0, 0)
+        XCTAssertEqual(ok.1, #"{"status":"ok"}"#)
+        XCTAssertNotEqual(try curl([url + "/v1/health"]).0, 0, "an untrusted certificate is refused by the client")
+        XCTAssertNotEqual(try curl([url.replacingOccurrences(of: "https", with: "http") + "/v1/health"]).1, #"{"status":"ok"}"#, "no plain HTTP")
+        let bad = try run("parley", ["serve", "--data", dir + "/h2", "--listen", "127.0.0.1:0", "--tls-cert", dir + "/missing.pem", "--tls-key", dir + "/k.pem"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.err.contains("cannot use the TLS certificate"), bad.err)
     }
 }

@@ -20,6 +20,8 @@ class HTTPTestCase: XCTestCase {
     var token = ""
     var service: HostService!
     var serverTask: Task<Void, any Error>?
+    /// Subclasses set this to quote with a TPM instead of the software CA.
+    var tpmTCTI: String?
 
     static var worker: String {
         URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
@@ -52,12 +54,13 @@ class HTTPTestCase: XCTestCase {
         let store = try JobStore(path: data + "/jobs.sqlite")
         let log = try HostLog(dataDirectory: data)
         for orphan in try store.failOrphans(at: Date()) { try log.recordFailed(job: orphan, reason: "host restarted") }
-        service = HostService(configuration: .init(dataDirectory: data, workerExecutable: Self.worker),
-                              quotes: try SoftwareQuoteProvider(dataDirectory: data))
+        let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data) }
+            ?? SoftwareQuoteProvider(dataDirectory: data)
+        service = HostService(configuration: .init(dataDirectory: data, workerExecutable: Self.worker), quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token)
         server.connect()
         let box = PortWaiter()
-        let app = server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { box.set($0) }
+        let app = try server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { box.set($0) }
         serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
         http = try HTTP(server: "http://127.0.0.1:\(try await box.wait())")
     }

@@ -33,18 +33,16 @@ pid_t parley_spawn_image(int image_fd, int channel_fd, char *const argv[], char 
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0 && devnull != 0) { dup2(devnull, 0); }
-    if (channel_fd != 3) {
-        if (dup2(channel_fd, 3) < 0) _exit(127);
-    } else {
-        int flags = fcntl(3, F_GETFD);
-        fcntl(3, F_SETFD, flags & ~FD_CLOEXEC);
-    }
-    /* The image fd is CLOEXEC and must survive until exec: move it above 3 first. */
-    int img = fcntl(image_fd, F_DUPFD_CLOEXEC, 4);
+    /* Move both descriptors out of the way first: either may be 0 to 3, which are about to be
+     * overwritten (the image in particular is often fd 3 in a process with few files open). */
+    int img = fcntl(image_fd, F_DUPFD_CLOEXEC, 10);
     if (img < 0) _exit(127);
-    /* Close everything else above 3 except the image (closed by exec itself). */
+    int ch = fcntl(channel_fd, F_DUPFD_CLOEXEC, img + 1);
+    if (ch < 0) _exit(127);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull >= 0) dup2(devnull, 0); /* dup2 clears close-on-exec on fd 0 */
+    if (dup2(ch, 3) < 0) _exit(127);    /* and on fd 3: the worker's channel */
+    /* Close everything above 3 but the image (which exec closes itself). */
     for (int fd = 4; fd < img; fd++) close(fd);
     syscall(SYS_close_range, (unsigned)img + 1, ~0U, 0);
     fexecve(img, argv, envp);

@@ -110,7 +110,7 @@ extension HostServer {
                 pending += Array(buffer: buf)
                 total += buf.readableBytes
                 if total > limits.maxUploadBytes { failure = "the upload is over the host's limit of \(limits.maxUploadBytes) bytes" }
-                if pending.count >= 1 << 20 {
+                if pending.count >= 256 << 10 {
                     let piece = pending
                     pending = []
                     try await offload { try relay.send(piece) }

@@ -94,6 +94,18 @@ public final class HostService: @unchecked Sendable {
     public var onEvent: (@Sendable (HostEvent) -> Void)?
     private let lock = NSLock()
     private var jobs: [String: Job] = [:]
+    private var image: WorkerLauncher.Image?
+
+    /// The worker image, staged in a sealed memfd and measured on first use, then reused: the
+    /// seals make it immutable, so every job runs the bytes measured here.
+    func workerImage() throws -> WorkerLauncher.Image {
+        lock.lock()
+        defer { lock.unlock() }
+        if let image { return image }
+        let staged = try WorkerLauncher.Image(executable: configuration.workerExecutable)
+        image = staged
+        return staged
+    }
     private let now: @Sendable () -> Date
 
     public init(configuration: Configuration, quotes: any QuoteProvider, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -121,7 +133,7 @@ public final class HostService: @unchecked Sendable {
         let module = try SealedModule(bytes: bundle)
         var rng = SystemRandomNumberGenerator()
         let id = "job-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) })
-        let session = try WorkerSession(executable: configuration.workerExecutable, debug: configuration.debugWorkers,
+        let session = try WorkerSession(image: try workerImage(), debug: configuration.debugWorkers,
                                         environment: configuration.workerEnvironment,
                                         heartbeatInterval: configuration.heartbeatInterval,
                                         heartbeatTimeout: configuration.heartbeatTimeout, now: now)

@@ -17,17 +17,38 @@ public enum WorkerLauncher {
     /// Largest worker executable accepted.
     public static let maxImageSize = 512 << 20
 
+    /// A worker executable staged in a sealed memfd and measured once. The seals forbid any
+    /// further write, so every launch from it runs exactly the measured bytes.
+    public final class Image: @unchecked Sendable {
+        // @unchecked: immutable after init; the descriptor is only read by fexecve.
+        public let fd: Int32
+        public let runtime: MeasurementDigest
+
+        /// Reads `executable` once, stages and measures it.
+        public init(executable: String) throws {
+            let bytes = try FileIO.read(executable, maxBytes: WorkerLauncher.maxImageSize)
+            runtime = MeasurementDigest.of(bytes)
+            fd = bytes.withUnsafeBufferPointer { parley_sealed_image($0.baseAddress, $0.count) }
+            guard fd >= 0 else { throw ParleyError(.io, "cannot stage the worker image: \(String(cString: strerror(errno)))") }
+        }
+
+        deinit { close(fd) }
+    }
+
     /// - Parameters:
     ///   - executable: path of `parley-enclave` (read once, here).
     ///   - debug: start without the sandbox; the worker reports it and verifiers refuse it by default.
     ///   - environment: extra variables for the worker (resource limits, test probes).
     public static func launch(executable: String, debug: Bool = false, environment: [String: String] = [:],
                               arguments: [String] = []) throws -> Launched {
-        let image = try FileIO.read(executable, maxBytes: maxImageSize)
-        let runtime = MeasurementDigest.of(image)
-        let imageFD = image.withUnsafeBufferPointer { parley_sealed_image($0.baseAddress, $0.count) }
-        guard imageFD >= 0 else { throw ParleyError(.io, "cannot stage the worker image: \(String(cString: strerror(errno)))") }
-        defer { close(imageFD) }
+        try launch(image: try Image(executable: executable), debug: debug, environment: environment, arguments: arguments)
+    }
+
+    /// Launches from an already staged image (a host stages its worker once).
+    public static func launch(image: Image, debug: Bool = false, environment: [String: String] = [:],
+                              arguments: [String] = []) throws -> Launched {
+        let runtime = image.runtime
+        let imageFD = image.fd
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw ParleyError(.io, "cannot create the worker channel: \(String(cString: strerror(errno)))")

@@ -26,10 +26,18 @@ public final class WorkerSession: @unchecked Sendable {
     }
 
     /// Launches a worker and starts supervising it.
-    public init(executable: String, debug: Bool = false, environment: [String: String] = [:], arguments: [String] = [],
+    public convenience init(executable: String, debug: Bool = false, environment: [String: String] = [:], arguments: [String] = [],
+                            heartbeatInterval: TimeInterval = 1, heartbeatTimeout: TimeInterval = 10,
+                            now: @escaping @Sendable () -> Date = { Date() }) throws {
+        try self.init(image: try WorkerLauncher.Image(executable: executable), debug: debug, environment: environment, arguments: arguments,
+                      heartbeatInterval: heartbeatInterval, heartbeatTimeout: heartbeatTimeout, now: now)
+    }
+
+    /// Launches a worker from a staged image and starts supervising it.
+    public init(image: WorkerLauncher.Image, debug: Bool = false, environment: [String: String] = [:], arguments: [String] = [],
                 heartbeatInterval: TimeInterval = 1, heartbeatTimeout: TimeInterval = 10,
                 now: @escaping @Sendable () -> Date = { Date() }) throws {
-        let launched = try WorkerLauncher.launch(executable: executable, debug: debug, environment: environment, arguments: arguments)
+        let launched = try WorkerLauncher.launch(image: image, debug: debug, environment: environment, arguments: arguments)
         pid = launched.pid
         runtime = launched.runtime
         channel = launched.channel

@@ -49,9 +49,10 @@ final class HTTPLoadTests: HTTPTestCase {
         XCTAssertEqual(results.count, uploads)
         XCTAssertTrue(results.allSatisfy { $0 == results[0] && $0 > 100_000 }, "every upload accepted whole: \(results.prefix(3))")
         let growth = Self.peakRSSMiB() - before
-        // 500 MB went through this process (sealed by the clients, relayed by the host); a host
-        // that buffered uploads would have grown by at least that much.
-        XCTAssertLessThan(growth, 250, "peak RSS grew by \(growth) MiB while 500 MB were uploaded")
+        // 500 MB went through this process (sealed by 50 clients, relayed by the host); a host
+        // that buffered uploads would have grown by at least that much. What remains is per
+        // request: the clients' and the relay's buffers, a few MiB each.
+        XCTAssertLessThan(growth, 350, "peak RSS grew by \(growth) MiB while 500 MB were uploaded")
     }
 
     func testASlowClientDoesNotBlockOthers() async throws {

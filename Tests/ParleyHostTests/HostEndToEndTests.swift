@@ -176,4 +176,23 @@ final class HostEndToEndTests: HostFixture {
         XCTAssertThrowsError(try attest(host, job: job.id, policy: try AppraisalPolicy(quote: .software, module: module.measurement, runtime: [job.session.runtime],
                                                                                      anchors: TrustAnchors(quotingRoot: try SoftwareQuotingCA.openOrCreate(dataDirectory: dir + "/ca", now: Date()).root))))
     }
+
+    /// The runtime measurement is of the bytes launched: replacing the file on disk after the
+    /// host staged it changes neither what runs nor what is measured.
+    func testSwappingTheExecutableOnDiskChangesNothing() throws {
+        let copy = dir + "/parley-enclave"
+        try FileManager.default.copyItem(atPath: Self.worker, toPath: copy)
+        var config = HostService.Configuration(dataDirectory: dir + "/host", workerExecutable: copy)
+        config.heartbeatTimeout = 15
+        try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        let host = HostService(configuration: config, quotes: try SoftwareQuoteProvider(dataDirectory: config.dataDirectory))
+        addTeardownBlock { host.shutdown() }
+        let first = try host.launch(bundle: bundle)
+        try FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: "/bin/true", toPath: copy)
+        let second = try host.launch(bundle: bundle)
+        XCTAssertEqual(second.claims.runtime, first.claims.runtime)
+        XCTAssertEqual(first.claims.runtime, MeasurementDigest.of(try FileIO.read(Self.worker, maxBytes: 1 << 30)))
+        XCTAssertEqual(second.session.state, .collectingDatasets(received: []), "the staged worker still runs")
+    }
 }

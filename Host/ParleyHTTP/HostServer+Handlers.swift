@@ -93,7 +93,7 @@ extension HostServer {
               headerLength <= 256, pending.count >= 4 + headerLength else {
             return Self.error(.badRequest, "the body is not a parley/stream/1 upload stream", code: "bad-stream")
         }
-        let headerDigest = Measurement256.sha256(Array(pending[4..<4 + headerLength]))
+        let headerDigest = DataPlane.sha256(Array(pending[4..<4 + headerLength]))
         let signed = DataPlane.uploadSignedMessage(job: id, dataset: dataset, headerDigest: headerDigest)
         guard DataPlane.check(signature, over: signed, by: provider.signing) == .valid else {
             return Self.error(.forbidden, "the upload is not signed by \(decl.provider), the dataset's declared provider", code: "not-provider")
@@ -200,11 +200,6 @@ extension HostServer {
         let proof = try await offload { try self.log.consistencyProof(from: first, to: second) }
         return Self.bytes(CBOREncoder.encode(.array(proof.map { .bytes($0) })), type: "application/cbor")
     }
-}
-
-/// SHA-256, for the upload header check.
-enum Measurement256 {
-    static func sha256(_ b: [UInt8]) -> [UInt8] { DataPlane.sha256(b) }
 }
 
 extension HostServer {

@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(name: "ParleyEgressTests", dependencies: ["ParleyEgress"],
                     path: "Tests/ParleyEgressTests", swiftSettings: strict),
         .testTarget(name: "ParleyCLITests",
-                    dependencies: ["parley", "parley-enclave", "ParleyAttestation", "ParleyCore",
+                    dependencies: ["parley", "parley-enclave", "parley-bench", "ParleyAttestation", "ParleyCore",
                                    .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyCLITests",
                     swiftSettings: strict),

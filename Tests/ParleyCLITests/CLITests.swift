@@ -59,3 +59,13 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(fileFD.status, 64)
     }
 }
+
+/// A process with almost no files open launches workers: the staged image then sits on fd 3,
+/// which the spawn must not overwrite with the channel (a bug the launch benchmark found).
+final class LaunchFromAFreshProcessTests: CLITestCase {
+    func testLaunchBenchmarkRunsInAFreshProcess() throws {
+        let r = try run("parley-bench", ["launch"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("launch.ready_ms\t"), r.out)
+    }
+}

@@ -21,7 +21,7 @@ final class DurableEventLog {
         let bytes = try FileIO.read(path, maxBytes: 64 << 20)
         var pos = 0
         while pos + 4 <= bytes.count {
-            let n = bytes[pos..<pos + 4].reduce(0) { $0 << 8 | Int($1) }
+            let n = LengthPrefix.length(in: bytes, at: pos)
             guard n <= Self.maxEventSize, pos + 4 + n <= bytes.count else { break }
             events.append(Array(bytes[pos + 4..<pos + 4 + n]))
             pos += 4 + n
@@ -38,8 +38,7 @@ final class DurableEventLog {
     /// Appends one event and returns only once it is on disk.
     func append(_ event: [UInt8]) throws {
         guard event.count <= Self.maxEventSize else { throw ParleyError(.limitExceeded, "a TPM log event is over 8 KiB") }
-        let n = UInt32(event.count)
-        let frame = [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + event
+        let frame = LengthPrefix.frame(event)
         let written = frame.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
         guard written == frame.count else {
             throw ParleyError(.io, "cannot append to \(path): \(String(cString: strerror(errno)))")

@@ -80,7 +80,7 @@ public final class WorkerRuntime {
     func start(_ m: WorkerMessage) throws -> WorkerMessage {
         guard module == nil else { throw ParleyError(.malformed, "start was sent twice") }
         job = try m["job"].textValue("job")
-        try LaunchJobID.validate(job)
+        try JobID.validate(job)
         let sealed = try SealedModule(bytes: try m["module"].bytesValue("module"))
         let definition = sealed.definition
         plans = try definition.compiledQueries()
@@ -165,15 +165,5 @@ public final class WorkerRuntime {
         m["job"] = .text(job)
         m["timestamp"] = .unsigned(UInt64(Date().timeIntervalSince1970 * 1000))
         return try COSESign1.sign(payload: CBOREncoder.encode(.textMap(m)), with: .p384(signingKey))
-    }
-}
-
-/// Job id rules shared with the host (1-64 of `[A-Za-z0-9_-]`).
-enum LaunchJobID {
-    static func validate(_ job: String) throws {
-        guard (1...64).contains(job.utf8.count),
-              job.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }) else {
-            throw ParleyError(.malformed, "a job id is 1 to 64 characters of letters, digits, '-' and '_'")
-        }
     }
 }

@@ -84,13 +84,13 @@ extension HostServer {
         var iterator = req.body.makeAsyncIterator()
         var pending: [UInt8] = []
         // Read the stream header first: the provider's signature must cover it before anything is relayed.
-        while pending.count < 4 || pending.count < 4 + Int(pending[0..<4].reduce(0) { $0 << 8 | UInt32($1) }) {
+        func headerLength() -> Int? { pending.count >= 4 ? LengthPrefix.length(in: pending) : nil }
+        while pending.count < 4 + (headerLength() ?? 0) || headerLength() == nil {
             guard let buf = try await iterator.next() else { break }
             pending += Array(buffer: buf)
-            if pending.count >= 4, pending[0..<4].reduce(0, { $0 << 8 | UInt32($1) }) > 256 { break }
+            if let n = headerLength(), n > SealedStream.maxHeaderSize { break }
         }
-        guard pending.count >= 4, let headerLength = Optional(Int(pending[0..<4].reduce(0) { $0 << 8 | UInt32($1) })),
-              headerLength <= 256, pending.count >= 4 + headerLength else {
+        guard let headerLength = headerLength(), headerLength <= SealedStream.maxHeaderSize, pending.count >= 4 + headerLength else {
             return Self.error(.badRequest, "the body is not a parley/stream/1 upload stream", code: "bad-stream")
         }
         let headerDigest = DataPlane.sha256(Array(pending[4..<4 + headerLength]))

@@ -123,3 +123,27 @@ public final class HostServer: @unchecked Sendable {
 
     static func query(_ req: Request, _ name: String) -> String? { req.uri.queryParameters.get(name) }
 }
+
+/// Hands the port a server bound (port 0 picks a free one) from its start-up callback to
+/// whoever waits for it: `parley demo`, the tests, the benchmarks.
+public final class BoundPort: @unchecked Sendable {
+    // @unchecked: `port` is guarded by `lock`.
+    private let lock = NSLock()
+    private var port: Int?
+
+    public init() {}
+
+    public var value: Int? { lock.lock(); defer { lock.unlock() }; return port }
+
+    public func set(_ p: Int) { lock.lock(); port = p; lock.unlock() }
+
+    /// Waits up to `timeout` seconds for the port.
+    public func wait(timeout: TimeInterval = 10) async throws -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let p = value { return p }
+            try await Task.sleep(nanoseconds: 25_000_000)
+        }
+        throw ParleyError(.io, "the host did not start listening within \(Int(timeout)) s")
+    }
+}

@@ -47,12 +47,11 @@ func benchUpload(worker: String, megabytes: Int = 100) async throws {
     let server = HostServer(service: service, store: try JobStore(path: data + "/jobs.sqlite"), log: try HostLog(dataDirectory: data),
                             token: try OperatorToken.loadOrCreate(dataDirectory: data))
     server.connect()
-    let port = PortSlot()
+    let port = BoundPort()
     let app = try server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { port.set($0) }
     let task = Task { try await app.runService(gracefulShutdownSignals: []) }
     defer { service.shutdown(); task.cancel() }
-    while port.value == nil { try await Task.sleep(nanoseconds: 20_000_000) }
-    let http = try HTTP(server: "http://127.0.0.1:\(port.value ?? 0)")
+    let http = try HTTP(server: "http://127.0.0.1:\(try await port.wait())")
     let token = try OperatorToken.loadOrCreate(dataDirectory: data)
     let policy = try AppraisalPolicy(quote: .software, module: sealed.measurement, runtime: [.of(try FileIO.read(worker, maxBytes: 1 << 30))],
                                      anchors: TrustAnchors(quotingRoot: try Certificate(pem: try FileIO.readText(data + "/quoting-root.pem"))))
@@ -69,11 +68,4 @@ func benchUpload(worker: String, megabytes: Int = 100) async throws {
         }
     }
     print("upload.end_to_end\t\(String(format: "%.1f", Double(size) / seconds))\tbytes/s")
-}
-
-final class PortSlot: @unchecked Sendable {
-    private let lock = NSLock()
-    private var port: Int?
-    var value: Int? { lock.lock(); defer { lock.unlock() }; return port }
-    func set(_ p: Int) { lock.lock(); port = p; lock.unlock() }
 }

@@ -3,6 +3,7 @@ import Foundation
 import ParleyParty
 import ParleyAttestation
 import ParleyCore
+import ParleyHTTP
 import ParleyModule
 
 struct DemoCommand: AsyncParsableCommand {
@@ -32,7 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
         do { started = try RunningHost.start(data: dir + "/host", quote: "software", tcti: "", worker: defaultWorkerPath()) } catch let e as ParleyError {
             fail(e.reason, code: 2)
         }
-        let portBox = PortBox()
+        let portBox = BoundPort()
         let app = try started.server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { portBox.set($0) }
         let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer {
@@ -49,24 +50,6 @@ struct DemoCommand: AsyncParsableCommand {
         if case .failure(let error) = outcome {
             fail("the demo failed: \((error as? ParleyError)?.reason ?? "\(error)")")
         }
-    }
-}
-
-/// Hands the bound port from the server's start-up callback to the demo.
-final class PortBox: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var port: Int?
-
-    var current: Int? { lock.lock(); defer { lock.unlock() }; return port }
-
-    func set(_ p: Int) { lock.lock(); port = p; lock.broadcast(); lock.unlock() }
-
-    func wait() async throws -> Int {
-        for _ in 0..<300 {
-            if let p = current { return p }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        throw ParleyError(.io, "the demo host did not start listening")
     }
 }
 

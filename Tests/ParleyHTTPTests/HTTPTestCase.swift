@@ -59,7 +59,7 @@ class HTTPTestCase: XCTestCase {
         service = HostService(configuration: .init(dataDirectory: data, workerExecutable: Self.worker), quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token)
         server.connect()
-        let box = PortWaiter()
+        let box = BoundPort()
         let app = try server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { box.set($0) }
         serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
         http = try HTTP(server: "http://127.0.0.1:\(try await box.wait())")
@@ -100,21 +100,6 @@ class HTTPTestCase: XCTestCase {
     func launch() async throws -> String {
         let (http, token, bundle) = (http!, token, bundle)
         return try await blocking { try ClientOps.launch(http, token: token, bundle: bundle)["job"] as? String ?? "" }
-    }
-}
-
-final class PortWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var port: Int?
-    var current: Int? { lock.lock(); defer { lock.unlock() }; return port }
-
-    func set(_ p: Int) { lock.lock(); port = p; lock.unlock() }
-    func wait() async throws -> Int {
-        for _ in 0..<400 {
-            if let p = current { return p }
-            try await Task.sleep(nanoseconds: 25_000_000)
-        }
-        throw ParleyError(.io, "the test host did not start")
     }
 }
 

@@ -30,12 +30,7 @@ public struct LaunchClaims: Sendable, Equatable {
     }
 
     /// Job ids: 1 to 64 characters of `A-Z a-z 0-9 - _`.
-    public static func validateJobID(_ job: String) throws {
-        guard (1...64).contains(job.utf8.count),
-              job.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }) else {
-            throw ParleyError(.malformed, "a job id is 1 to 64 characters of letters, digits, '-' and '_'")
-        }
-    }
+    public static func validateJobID(_ job: String) throws { try JobID.validate(job) }
 
     /// The CBOR fields shared by the software document and the TPM launch event.
     func fields() -> [String: CBOR] {

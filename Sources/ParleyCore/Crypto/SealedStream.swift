@@ -16,7 +16,8 @@ public enum SealedStream {
     public static let defaultChunkSize = 64 << 10
     /// Largest chunk size either side accepts.
     public static let maxChunkSize = 4 << 20
-    static let maxHeaderSize = 256
+    /// Largest header frame a reader accepts, in bytes.
+    public static let maxHeaderSize = 256
     static let tagSize = 16
 }
 
@@ -48,7 +49,7 @@ public struct StreamSealer {
             "chunk_size": .unsigned(UInt64(chunkSize)),
         ]))
         self.headerDigest = Array(SHA256.hash(data: headerCBOR))
-        self.header = StreamFraming.frame(headerCBOR)
+        self.header = LengthPrefix.frame(headerCBOR)
     }
 
     /// Seals one chunk and returns its framed record.
@@ -60,7 +61,7 @@ public struct StreamSealer {
         }
         finished = isFinal
         let ct = try sender.seal(plaintext, authenticating: headerDigest + [isFinal ? 1 : 0])
-        return StreamFraming.frame(Array(ct))
+        return LengthPrefix.frame(Array(ct))
     }
 }
 
@@ -124,7 +125,7 @@ public struct StreamOpener {
     private mutating func nextRecord() throws -> [UInt8]? {
         let available = buffer.count - consumed
         guard available >= 4 else { return nil }
-        let length = buffer[consumed..<consumed + 4].reduce(0) { $0 << 8 | Int($1) }
+        let length = LengthPrefix.length(in: buffer, at: consumed)
         let limit = state == .header ? SealedStream.maxHeaderSize : maxRecord
         guard length <= limit else {
             throw ParleyError(.limitExceeded, "stream record of \(length) bytes is over the limit of \(limit)")
@@ -177,12 +178,5 @@ public struct StreamOpener {
             return Array(pt)
         }
         throw ParleyError(.verificationFailed, "stream chunk \(index) does not open: tampered, reordered, repeated, or not for this key and context")
-    }
-}
-
-enum StreamFraming {
-    static func frame(_ body: [UInt8]) -> [UInt8] {
-        let n = UInt32(body.count)
-        return [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + body
     }
 }

@@ -27,8 +27,7 @@ public final class FramedChannel: @unchecked Sendable {
     /// Sends one frame. - Throws: `ParleyError.io` if the peer is gone.
     public func send(_ body: [UInt8]) throws {
         guard body.count <= maxFrame else { throw ParleyError(.limitExceeded, "frame of \(body.count) bytes is over \(maxFrame)") }
-        let n = UInt32(body.count)
-        let frame = [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + body
+        let frame = LengthPrefix.frame(body)
         writeLock.lock()
         defer { writeLock.unlock() }
         try frame.withUnsafeBytes { raw in
@@ -50,7 +49,7 @@ public final class FramedChannel: @unchecked Sendable {
         readLock.lock()
         defer { readLock.unlock() }
         guard let head = try readExactly(4, allowEOF: true) else { return nil }
-        let n = head.reduce(0) { $0 << 8 | Int($1) }
+        let n = LengthPrefix.length(in: head)
         guard n <= maxFrame else { throw ParleyError(.limitExceeded, "incoming frame of \(n) bytes is over \(maxFrame)") }
         return try readExactly(n, allowEOF: false) ?? []
     }

@@ -74,6 +74,10 @@ public struct WorkerEntry: Sendable, Equatable {
             kind = .queryRefused(query: try m.required("query", in: c).textValue("\(c) query"),
                                  receiver: try m.required("receiver", in: c).textValue("\(c) receiver"),
                                  reason: try m.required("reason", in: c).textValue("\(c) reason"))
+        case "closed":
+            try m.rejectUnknownKeys(common.union(["spent", "budget_left"]), in: c)
+            kind = .closed(spent: try m.required("spent", in: c).textValue("\(c) spent"),
+                           budgetLeft: try m.required("budget_left", in: c).textValue("\(c) budget_left"))
         default:
             throw ParleyError(.unsupported, "worker entry has an unknown kind \"\(kindText)\"")
         }
@@ -120,6 +124,8 @@ public enum WorkerEntryKind: Sendable, Equatable {
     case release(WorkerEntry.Release)
     /// `query-refused`.
     case queryRefused(query: String, receiver: String, reason: String)
+    /// `closed`: the job's spending ended; `spent` is what this job spent (exact), `budgetLeft` what the ledger has left.
+    case closed(spent: String, budgetLeft: String)
 }
 
 /// The outcome of checking a worker entry.

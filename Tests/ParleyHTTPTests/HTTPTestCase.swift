@@ -19,6 +19,7 @@ class HTTPTestCase: XCTestCase {
     var http: HTTP!
     var token = ""
     var service: HostService!
+    var server: HostServer!
     var serverTask: Task<Void, any Error>?
     /// Subclasses set this to quote with a TPM instead of the software CA.
     var tpmTCTI: String?
@@ -58,6 +59,7 @@ class HTTPTestCase: XCTestCase {
             ?? SoftwareQuoteProvider(dataDirectory: data)
         service = HostService(configuration: .init(dataDirectory: data, workerExecutable: Self.worker), quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token)
+        self.server = server
         server.connect()
         let box = BoundPort()
         let app = try server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { box.set($0) }
@@ -72,6 +74,7 @@ class HTTPTestCase: XCTestCase {
         _ = await serverTask?.result
         serverTask = nil
         service = nil
+        server = nil
         try? await Task.sleep(nanoseconds: 1_200_000_000) // the store watcher's last pass
     }
 

@@ -39,7 +39,7 @@ public struct UnverifiedSoftwareQuote: Sendable {
     public init(bytes: [UInt8]) throws {
         let message = try COSESign1(bytes: bytes, limits: SoftwareQuote.limits)
         let m = try CBORDecoder(limits: SoftwareQuote.limits).decode(message.untrustedPayload).textKeyedMap("sw-quote")
-        try m.rejectUnknownKeys(SoftwareQuote.fields, in: "sw-quote")
+        try m.rejectUnknownKeys(SoftwareQuote.fields.union(LaunchClaims.optionalFields), in: "sw-quote")
         let format = try m.required("format", in: "sw-quote").textValue("sw-quote format")
         guard format == SoftwareQuote.format else {
             throw ParleyError(.unsupported, "document format \"\(format)\" is not \(SoftwareQuote.format)")

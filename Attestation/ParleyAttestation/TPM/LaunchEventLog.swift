@@ -41,7 +41,7 @@ public enum LaunchLogEvent: Sendable, Equatable {
             self = .epoch(number: try m.required("epoch", in: "epoch event").unsignedValue("epoch"),
                           startedMillis: try m.required("started", in: "epoch event").unsignedValue("started"))
         case Self.launchFormat:
-            try m.rejectUnknownKeys(["format", "job", "measurements", "debug", "public_key", "signing_key"], in: "launch event")
+            try m.rejectUnknownKeys(Set(["format", "job", "measurements", "debug", "public_key", "signing_key"]).union(LaunchClaims.optionalFields), in: "launch event")
             self = .launch(try LaunchClaims.parse(m, context: "launch event"))
         default:
             throw ParleyError(.unsupported, "event log holds an unknown event type \"\(format)\"")

@@ -111,6 +111,9 @@ public final class WorkerRuntime {
         switch LedgerTally.verify(try LedgerHandoff(cbor: handoff), ledger: ledger) {
         case .refused(let why): throw ParleyError(.verificationFailed, "the host's ledger handoff is refused: \(why)")
         case .verified(let v):
+            guard v.tally.openJobs.count <= LedgerClaim.maxOpenJobs else {
+                throw ParleyError(.limitExceeded, "more than \(LedgerClaim.maxOpenJobs) earlier jobs of this ledger are open; stop them first")
+            }
             inherited = v.tally.spent
             return LedgerClaim(id: ledger, logKey: v.logKey.encoded, checkpointSize: v.checkpoint.size, checkpointRoot: v.checkpoint.rootHash.bytes,
                                inherited: inherited.description, openJobs: v.tally.openJobs)

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyModule
 import ParleyParty
 import XCTest
 
@@ -69,9 +70,14 @@ final class HTTPLoadTests: HTTPTestCase {
         defer { close(fd) }
         let head = "PUT /v1/jobs/\(job)/datasets/exposures HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\nParley-Signature: \(String(repeating: "00", count: 64))\r\n\r\n\u{0}\u{0}"
         _ = head.withCString { send(fd, $0, strlen($0), 0) }
-        // Meanwhile a whole upload and query by others goes through.
-        let other = try await launch()
-        let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())
+        // Meanwhile a whole upload and query by others goes through (a module with its own budget
+        // ledger: a second job of the same ledger would start with nothing left while `job` is open).
+        var separate = module.definition
+        separate.ledger = "load-test-other"
+        let sealed = try SealedModule.seal(separate, key: author)
+        let (http0, token0) = (http!, token)
+        let other = try await blocking { try ClientOps.launch(http0, token: token0, bundle: sealed.bytes)["job"] as? String ?? "" }
+        let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy(module: sealed.measurement))
         let start = Date()
         let doc = try await blocking { () -> ResultDocument in
             let w = try ClientOps.verifiedWorker(http, job: other, policy: policy)

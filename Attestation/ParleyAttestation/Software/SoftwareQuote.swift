@@ -8,7 +8,7 @@ import ParleyCore
 public enum SoftwareQuote {
     public static let format = "parley/sw-quote/1"
     /// Caps for parsing a document: 64 KiB, depth 4, 64 items.
-    static let limits = CBORDecoder.Limits(maxBytes: 64 << 10, maxDepth: 4, maxItems: 64)
+    static let limits = CBORDecoder.Limits(maxBytes: 64 << 10, maxDepth: 4, maxItems: 160) // 64 for the fields, the rest for a ledger claim's open jobs
     static let fields: Set<String> = ["format", "job", "timestamp", "measurements", "debug", "public_key",
                                       "signing_key", "nonce", "certificate", "cabundle"]
 

@@ -16,7 +16,7 @@ public enum LaunchLogEvent: Sendable, Equatable {
     public static let epochFormat = "parley/epoch-event/1"
     public static let launchFormat = "parley/launch-event/1"
     /// Caps per event: 8 KiB, depth 4, 64 items.
-    static let limits = CBORDecoder.Limits(maxBytes: 8 << 10, maxDepth: 4, maxItems: 64)
+    static let limits = CBORDecoder.Limits(maxBytes: 8 << 10, maxDepth: 4, maxItems: 160) // 64 for the fields, the rest for a ledger claim's open jobs
 
     /// The event's deterministic CBOR: the bytes the log stores and the PCR digest covers.
     public var encoded: [UInt8] {

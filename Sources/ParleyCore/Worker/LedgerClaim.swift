@@ -6,6 +6,9 @@
 /// CBOR (the `ledger` field of the launch claims): `{"id": bstr(32), "log_key": text,
 /// "checkpoint_size": uint, "checkpoint_root": bstr(32), "inherited": text, "open_jobs": [text]}`.
 public struct LedgerClaim: Sendable, Equatable {
+    /// The most open earlier jobs a claim lists (so that the claims fit a TPM launch event); a
+    /// worker that finds more refuses to start.
+    public static let maxOpenJobs = 64
     /// The ledger id (``ModuleDefinition/ledgerID`` of the module).
     public var id: [UInt8]
     /// The verifier key of the log the worker counted from.
@@ -48,7 +51,7 @@ public struct LedgerClaim: Sendable, Equatable {
         checkpointRoot = try m.required("checkpoint_root", in: c).bytesValue("\(c) checkpoint_root")
         inherited = try m.required("inherited", in: c).textValue("\(c) inherited")
         let open = try m.required("open_jobs", in: c).arrayValue("\(c) open_jobs")
-        guard id.count == 32, checkpointRoot.count == 32, logKey.utf8.count <= 512, inherited.utf8.count <= 128, open.count <= 1024 else {
+        guard id.count == 32, checkpointRoot.count == 32, logKey.utf8.count <= 512, inherited.utf8.count <= 128, open.count <= Self.maxOpenJobs else {
             throw ParleyError(.malformed, "\(c) has a field of the wrong size")
         }
         openJobs = try open.map { try $0.textValue("\(c) open job") }

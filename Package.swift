@@ -143,7 +143,7 @@ let package = Package(
 
         // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
         .executableTarget(name: "parley-bench",
-                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis",
+                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis", "ParleyEgress",
                                          "ParleyHost", "ParleyModule", "ParleyHTTP", "ParleyParty", "ParleyAudit",
                                          .product(name: "Crypto", package: "swift-crypto")],
                           path: "Sources/parley-bench", swiftSettings: strict),
@@ -170,7 +170,7 @@ let package = Package(
                     path: "Tests/ParleyFuzzTargetTests", swiftSettings: strict),
         .testTarget(name: "ParleyTOMLTests", dependencies: ["ParleyTOML"],
                     path: "Tests/ParleyTOMLTests", swiftSettings: strict),
-        .testTarget(name: "ParleyModuleTests", dependencies: ["ParleyModule", "ParleyCore", "ParleyEngine", "ParleyAnalysis"],
+        .testTarget(name: "ParleyModuleTests", dependencies: ["ParleyModule", "ParleyCore", "ParleyEngine", "ParleyAnalysis", "ParleyEgress"],
                     path: "Tests/ParleyModuleTests", swiftSettings: strict),
         .testTarget(name: "ParleyHostTests",
                     dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyParty", "ParleyTestSupport",
@@ -193,7 +193,7 @@ let package = Package(
                     path: "Tests/ParleyAnalysisTests", swiftSettings: strict),
         .testTarget(name: "ParleyEngineTests", dependencies: ["ParleyEngine", "ParleyAnalysis"],
                     path: "Tests/ParleyEngineTests", swiftSettings: strict),
-        .testTarget(name: "ParleyEgressTests", dependencies: ["ParleyEgress"],
+        .testTarget(name: "ParleyEgressTests", dependencies: ["ParleyEgress", "ParleyEngine", "ParleyAnalysis"],
                     path: "Tests/ParleyEgressTests", swiftSettings: strict),
         .testTarget(name: "ParleyCLITests",
                     dependencies: ["parley", "parley-enclave", "parley-bench", "ParleyAttestation", "ParleyCore",

@@ -80,6 +80,14 @@ if [ -n "$(value launch.ready_ms)" ]; then
   printf "%-28s %16s %-28s %16s %8s\n" "launch-to-ready (median ms)" "$(value launch.ready_ms)" "spawn /bin/true (median ms)" "$(value launch.spawn_true_ms)" "$(ratio "$(value launch.ready_ms)" "$(value launch.spawn_true_ms)")"
   echo "target: launch-to-ready including a software quote under 50 ms"
 fi
+if [ -n "$(value gate.groups.1.median)" ]; then
+  echo "gate running time (us; min / median / p99 / max), against the worker's release quantum of 20000 us:"
+  for g in groups.1 groups.10 groups.100 groups.1000 noise.0 noise.1-2 noise.3-5 noise.6+ probe.absent probe.present; do
+    [ -n "$(value gate.$g.median)" ] || continue
+    printf "  %-24s %10s %10s %10s %10s   median/quantum %s\n" "$g" "$(value gate.$g.min)" "$(value gate.$g.median)" \
+      "$(value gate.$g.p99)" "$(value gate.$g.max)" "$(ratio "$(value gate.$g.median)" 20000)"
+  done
+fi
 # The engine against DuckDB and sqlite3 on generated CSVs (its own venv, data and table).
 if [ $# -eq 0 ] || [[ " $* " == *" engine "* ]]; then
   Scripts/bench-engine.sh

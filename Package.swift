@@ -133,6 +133,10 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/parley", swiftSettings: strict),
 
+        // The egress gate's timing side channel, run in release mode by Scripts/bench.sh gate.
+        .executableTarget(name: "parley-gate-bench", dependencies: ["ParleyEgress", "ParleyEngine", "ParleyAnalysis"],
+                          path: "Sources/parley-gate-bench", swiftSettings: strict),
+
         // Fuzz entry points for every parser of untrusted input, and their libFuzzer driver.
         .target(name: "ParleyFuzzTargets",
                 dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMVerify", "ParleyAnalysis", "ParleyEngine",
@@ -143,7 +147,7 @@ let package = Package(
 
         // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
         .executableTarget(name: "parley-bench",
-                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis", "ParleyEgress",
+                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis",
                                          "ParleyHost", "ParleyModule", "ParleyHTTP", "ParleyParty", "ParleyAudit",
                                          .product(name: "Crypto", package: "swift-crypto")],
                           path: "Sources/parley-bench", swiftSettings: strict),

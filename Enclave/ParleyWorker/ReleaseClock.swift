@@ -1,4 +1,5 @@
 import Foundation
+import ParleyEgress
 
 /// The clock a query's answer waits on, so that how long a run takes leaves the worker only
 /// in whole multiples of a fixed quantum (docs/privacy.md, "Timing"). Injected, so tests
@@ -16,10 +17,7 @@ extension ReleaseClock {
     /// - Returns: the deadline waited for.
     @discardableResult
     func wait(untilQuantumAfter start: ContinuousClock.Instant, quantum: Duration) -> ContinuousClock.Instant {
-        guard quantum > .zero else { return now }
-        let elapsed = now - start
-        let quanta = max(1, Int64((elapsed / quantum).rounded(.up)))
-        let deadline = start + quantum * quanta
+        let deadline = start + ReleaseTiming.releaseAfter(elapsed: now - start, quantum: quantum)
         sleep(until: deadline)
         return deadline
     }

@@ -75,10 +75,6 @@ if enabled("launch") {
 if enabled("engine"), let directory = ProcessInfo.processInfo.environment["PARLEY_BENCH_DATA"] { try benchEngine(dataDirectory: directory) }
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "engine-child" { try benchEngineChild(dataDirectory: CommandLine.arguments[2]) }
 
-if enabled("gate") {
-    try benchGate()
-}
-
 if enabled("upload") {
     let worker = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("parley-enclave").path
     try await benchUpload(worker: worker)

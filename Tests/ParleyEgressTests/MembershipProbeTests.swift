@@ -19,13 +19,15 @@ final class MembershipProbeTests: XCTestCase {
         ], privacyUnit: "counterparty")
         return try! DatasetCatalog([a, b])
     }()
+    static let key = try! BoundingKey(Array(repeating: 7, count: 32))
+    static let plan = try! QueryCompiler.compile(sql, catalog: catalog)
     static let sql = "SELECT COUNT(DISTINCT a.counterparty) AS flagged_by_both FROM flags_a a JOIN flags_b b ON a.counterparty = b.counterparty"
 
-    /// Bank A's upload (the target only) and bank B's list (200 others, with or without it).
+    /// Bank A's upload (the target only) and bank B's list (50 others, with or without it).
     func tables(bHasTarget: Bool) throws -> [String: Table] {
         let a = try CSVLoader.load(Array("counterparty,sector\n\(Self.target),energy\n".utf8), schema: Self.catalog.datasets["flags_a"]!)
         var list = "counterparty,reason\n"
-        for i in 0..<200 { list += "other-\(i),sanctions\n" }
+        for i in 0..<50 { list += "other-\(i),sanctions\n" }
         if bHasTarget { list += "\(Self.target),sanctions\n" }
         let b = try CSVLoader.load(Array(list.utf8), schema: Self.catalog.datasets["flags_b"]!)
         return ["flags_a": a, "flags_b": b]
@@ -35,11 +37,10 @@ final class MembershipProbeTests: XCTestCase {
     /// nil when the one partition is shown as suppressed.
     func probe(_ tables: [String: Table], gate: EgressGate, budget: inout PrivacyBudget,
                generator: inout SeededGenerator) throws -> (value: Int64?, release: Release) {
-        let plan = try QueryCompiler.compile(Self.sql, catalog: Self.catalog)
         let aggregates = [ParleyEgress.AggregateSpec(name: "flagged_by_both", kind: .countDistinctUnits)]
         let run = try gate.charge(aggregates, partitions: .whole, budget: &budget)
         let grouped = try QueryEngine(datasets: tables, maxJoinedRows: .max)
-            .run(plan, bounds: ParleyEngine.ContributionBounds(maxGroupsPerUnit: 1, maxRowsPerUnit: 1), key: try BoundingKey(Array(repeating: 7, count: 32)))
+            .run(Self.plan, bounds: ParleyEngine.ContributionBounds(maxGroupsPerUnit: 1, maxRowsPerUnit: 1), key: Self.key)
         let groups = grouped.groups.map { g in
             BoundedGroup(keys: [], distinctUnits: g.distinctUnits, totals: g.totals.map { t -> Int64 in
                 if case .count(let c) = t { return c }

@@ -124,3 +124,17 @@ final class PartitionTests: XCTestCase {
         XCTAssertEqual(try QueryCost(aggregates: [Fixtures.distinct], policy: strong).weaknesses(under: strong), [])
     }
 }
+
+/// The release quantum: answers leave only at whole multiples of it.
+final class ReleaseTimingTests: XCTestCase {
+    func testAnswersLeaveAtWholeQuanta() {
+        let q = Duration.milliseconds(20)
+        XCTAssertEqual(ReleaseTiming.releaseAfter(elapsed: .zero, quantum: q), q, "at least one quantum")
+        XCTAssertEqual(ReleaseTiming.releaseAfter(elapsed: .microseconds(30), quantum: q), q)
+        XCTAssertEqual(ReleaseTiming.releaseAfter(elapsed: .milliseconds(19), quantum: q), q,
+                       "a fast run and a slow one within the quantum are indistinguishable")
+        XCTAssertEqual(ReleaseTiming.releaseAfter(elapsed: .milliseconds(20), quantum: q), q)
+        XCTAssertEqual(ReleaseTiming.releaseAfter(elapsed: .milliseconds(21), quantum: q), .milliseconds(40))
+        XCTAssertEqual(ReleaseTiming.releaseAfter(elapsed: .milliseconds(7), quantum: .zero), .milliseconds(7), "no quantum, no wait")
+    }
+}

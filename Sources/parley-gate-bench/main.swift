@@ -3,11 +3,13 @@ import ParleyAnalysis
 import ParleyEgress
 import ParleyEngine
 
-// The egress gate's running time as a side channel (issue #13, point 6): how it varies with the
+// parley-gate-bench: the egress gate's running time as a side channel (issue #13, point 6): how it varies with the
 // noise drawn and with the number of groups, min/median/max over many runs, and the probe's
 // engine + gate time with and without the target. The worker releases every answer at a whole
 // multiple of its release quantum (WorkerRuntime.defaultReleaseQuantum); the printed spreads
-// are set against it. Lines: `name<TAB>value<TAB>unit`.
+// are set against it. Lines: `name<TAB>value<TAB>unit`. Run by `Scripts/bench.sh gate` in
+// release mode; it depends only on the gate, the engine and the analysis language, so its
+// release build is quick.
 
 private func nanoseconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -83,3 +85,5 @@ func benchGate() throws {
         summary("gate.probe.\(present ? "present" : "absent")", samples)
     }
 }
+
+try benchGate()

@@ -10,7 +10,7 @@ import ParleyModule
 /// Jobs are taken in launch order. A job of the ledger is one whose launch entry carries a module
 /// bundle that opens and has the ledger's id. Its spend is:
 /// - with a worker-signed `closed` entry: the larger of the `spent` it states and the sum of its
-///   logged releases;
+///   logged releases and charged refusals;
 /// - without one (stopped or failed by the host, killed, or still running): everything it could
 ///   have spent, so the total becomes at least its module's `budget_epsilon`.
 public struct LedgerTally: Sendable, Equatable {
@@ -83,7 +83,8 @@ public struct LedgerTally: Sendable, Equatable {
                   let payload = Self.verifiedPayload(signed, key: jobs[i].signingKey),
                   (try? payload["job"]?.textValue("job")) == job else { return }
             switch (try? payload["kind"]?.textValue("kind")) ?? "" {
-            case "release":
+            case "release", "query-refused":
+                // A refusal after the charge (it carries epsilon) spent like a release.
                 if let text = try? payload["epsilon"]?.textValue("epsilon"), let epsilon = try? Rational(exactText: text) {
                     jobs[i].released = (try? jobs[i].released.adding(epsilon)) ?? Rational(UInt64.max)
                 }

@@ -23,6 +23,8 @@ class HTTPTestCase: XCTestCase {
     var serverTask: Task<Void, any Error>?
     /// Subclasses set this to quote with a TPM instead of the software CA.
     var tpmTCTI: String?
+    /// How long the host waits for a worker's heartbeat before it fails the job.
+    var heartbeatTimeout: TimeInterval { 15 }
 
     static var worker: String {
         URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
@@ -57,7 +59,9 @@ class HTTPTestCase: XCTestCase {
         for orphan in try store.failOrphans(at: Date()) { try log.recordFailed(job: orphan, reason: "host restarted") }
         let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data) }
             ?? SoftwareQuoteProvider(dataDirectory: data)
-        service = HostService(configuration: .init(dataDirectory: data, workerExecutable: Self.worker), quotes: quotes)
+        var configuration = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
+        configuration.heartbeatTimeout = heartbeatTimeout
+        service = HostService(configuration: configuration, quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token)
         self.server = server
         server.connect()

@@ -149,7 +149,7 @@ let package = Package(
 
         // Fuzz entry points for every parser of untrusted input, and their libFuzzer driver.
         .target(name: "ParleyFuzzTargets",
-                dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMVerify", "ParleyAnalysis", "ParleyEngine",
+                dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMVerify", "ParleyAnalysis", "ParleyEngine", "ParleyLedger", "ParleyLog",
                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Sources/ParleyFuzzTargets", swiftSettings: strict),
         .executableTarget(name: "parley-fuzz", dependencies: ["ParleyFuzzTargets"],
@@ -180,7 +180,7 @@ let package = Package(
                     dependencies: ["ParleyAttestation", "ParleyTPMProvider", "ParleyTPM", "ParleyCore", "ParleyTestSupport",
                                    .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyAttestationTests", swiftSettings: strict),
-        .testTarget(name: "ParleyFuzzTargetTests", dependencies: ["ParleyFuzzTargets", "ParleyAttestation", "ParleyCore"],
+        .testTarget(name: "ParleyFuzzTargetTests", dependencies: ["ParleyFuzzTargets", "ParleyAttestation", "ParleyCore", "ParleyLedger", "ParleyLog"],
                     path: "Tests/ParleyFuzzTargetTests", swiftSettings: strict),
         .testTarget(name: "ParleyTOMLTests", dependencies: ["ParleyTOML"],
                     path: "Tests/ParleyTOMLTests", swiftSettings: strict),

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyLedger
+import ParleyLog
 
 /// Valid inputs for each target, built from the same code paths as real data, so a fuzz run
 /// starts deep inside each format. `Scripts/fuzz.sh` writes them to the corpus directories;
@@ -29,7 +31,10 @@ public enum FuzzSeeds {
                                        akPublic: [UInt8](repeating: 0, count: 90), pcrs: [23: LaunchLogEvent.replay(events)],
                                        eventLog: events, job: "seed", nonce: FuzzTarget.nonce,
                                        publicKey: claims.publicKey, signingKey: claims.signingKey)
-            return [try ca.quote(claims, nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000)), tpm]
+            var withLedger = claims
+            withLedger.ledger = ledgerClaim
+            return [try ca.quote(claims, nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000)), tpm,
+                    try ca.quote(withLedger, nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000))]
         case .tpm:
             return [[0xff, 0x54, 0x43, 0x47, 0x80, 0x18, 0, 2, 1, 2, 0, 2, 3, 4] + [UInt8](repeating: 0, count: 17) + [0, 0, 0, 1, 0, 0x0b, 3, 0, 0, 0x80, 0, 32] + [UInt8](repeating: 9, count: 32)]
         case .stream:
@@ -45,6 +50,31 @@ public enum FuzzSeeds {
                 """.utf8)]
         case .csv:
             return [Array("email_hash,campaign,region,day\r\nab12,\"spring, \"\"big\"\"\",3,2024-02-29\nff00,fall,-1,1999-12-31\n".utf8)]
+        case .witness:
+            // The next checkpoint with its consistency proof from the cosigned one (accepted), and a stale one (409).
+            let (four, tree) = try note(FuzzTarget.logEntries)
+            let proof = try tree.consistencyProof(oldSize: 2, newSize: 4).path
+            return [Array("old 2\n".utf8) + Array(proof.map { $0.base64 + "\n" }.joined().utf8) + [0x0a] + four,
+                    Array("old 0\n\n".utf8) + (try note(Array(FuzzTarget.logEntries.prefix(2)))).note]
+        case .handoff:
+            let (four, _) = try note(FuzzTarget.logEntries)
+            return [CBOREncoder.encode(LedgerHandoff(checkpointNote: four, logKey: FuzzTarget.logSigner.verifierKey.encoded,
+                                                     entries: FuzzTarget.logEntries).cbor)]
+        case .ledgerClaim:
+            return [CBOREncoder.encode(ledgerClaim.cbor)]
         }
+    }
+
+    /// A ledger claim as a worker puts it in its launch claims.
+    static var ledgerClaim: LedgerClaim {
+        LedgerClaim(id: FuzzTarget.ledgerID, logKey: FuzzTarget.logSigner.verifierKey.encoded, checkpointSize: 4,
+                    checkpointRoot: [UInt8](repeating: 8, count: 32), inherited: "1/3", openJobs: ["job-earlier"])
+    }
+
+    /// The fixed log's signed checkpoint over `entries`, and its tree.
+    static func note(_ entries: [[UInt8]]) throws -> (note: [UInt8], tree: MerkleTree) {
+        var tree = MerkleTree()
+        for e in entries { _ = tree.append(entry: e) }
+        return (try Checkpoint(origin: FuzzTarget.logSigner.name, size: tree.size, rootHash: tree.rootHash).signedNote(with: FuzzTarget.logSigner), tree)
     }
 }

@@ -4,6 +4,8 @@ import ParleyAnalysis
 import ParleyAttestation
 import ParleyCore
 import ParleyEngine
+import ParleyLedger
+import ParleyLog
 import ParleyTPMVerify
 
 /// One fuzz entry point per parser of untrusted input. Each takes arbitrary bytes and must
@@ -25,6 +27,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case sql
     /// CSV loading against a fixed schema.
     case csv
+    /// A witness's `add-checkpoint` request body (old size, consistency proof, checkpoint note),
+    /// against a witness that has cosigned a checkpoint of the fixed log.
+    case witness
+    /// The ledger handoff a worker receives at start: CBOR, then the check against its checkpoint.
+    case handoff
+    /// The ledger claim in launch claims (the `ledger` field), as a party and the audit read it.
+    case ledgerClaim = "ledger-claim"
 
     /// Runs the target on one input.
     public func run(_ bytes: [UInt8]) {
@@ -57,6 +66,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .csv:
             guard let schema = Self.catalog.datasets["exposures"] else { return }
             _ = try? CSVLoader.load(bytes, schema: schema, limits: CSVLimits(maxBytes: 1 << 20, maxRows: 10_000, maxFieldBytes: 256))
+        case .witness:
+            var state = Self.witnessState
+            _ = state.add(bytes, now: 1_780_000_000)
+        case .handoff:
+            if let cbor = try? CBORDecoder().decode(bytes), let handoff = try? LedgerHandoff(cbor: cbor) {
+                _ = LedgerTally.verify(handoff, ledger: Self.ledgerID)
+            }
+        case .ledgerClaim:
+            if let cbor = try? CBORDecoder().decode(bytes) { _ = try? LedgerClaim(cbor: cbor, context: "fuzz claims") }
         }
     }
 
@@ -70,6 +88,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     static let streamKey = try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: [UInt8](repeating: 9, count: 32))
     static let nonce = try! Nonce(bytes: [UInt8](repeating: 5, count: 32))
     static let anchors = TrustAnchors(quotingRoot: nil, tpmAttestationKey: Array(P256.Signing.PrivateKey().publicKey.derRepresentation))
+    /// The fixed log: its key, entries, ledger id and a witness that has cosigned its first two entries.
+    public static let logSigner = try! NoteSignerKey(name: "fuzz.example/log",
+                                                     privateKey: Curve25519.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 3, count: 32)))
+    public static let logEntries: [[UInt8]] = (0..<4).map { Array("entry \($0)".utf8) }
+    public static let ledgerID = [UInt8](repeating: 6, count: 32)
+    public static let witnessState: WitnessState = {
+        var tree = MerkleTree()
+        for e in logEntries.prefix(2) { _ = tree.append(entry: e) }
+        let seen = try! Checkpoint(origin: logSigner.name, size: tree.size, rootHash: tree.rootHash)
+        let signer = try! CosignerSigningKey(name: "fuzz.example/witness",
+                                             privateKey: Curve25519.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 4, count: 32)))
+        return WitnessState(logs: [logSigner.verifierKey], latest: [logSigner.name: seen], signer: signer)
+    }()
     public static let catalog: DatasetCatalog = try! DatasetCatalog([
         DatasetSchema(name: "exposures", provider: "brand", columns: [
             ColumnSchema(name: "email_hash", type: .text), ColumnSchema(name: "campaign", type: .text),

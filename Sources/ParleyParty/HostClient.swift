@@ -3,6 +3,7 @@ import Foundation
 import ParleyAttestation
 import ParleyAudit
 import ParleyCore
+import ParleyLog
 
 /// What the party and operator verbs (and `parley demo`) do over HTTP.
 public enum ClientOps {
@@ -12,17 +13,27 @@ public enum ClientOps {
         return try r.json()
     }
 
+    /// The evidence interaction: with `log`, first proves the host's log extends what the client
+    /// saw (``LogFollower/follow()``), then fetches the job's evidence for `nonce`.
+    /// - Returns: the unverified evidence, and the checkpoint the log was followed to (nil without `log`).
+    /// - Throws: ``LogRefusal`` before anything is requested if the log does not extend the
+    ///   remembered checkpoint; ``ParleyError`` if the host has no evidence.
+    public static func fetchEvidence(_ http: HTTP, job: String, nonce: Nonce, log: LogFollower?) throws -> (evidence: [UInt8], head: VerifiedCheckpoint?) {
+        let head = try log?.follow()
+        let r = try http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce.hex)")
+        guard r.status == 200 else { throw ParleyError(.io, "no evidence for \(job) (\(r.status)): \(r.errorMessage)") }
+        return (r.body, head)
+    }
+
     /// Fetches evidence for a fresh nonce and verifies it against the party's policy.
     /// - Parameter log: the client's memory of the host's log; when given, the host's log must
     ///   first be proved to extend what the client saw (``LogFollower/follow()``).
     /// - Throws: the refusal, with every reason; nothing is sent to the worker in that case.
     public static func verifiedWorker(_ http: HTTP, job: String, policy: AppraisalPolicy, log: LogFollower? = nil) throws -> AttestationResult {
-        let head = try log?.follow()
         let nonce = Nonce.random()
-        let r = try http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce.hex)")
-        guard r.status == 200 else { throw ParleyError(.io, "no evidence for \(job) (\(r.status)): \(r.errorMessage)") }
+        let (evidence, head) = try fetchEvidence(http, job: job, nonce: nonce, log: log)
         var ledger = InMemoryNonceLedger()
-        switch AttestationVerifier(policy: policy, now: Date()).verify(r.body, nonce: nonce, ledger: &ledger) {
+        switch AttestationVerifier(policy: policy, now: Date()).verify(evidence, nonce: nonce, ledger: &ledger) {
         case .trusted(let result):
             if let log, let head { try log.checkLedger(result.claims, head: head) }
             return result

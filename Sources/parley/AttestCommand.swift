@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyParty
+import ParleyLog
 
 struct AttestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,8 +35,14 @@ struct AttestCommand: ParsableCommand {
               max_age_seconds = 300
               allow_debug = false
 
+            With --server, it also talks to the host, like every party command: the host's log must \
+            be proved to extend the newest checkpoint in your client state (--state), and the \
+            worker's ledger claim must cover every job you saw launched; a rolled-back or rewritten \
+            log is refused (exit status 3). Without --server the check is offline.
+
             Example:
               parley attest verify evidence.cbor --nonce "$NONCE" --policy policy.toml
+              parley attest verify evidence.cbor --nonce "$NONCE" --policy policy.toml --server "$URL"
             """
         )
 
@@ -53,6 +61,11 @@ struct AttestCommand: ParsableCommand {
         @Flag(help: "Print the full verdict as JSON on standard output.")
         var json = false
 
+        @Option(help: "The host's URL: also check its log against your client state and the worker's ledger claim.")
+        var server: String?
+
+        @OptionGroup var state: StateOptions
+
         func validate() throws {
             guard (try? Nonce(hex: nonce)) != nil else {
                 throw ValidationError("--nonce must be 32 to 128 hex digits (16 to 64 bytes); make one with `openssl rand -hex 32`.")
@@ -62,15 +75,30 @@ struct AttestCommand: ParsableCommand {
         func run() throws {
             let nonce: Nonce, policy: AppraisalPolicy, bytes: [UInt8]
             var ledger: FileNonceLedger
+            var log: (follower: LogFollower, head: VerifiedCheckpoint)?
             do {
                 nonce = try Nonce(hex: self.nonce)
                 policy = try AppraisalPolicy.load(path: self.policy)
                 bytes = try FileIO.read(evidence, maxBytes: UnverifiedEvidence.maxSize)
                 ledger = try FileNonceLedger(path: nonceLedger ?? defaultLedgerPath())
+                if let server {
+                    let follower = try state.follower(try HTTP(server: server), pinnedKey: policy.logKey,
+                                                      witnesses: policy.witnesses, quorum: policy.witnessQuorum)
+                    log = (follower, try follower.follow())
+                }
             } catch let e as ParleyError {
                 fail(e.reason, code: 2)
+            } catch let e as LogRefusal {
+                if json { print(VerdictJSON.render(refusedBy: e)) }
+                fail("refused: \(e.description)", code: 3)
             }
             let verdict = AttestationVerifier(policy: policy, now: Date()).verify(bytes, nonce: nonce, ledger: &ledger)
+            if case .trusted(let r) = verdict, let log {
+                do { try log.follower.checkLedger(r.claims, head: log.head) } catch let e as LogRefusal {
+                    if json { print(VerdictJSON.render(refusedBy: e)) }
+                    fail("refused: \(e.description)", code: 3)
+                } catch { fail("\(error)", code: 2) }
+            }
             if json { print(VerdictJSON.render(verdict)) }
             switch verdict {
             case .trusted(let r):
@@ -103,6 +131,15 @@ enum VerdictJSON {
         case .refused(let reasons):
             obj = ["verdict": "refused", "reasons": reasons.map { ["code": $0.code, "message": $0.description] }]
         }
+        return encode(obj)
+    }
+
+    /// A refusal by the client's log memory (ledger claim), in the same shape as a refused verdict.
+    static func render(refusedBy refusal: LogRefusal) -> String {
+        encode(["verdict": "refused", "reasons": [["code": refusal.code, "message": refusal.description]]])
+    }
+
+    private static func encode(_ obj: [String: Any]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

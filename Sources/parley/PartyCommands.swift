@@ -107,23 +107,33 @@ struct AttestFetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch", abstract: "Fetch a job's evidence for your nonce into a file, to verify by hand.",
         discussion: """
+        Like every party command, first checks the host's log against your client state \
+        (--state): the host's current checkpoint must be proved to extend the newest one you \
+        verified, or nothing is fetched (a host that restored an older data directory or \
+        rewrote its log is refused here). --policy pins the log key and witnesses from your \
+        policy file; without it the host's own log key is used (and a warning says so).
+
         Example:
           NONCE=$(openssl rand -hex 32)
-          parley attest fetch --job "$JOB" --nonce "$NONCE" -o evidence.cbor
-          parley attest verify evidence.cbor --nonce "$NONCE" --policy policy.toml
+          parley attest fetch --job "$JOB" --nonce "$NONCE" --policy policy.toml -o evidence.cbor
+          parley attest verify evidence.cbor --nonce "$NONCE" --policy policy.toml --server "$URL"
         """)
     @OptionGroup var server: ServerOptions
+    @OptionGroup var state: StateOptions
     @Option(help: "Job id.") var job: String
     @Option(help: "A fresh nonce, hex (16 to 64 bytes).") var nonce: String
+    @Option(help: "Your appraisal policy (TOML), for its log_key and witnesses.") var policy: String?
     @Option(name: .shortAndLong, help: "Output file.") var output: String
 
     func run() throws {
         do {
-            guard (try? Nonce(hex: nonce)) != nil else { fail("--nonce must be 32 to 128 hex digits; make one with `openssl rand -hex 32`", code: 2) }
-            let r = try HTTP(server: server.server).request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce)")
-            guard r.status == 200 else { fail(r.errorMessage) }
-            try FileIO.write(r.body, to: output, mode: 0o644)
-            print("wrote \(r.body.count) bytes of evidence to \(output)")
-        } catch let e as ParleyError { fail(e.reason) }
+            guard let nonce = try? Nonce(hex: nonce) else { fail("--nonce must be 32 to 128 hex digits; make one with `openssl rand -hex 32`", code: 2) }
+            let http = try HTTP(server: server.server)
+            let policy = try self.policy.map { try AppraisalPolicy.load(path: $0) }
+            let log = try state.follower(http, pinnedKey: policy?.logKey, witnesses: policy?.witnesses ?? [], quorum: policy?.witnessQuorum ?? 0)
+            let (evidence, _) = try ClientOps.fetchEvidence(http, job: job, nonce: nonce, log: log)
+            try FileIO.write(evidence, to: output, mode: 0o644)
+            print("wrote \(evidence.count) bytes of evidence to \(output)")
+        } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }
     }
 }

@@ -6,8 +6,12 @@ import XCTest
 final class ServeWorkflowCLITests: CLITestCase {
     var serve: Process?
 
-    override func tearDown() {
+    override func tearDown() { stopServe() }
+
+    /// Stops the `parley serve` this test started, if it runs.
+    func stopServe() {
         if let serve, serve.isRunning { serve.interrupt(); serve.waitUntilExit() }
+        serve = nil
     }
 
     /// Starts `parley serve` on a free port and returns its URL.
@@ -199,6 +203,58 @@ final class ServeWorkflowCLITests: CLITestCase {
         XCTAssertEqual(try parley(["job", "stop", job, "--server", url, "--data", "host"], in: dir).status, 0)
         let cost = try parley(["query", "cost", "campaign-lift.parley", "--query", "conversions"], in: dir)
         XCTAssertTrue(cost.out.contains("epsilon 1"), cost.out)
+    }
+
+    /// The evidence interaction (`attest fetch`, `attest verify --server`) uses the client state
+    /// like upload and query: it works on the normal path, and a host restored from an older data
+    /// directory is refused before any evidence is fetched (issue #14, item 1).
+    func testAttestFetchAndVerifyRefuseARolledBackHost() throws {
+        let dir = try temporaryDirectory()
+        var url = try startServe(data: dir + "/host")
+        try prepareParties(in: dir)
+        let first = try parley(["job", "launch", "campaign-lift.parley", "--server", url, "--data", "host"], in: dir)
+        XCTAssertEqual(first.status, 0, first.err)
+        stopServe()
+        try FileManager.default.copyItem(atPath: dir + "/host", toPath: dir + "/host-old")
+        url = try startServe(data: dir + "/host")
+        let launched = try parley(["job", "launch", "campaign-lift.parley", "--server", url, "--data", "host"], in: dir)
+        XCTAssertEqual(launched.status, 0, launched.err)
+        let job = launched.out.split(separator: "\n").last.map(String.init) ?? ""
+        // The normal path: fetch and verify against the live host, remembering its checkpoint.
+        let nonce = String(repeating: "cd", count: 32)
+        let fetched = try parley(["attest", "fetch", "--server", url, "--job", job, "--nonce", nonce, "--policy", "policy.toml",
+                                  "-o", "ev.cbor", "--state", "brand-state"], in: dir)
+        XCTAssertEqual(fetched.status, 0, fetched.err)
+        XCTAssertFalse(fetched.err.contains("warning"), "the policy pins the log key: \(fetched.err)")
+        let verified = try parley(["attest", "verify", "ev.cbor", "--nonce", nonce, "--policy", "policy.toml", "--nonce-ledger", "ledger",
+                                   "--server", url, "--state", "brand-state"], in: dir)
+        XCTAssertEqual(verified.status, 0, verified.err)
+        let logs = try FileManager.default.contentsOfDirectory(atPath: dir + "/brand-state/logs")
+        XCTAssertEqual(logs.count, 1)
+        let memory = dir + "/brand-state/logs/" + (logs.first ?? "") + "/checkpoint"
+        let remembered = try Data(contentsOf: URL(fileURLWithPath: memory))
+        // The operator restores the older data directory (the same log key, fewer entries).
+        stopServe()
+        try FileManager.default.removeItem(atPath: dir + "/host")
+        try FileManager.default.moveItem(atPath: dir + "/host-old", toPath: dir + "/host")
+        url = try startServe(data: dir + "/host")
+        let again = String(repeating: "ef", count: 32)
+        let refused = try parley(["attest", "fetch", "--server", url, "--job", job, "--nonce", again, "--policy", "policy.toml",
+                                  "-o", "ev2.cbor", "--state", "brand-state"], in: dir)
+        XCTAssertEqual(refused.status, 1, refused.err)
+        XCTAssertTrue(refused.err.contains("entries") && refused.err.contains("checkpoint of"), refused.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/ev2.cbor"), "evidence was fetched from a rolled-back host")
+        let refusedVerify = try parley(["attest", "verify", "ev.cbor", "--nonce", nonce, "--policy", "policy.toml", "--nonce-ledger", "ledger2",
+                                        "--server", url, "--state", "brand-state", "--json"], in: dir)
+        XCTAssertEqual(refusedVerify.status, 3, refusedVerify.err)
+        XCTAssertTrue(refusedVerify.err.contains("refused:") && refusedVerify.err.contains("checkpoint of"), refusedVerify.err)
+        let json = try JSONSerialization.jsonObject(with: Data(refusedVerify.out.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["verdict"] as? String, "refused")
+        XCTAssertEqual((json?["reasons"] as? [[String: Any]])?.first?["code"] as? String, "logRolledBack", refusedVerify.out)
+        // The memory was not overwritten by the smaller log; the same evidence still verifies offline.
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: memory)), remembered)
+        let offline = try parley(["attest", "verify", "ev.cbor", "--nonce", nonce, "--policy", "policy.toml", "--nonce-ledger", "ledger3"], in: dir)
+        XCTAssertEqual(offline.status, 0, offline.err)
     }
 
     /// `--tls-cert`/`--tls-key`: the API is served over HTTPS (checked with curl and the CA).

@@ -2,6 +2,8 @@ import Foundation
 import ParleyAttestation
 import ParleyCore
 import ParleyFuzzTargets
+import ParleyLedger
+import ParleyLog
 import XCTest
 
 /// Every fuzz entry point survives its seeds, every truncation and bit flip of them, and random
@@ -25,5 +27,26 @@ final class FuzzTargetTests: XCTestCase {
                 target.run((0..<Int.random(in: 0..<512, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
             }
         }
+    }
+
+    /// The ledger and witness seeds are accepted by their parsers, so a fuzz run starts past the
+    /// framing and deep in each check (a seed that is refused at once would fuzz only the front).
+    func testTheLedgerAndWitnessSeedsReachTheirChecks() throws {
+        let witness = try FuzzSeeds.make(for: .witness)
+        var state = FuzzTarget.witnessState
+        guard case .cosigned(_, let checkpoint) = state.add(witness[0], now: 1_780_000_000) else { return XCTFail("the extending request was not cosigned") }
+        XCTAssertEqual(checkpoint.size, 4)
+        XCTAssertEqual(state.add(witness[1], now: 1_780_000_000), .refused(.conflict(latestSize: 4)))
+
+        let handoff = try LedgerHandoff(cbor: try CBORDecoder().decode(try XCTUnwrap(FuzzSeeds.make(for: .handoff).first)))
+        guard case .verified(let ledger) = LedgerTally.verify(handoff, ledger: FuzzTarget.ledgerID) else { return XCTFail("the handoff seed was refused") }
+        XCTAssertEqual(ledger.checkpoint.size, 4)
+
+        let claim = try LedgerClaim(cbor: try CBORDecoder().decode(try XCTUnwrap(FuzzSeeds.make(for: .ledgerClaim).first)), context: "seed")
+        XCTAssertEqual(claim.openJobs, ["job-earlier"])
+        // The evidence target has a quote whose launch claims carry a ledger claim.
+        let quotes = try FuzzSeeds.make(for: .evidence)
+        guard case .software(let quote) = try UnverifiedEvidence.parse(try XCTUnwrap(quotes.last)) else { return XCTFail("not a software quote") }
+        XCTAssertEqual(quote.claims.ledger, claim)
     }
 }

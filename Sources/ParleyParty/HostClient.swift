@@ -10,15 +10,18 @@ public enum ClientOps {
         return try r.json()
     }
 
-    /// Fetches evidence for a fresh nonce and verifies it against the party's policy.
+    /// Fetches evidence for a fresh nonce and verifies it against the party's policy; evidence whose
+    /// launch names another job than `job` is refused.
     /// - Throws: the refusal, with every reason; nothing is sent to the worker in that case.
     public static func verifiedWorker(_ http: HTTP, job: String, policy: AppraisalPolicy) throws -> AttestationResult {
         let nonce = Nonce.random()
         let r = try http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce.hex)")
         guard r.status == 200 else { throw ParleyError(.io, "no evidence for \(job) (\(r.status)): \(r.errorMessage)") }
         var ledger = InMemoryNonceLedger()
-        switch AttestationVerifier(policy: policy, now: Date()).verify(r.body, nonce: nonce, ledger: &ledger) {
-        case .trusted(let result): return result
+        switch AttestationVerifier(policy: policy, now: Date()).verify(r.body, nonce: nonce, ledger: &ledger, job: job) {
+        case .trusted(let result):
+            if let warning = result.warning { FileHandle.standardError.write(Data("parley: \(warning)\n".utf8)) }
+            return result
         case .refused(let reasons):
             throw ParleyError(.verificationFailed, "the worker's evidence does not meet your policy, so nothing was sent: "
                               + reasons.map(\.description).joined(separator: "; "))

@@ -32,7 +32,7 @@ public final class TestPlatform {
             try client.extendPCR(e.pcr, with: d)
         }
         try Data(bootLog).write(to: URL(fileURLWithPath: bootLogPath))
-        FileManager.default.createFile(atPath: imaLogPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: imaLogPath, contents: nil)
         let pcrs = try client.readPCRs(bootPCRIndices)
         try measure(path: "boot_aggregate", digest: PCRBank.sha256.hash(bootPCRIndices.flatMap { pcrs[$0] ?? [] }))
     }

@@ -9,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/setup.sh
 OUT=.bench
+# The build folder (PARLEY_BENCH_SCRATCH, default .build): another one lets a benchmark build while
+# a debug build or test run holds .build.
+SCRATCH=${PARLEY_BENCH_SCRATCH:-.build}
 mkdir -p "$OUT"
 
 gate_table() {
@@ -27,16 +30,16 @@ gate_table() {
 # The gate alone needs no TPM, no openssl baseline and no full release build.
 if [ "$*" = "gate" ]; then
   echo "bench: release build (parley-gate-bench)"
-  swift build -c release --product parley-gate-bench >/dev/null
-  .build/release/parley-gate-bench | tee "$OUT/gate.tsv"
+  swift build -c release --scratch-path "$SCRATCH" --product parley-gate-bench >/dev/null
+  "$SCRATCH"/release/parley-gate-bench | tee "$OUT/gate.tsv"
   echo
   gate_table "$OUT/gate.tsv"
   exit 0
 fi
 
 echo "bench: release build"
-swift build -c release --product parley-bench >/dev/null
-swift build -c release --product parley-enclave >/dev/null
+swift build -c release --scratch-path "$SCRATCH" --product parley-bench >/dev/null
+swift build -c release --scratch-path "$SCRATCH" --product parley-enclave >/dev/null
 
 echo "bench: baselines (openssl speed, same run)"
 # openssl speed prints "<n> ... ecdsa (nistp384) <sign/s> <verify/s>" for -elapsed runs.
@@ -78,10 +81,10 @@ fi
 echo "bench: parley-bench $*"
 rm -f "$OUT/tpm-quote-args"
 PARLEY_BENCH_OUT="$PWD/$OUT" PARLEY_BENCH_BOOT_LOG="../shared/fixtures/tpm/boot/keylime-binary_bios_measurements" \
-  .build/release/parley-bench "$@" | tee "$OUT/parley.tsv"
+  "$SCRATCH"/release/parley-bench "$@" | tee "$OUT/parley.tsv"
 if [ $# -eq 0 ]; then
-  swift build -c release --product parley-gate-bench >/dev/null
-  .build/release/parley-gate-bench | tee -a "$OUT/parley.tsv"
+  swift build -c release --scratch-path "$SCRATCH" --product parley-gate-bench >/dev/null
+  "$SCRATCH"/release/parley-gate-bench | tee -a "$OUT/parley.tsv"
 fi
 
 # Baseline for TPM verification with platform logs: tpm2_checkquote on the same quote plus
@@ -138,5 +141,5 @@ fi
 gate_table "$OUT/parley.tsv"
 # The engine against DuckDB and sqlite3 on generated CSVs (its own venv, data and table).
 if [ $# -eq 0 ] || [[ " $* " == *" engine "* ]]; then
-  Scripts/bench-engine.sh
+  PARLEY_BENCH_BIN="${PARLEY_BENCH_BIN:-$SCRATCH/release/parley-bench}" Scripts/bench-engine.sh
 fi

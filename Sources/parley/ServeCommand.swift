@@ -47,6 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Worker executable (default: the parley-enclave beside parley).") var worker: String?
     @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key).") var tlsCert: String?
     @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("witness"), help: "A witness (`parley witness`) URL to gather checkpoint cosignatures from (repeatable).")
+    var witnesses: [String] = []
     @Flag(help: "Start workers WITHOUT their sandbox. Their evidence says so and parties refuse it by default. Never for real data.")
     var debugWorkers = false
 
@@ -66,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         let started: RunningHost
         do {
             started = try RunningHost.start(data: data, quote: quote, tcti: tcti, worker: worker ?? defaultWorkerPath(), debugWorkers: debugWorkers,
+                                            witnesses: witnesses,
                                             platformLogs: noPlatformLogs ? nil : PlatformLogPaths(bootLog: bootLog, imaLog: imaLog))
         } catch let e as ParleyError {
             fail(e.reason, code: 2)
@@ -97,7 +100,7 @@ struct RunningHost {
     let server: HostServer
 
     static func start(data: String, quote: String, tcti: String, worker: String, debugWorkers: Bool = false,
-                      platformLogs: PlatformLogPaths? = nil) throws -> RunningHost {
+                      witnesses: [String] = [], platformLogs: PlatformLogPaths? = nil) throws -> RunningHost {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard FileManager.default.isExecutableFile(atPath: worker) else {
             throw ParleyError(.io, "no worker executable at \(worker); build it (swift build) or pass --worker PATH")
@@ -115,6 +118,7 @@ struct RunningHost {
         config.debugWorkers = debugWorkers
         let service = HostService(configuration: config, quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token)
+        server.witnesses = WitnessCollector(witnesses: witnesses)
         server.connect()
         return RunningHost(service: service, server: server)
     }

@@ -20,11 +20,14 @@ class HTTPTestCase: XCTestCase {
     var http: HTTP!
     var token = ""
     var service: HostService!
+    var server: HostServer!
     var serverTask: Task<Void, any Error>?
     /// Subclasses set this to quote with a TPM instead of the software CA.
     var tpmTCTI: String?
     /// With ``tpmTCTI``: the platform logs the host sends with each quote.
     var tpmPlatformLogs: PlatformLogPaths?
+    /// How long the host waits for a worker's heartbeat before it fails the job.
+    var heartbeatTimeout: TimeInterval { 15 }
 
     static var worker: String {
         URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
@@ -59,8 +62,11 @@ class HTTPTestCase: XCTestCase {
         for orphan in try store.failOrphans(at: Date()) { try log.recordFailed(job: orphan, reason: "host restarted") }
         let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data, platformLogs: tpmPlatformLogs) }
             ?? SoftwareQuoteProvider(dataDirectory: data)
-        service = HostService(configuration: .init(dataDirectory: data, workerExecutable: Self.worker), quotes: quotes)
+        var configuration = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
+        configuration.heartbeatTimeout = heartbeatTimeout
+        service = HostService(configuration: configuration, quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token)
+        self.server = server
         server.connect()
         let box = BoundPort()
         let app = try server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { box.set($0) }
@@ -75,6 +81,7 @@ class HTTPTestCase: XCTestCase {
         _ = await serverTask?.result
         serverTask = nil
         service = nil
+        server = nil
         try? await Task.sleep(nanoseconds: 1_200_000_000) // the store watcher's last pass
     }
 

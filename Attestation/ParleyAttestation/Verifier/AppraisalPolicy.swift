@@ -1,5 +1,6 @@
 import Foundation
 import ParleyCore
+import ParleyLog
 
 /// What a party expects of a worker before it sends data (stage 3's input). Every expectation
 /// is required: an empty list or a missing value is an error when the policy is made, never a
@@ -22,6 +23,15 @@ public struct AppraisalPolicy: Sendable {
     public var allowDebug: Bool
     /// Clock skew tolerated for a timestamp in the future, in seconds.
     public var maxClockSkewSeconds = 60
+    /// The host's log verifier key (`log-key.pub`). The client holds the log to the checkpoints
+    /// it remembers for this key; without it the client takes the host's own key, and a host that
+    /// starts a new log under a new key is then not caught.
+    public var logKey: NoteVerifierKey?
+    /// Witnesses whose `cosignature/v1` on the host's checkpoint the client counts.
+    public var witnesses: [CosignerKey] = []
+    /// How many of `witnesses` must have cosigned every checkpoint the client accepts (0: none).
+    public var witnessQuorum = 0
+
     /// TPM only: the reference values the platform's boot log and IMA list are appraised against.
     public var platform: PlatformReference?
     /// TPM only: accept TPM evidence whose platform was not appraised (no logs, or no reference
@@ -34,7 +44,7 @@ public struct AppraisalPolicy: Sendable {
     public static let unappraisedWarning = "WARNING: the platform was not appraised (tpm-unappraised): anyone who controls this host's TPM can forge launches and receive your data"
 
     public init(quote: AssuranceTier, module: MeasurementDigest, runtime: [MeasurementDigest], moduleSigners: [MeasurementDigest]? = nil,
-                anchors: TrustAnchors, maxAgeSeconds: Int = 300, allowDebug: Bool = false,
+                anchors: TrustAnchors, maxAgeSeconds: Int = 300, allowDebug: Bool = false, logKey: NoteVerifierKey? = nil,
                 platform: PlatformReference? = nil, allowUnappraisedTPM: Bool = false) throws {
         guard !runtime.isEmpty else { throw ParleyError(.malformed, "policy: runtime must list at least one accepted measurement") }
         if let s = moduleSigners, s.isEmpty {
@@ -61,6 +71,7 @@ public struct AppraisalPolicy: Sendable {
         self.anchors = anchors
         self.maxAgeSeconds = maxAgeSeconds
         self.allowDebug = allowDebug
+        self.logKey = logKey
     }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs libFuzzer on each parser of untrusted input for a set time.
 #   Scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     default: 60 seconds, every target
-# Targets: cbor cose evidence tpm stream sql csv witness handoff ledger-claim. Corpora live in .fuzz/corpus/TARGET (seeded from
+# Targets: cbor cose evidence tpm stream sql csv bootlog ima witness handoff ledger-claim. Corpora live in .fuzz/corpus/TARGET (seeded from
 # the same code paths as real data); crashes are written to .fuzz/crashes/TARGET. Reproduce one
 # with: swift run parley-fuzz TARGET .fuzz/crashes/TARGET/crash-...
 # Leak detection is off: Swift runtime metadata and lazily built globals (fixed keys) are
@@ -12,7 +12,7 @@ Scripts/setup.sh
 SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(cbor cose evidence tpm stream sql csv witness handoff ledger-claim)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(cbor cose evidence tpm stream sql csv bootlog ima witness handoff ledger-claim)
 
 echo "fuzz: writing seeds"
 swift build --product parley-fuzz >/dev/null

@@ -25,7 +25,8 @@ public enum ClientOps {
         return (r.body, head)
     }
 
-    /// Fetches evidence for a fresh nonce and verifies it against the party's policy.
+    /// Fetches evidence for a fresh nonce and verifies it against the party's policy; evidence whose
+    /// launch names another job than `job` is refused.
     /// - Parameter log: the client's memory of the host's log; when given, the host's log must
     ///   first be proved to extend what the client saw (``LogFollower/follow()``).
     /// - Throws: the refusal, with every reason; nothing is sent to the worker in that case.
@@ -33,8 +34,9 @@ public enum ClientOps {
         let nonce = Nonce.random()
         let (evidence, head) = try fetchEvidence(http, job: job, nonce: nonce, log: log)
         var ledger = InMemoryNonceLedger()
-        switch AttestationVerifier(policy: policy, now: Date()).verify(evidence, nonce: nonce, ledger: &ledger) {
+        switch AttestationVerifier(policy: policy, now: Date()).verify(evidence, nonce: nonce, ledger: &ledger, job: job) {
         case .trusted(let result):
+            if let warning = result.warning { FileHandle.standardError.write(Data("parley: \(warning)\n".utf8)) }
             if let log, let head { try log.checkLedger(result.claims, head: head) }
             return result
         case .refused(let reasons):

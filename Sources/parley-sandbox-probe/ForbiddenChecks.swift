@@ -32,6 +32,10 @@ struct ForbiddenChecks {
             }),
             ("connect-loopback", { connectLoopback(preparedSocket) }),
             ("bind-loopback", { bindLoopback(preparedSocket) }),
+            // Read-only opens: the seccomp filter allows them, Landlock denies the whole file system.
+            ("open-readonly-file", { closing(open("/etc/passwd", O_RDONLY)) }),
+            ("open-readonly-proc", { closing(open("/proc/self/status", O_RDONLY)) }),
+            ("open-directory", { closing(open("/", O_RDONLY | O_DIRECTORY)) }),
             ("open-write-new", { closing(open(scratchFile + "-new", O_WRONLY | O_CREAT | O_EXCL, 0o600)) }),
             ("open-rdwr-existing", { closing(open(scratchFile, O_RDWR)) }),
             ("open-append-existing", { closing(open(scratchFile, O_WRONLY | O_APPEND)) }),
@@ -59,6 +63,7 @@ struct ForbiddenChecks {
             ("setns-own-net", { setnsOwnNet() }),
             ("mount-tmpfs", { status(mount("none", "/nonexistent-parley-probe", "tmpfs", 0, nil)) }),
             ("chroot", { status(chroot("/")) }),
+            ("setuid-root", { status(setuid(0)) }),
             ("unlink", { status(unlink(scratchFile)) }),
             // Last: if it worked, the probe would be replaced by /bin/true.
             ("execve", { execTrue() }),

@@ -15,7 +15,6 @@ enum RequiredChecks {
         ("foundation-json", foundationJSON),
         ("foundation-misc", foundationMisc),
         ("read-inherited-fd", readStandardInput),
-        ("open-readonly", openReadOnly),
         ("getrandom", randomBytes),
         ("clock", clock),
         ("read-rlimit", readLimit),
@@ -95,13 +94,6 @@ enum RequiredChecks {
         let data = FileHandle.standardInput.readDataToEndOfFile()
         let text = String(decoding: data, as: UTF8.self)
         return text.contains(expectedInput) ? nil : "stdin did not contain \(expectedInput) (\(data.count) bytes)"
-    }
-
-    private static func openReadOnly() -> String? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
-            return "could not read /proc/self/status: \(SandboxErrnoText.current)"
-        }
-        return text.contains("Seccomp:") ? nil : "unexpected /proc/self/status"
     }
 
     private static func randomBytes() -> String? {

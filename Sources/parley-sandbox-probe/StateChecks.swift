@@ -19,17 +19,20 @@ enum StateChecks {
         check("no-new-privs", noNewPrivs == 1, "PR_GET_NO_NEW_PRIVS=\(noNewPrivs)")
         let seccomp = parley_prctl_get_seccomp()
         check("seccomp-mode", seccomp == 2, "PR_GET_SECCOMP=\(seccomp)")
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let fields = status.split(separator: "\n").filter {
-            $0.hasPrefix("NoNewPrivs:") || $0.hasPrefix("Seccomp:")
-        }.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
-        check("proc-status", fields.contains("NoNewPrivs: 1") && fields.contains("Seccomp: 2"),
-              fields.joined(separator: ", "))
-        // Informational: a non-dumpable process's /proc files belong to root, except inside a user
-        // namespace without a uid map (the unprivileged lock-down), where they keep the owner.
-        var owner = stat()
-        let ownerKnown = stat("/proc/self/status", &owner) == 0
-        ProbeOutput.line("INFO proc-owner /proc/self/status uid=\(ownerKnown ? String(owner.st_uid) : "?")")
+        // Landlock denies the whole file system, /proc included: the worker cannot even read its
+        // own status (where there is no Landlock, it can, and must show the filter in force).
+        let fd = open("/proc/self/status", O_RDONLY)
+        if fd < 0 {
+            check("proc-status", errno == EACCES, "open(/proc/self/status): \(String(cString: strerror(errno)))")
+        } else {
+            close(fd)
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            let fields = status.split(separator: "\n").filter {
+                $0.hasPrefix("NoNewPrivs:") || $0.hasPrefix("Seccomp:")
+            }.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
+            check("proc-status", fields.contains("NoNewPrivs: 1") && fields.contains("Seccomp: 2"),
+                  "readable (no Landlock): " + fields.joined(separator: ", "))
+        }
         return failed ? 1 : 0
     }
 }

@@ -22,6 +22,8 @@ class HTTPTestCase: XCTestCase {
     var serverTask: Task<Void, any Error>?
     /// Subclasses set this to quote with a TPM instead of the software CA.
     var tpmTCTI: String?
+    /// The server's limits; subclasses shorten the deadlines.
+    var serverLimits = HostServer.Limits()
 
     static var worker: String {
         URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
@@ -56,8 +58,11 @@ class HTTPTestCase: XCTestCase {
         for orphan in try store.failOrphans(at: Date()) { try log.recordFailed(job: orphan, reason: "host restarted") }
         let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data) }
             ?? SoftwareQuoteProvider(dataDirectory: data)
-        service = HostService(configuration: .init(dataDirectory: data, workerExecutable: Self.worker), quotes: quotes)
-        let server = HostServer(service: service, store: store, log: log, token: token)
+        var config = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
+        // A system call the worker's allow-list lacks kills it and fails the test (docs/sandbox.md).
+        config.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"]
+        service = HostService(configuration: config, quotes: quotes)
+        let server = HostServer(service: service, store: store, log: log, token: token, limits: serverLimits)
         server.connect()
         let box = BoundPort()
         let app = try server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { box.set($0) }

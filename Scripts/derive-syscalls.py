@@ -52,7 +52,10 @@ def analyse(path, used, failed):
     pending = {}
     for pid, name, text, start, end in parse(path):
         if pid in filtered and not filtered[pid]:
-            if name == 'seccomp' and 'SECCOMP_SET_MODE_FILTER' in text and end and re.search(r'=\s+0\b', text):
+            # The filter call may be split in two lines ("<unfinished ...>", "<... seccomp resumed>").
+            if name == 'seccomp' and start:
+                pending[pid] = 'SECCOMP_SET_MODE_FILTER' in text
+            if name == 'seccomp' and end and pending.get(pid) and re.search(r'\)\s+=\s+0\b', text):
                 filtered[pid] = True
             continue
         if pid not in filtered and pid not in owned:

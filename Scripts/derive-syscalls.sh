@@ -4,13 +4,14 @@
 # `parley-enclave` processes (and their threads) made after the filter was loaded, and compares
 # them with SyscallAllowList.worker(): calls used but not allowed, and allowed calls never used.
 #   Scripts/derive-syscalls.sh [TEST FILTER...]   default: the host, HTTP and audit end-to-end tests
+# (not the HTTP deadline tests: with their 1 s deadlines a server slowed down by strace misses them).
 # Needs strace (installed by Scripts/setup.sh) and a debug build (swift build --build-tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/setup.sh
 command -v strace >/dev/null || { echo "derive-syscalls: strace is missing (apt-get install strace)" >&2; exit 1; }
 FILTERS=("$@")
-[ ${#FILTERS[@]} -gt 0 ] || FILTERS=(HostEndToEndTests HTTPEndToEndTests HostEndToEndAuditTests HTTPDeadlineTests)
+[ ${#FILTERS[@]} -gt 0 ] || FILTERS=(HostEndToEndTests HTTPEndToEndTests HostEndToEndAuditTests)
 OUT=${PARLEY_TRACE_DIR:-.build/syscall-trace}
 rm -rf "$OUT"; mkdir -p "$OUT"
 swift build --build-tests >/dev/null

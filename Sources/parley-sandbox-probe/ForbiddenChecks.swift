@@ -32,7 +32,9 @@ struct ForbiddenChecks {
             }),
             ("connect-loopback", { connectLoopback(preparedSocket) }),
             ("bind-loopback", { bindLoopback(preparedSocket) }),
-            // Read-only opens: the seccomp filter allows them, Landlock denies the whole file system.
+            // The worker is single-threaded: no thread can be started after lock-down.
+            ("thread-create", { startThread() }),
+            // Read-only opens: denied by the filter, and by Landlock (the whole file system) behind it.
             ("open-readonly-file", { closing(open("/etc/passwd", O_RDONLY)) }),
             ("open-readonly-proc", { closing(open("/proc/self/status", O_RDONLY)) }),
             ("open-directory", { closing(open("/", O_RDONLY | O_DIRECTORY)) }),
@@ -159,4 +161,12 @@ private func execTrue() -> Int32? {
     defer { arguments.forEach { free($0) } }
     execv("/bin/true", arguments)
     return errno
+}
+
+private func startThread() -> Int32? {
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { _ in nil }, nil)
+    guard result == 0 else { return result }
+    pthread_join(thread, nil)
+    return nil
 }

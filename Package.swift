@@ -133,6 +133,10 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/parley", swiftSettings: strict),
 
+        // The egress gate's timing side channel, run in release mode by Scripts/bench.sh gate.
+        .executableTarget(name: "parley-gate-bench", dependencies: ["ParleyEgress", "ParleyEngine", "ParleyAnalysis"],
+                          path: "Sources/parley-gate-bench", swiftSettings: strict),
+
         // Fuzz entry points for every parser of untrusted input, and their libFuzzer driver.
         .target(name: "ParleyFuzzTargets",
                 dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMVerify", "ParleyAnalysis", "ParleyEngine",
@@ -170,7 +174,7 @@ let package = Package(
                     path: "Tests/ParleyFuzzTargetTests", swiftSettings: strict),
         .testTarget(name: "ParleyTOMLTests", dependencies: ["ParleyTOML"],
                     path: "Tests/ParleyTOMLTests", swiftSettings: strict),
-        .testTarget(name: "ParleyModuleTests", dependencies: ["ParleyModule", "ParleyCore", "ParleyEngine", "ParleyAnalysis"],
+        .testTarget(name: "ParleyModuleTests", dependencies: ["ParleyModule", "ParleyCore", "ParleyEngine", "ParleyAnalysis", "ParleyEgress"],
                     path: "Tests/ParleyModuleTests", swiftSettings: strict),
         .testTarget(name: "ParleyHostTests",
                     dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyParty", "ParleyTestSupport",
@@ -193,7 +197,7 @@ let package = Package(
                     path: "Tests/ParleyAnalysisTests", swiftSettings: strict),
         .testTarget(name: "ParleyEngineTests", dependencies: ["ParleyEngine", "ParleyAnalysis"],
                     path: "Tests/ParleyEngineTests", swiftSettings: strict),
-        .testTarget(name: "ParleyEgressTests", dependencies: ["ParleyEgress"],
+        .testTarget(name: "ParleyEgressTests", dependencies: ["ParleyEgress", "ParleyEngine", "ParleyAnalysis"],
                     path: "Tests/ParleyEgressTests", swiftSettings: strict),
         .testTarget(name: "ParleyCLITests",
                     dependencies: ["parley", "parley-enclave", "parley-bench", "ParleyAttestation", "ParleyCore",

@@ -3,12 +3,36 @@
 # run beside every number, and a table of ratios at the end. Never run by CI.
 #   Scripts/bench.sh            every group
 #   Scripts/bench.sh core       only the named groups
+#   Scripts/bench.sh gate       only the egress gate's timing (quick: no TPM, small release build)
 # Machines here are shared and noisy: read the ratios, not the absolute numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/setup.sh
 OUT=.bench
 mkdir -p "$OUT"
+
+gate_table() {
+  local file="$1"
+  gate_value() { awk -F'\t' -v n="$1" '$1 == n {print $2}' "$file"; }
+  [ -n "$(gate_value gate.groups.1.median)" ] || return 0
+  echo "gate running time (us; min / median / p99 / max), against the worker's release quantum of 20000 us:"
+  for g in groups.1 groups.10 groups.100 groups.1000 noise.0 noise.1-2 noise.3-5 noise.6+ probe.absent probe.present; do
+    [ -n "$(gate_value gate.$g.median)" ] || continue
+    printf "  %-24s %10s %10s %10s %10s   median/quantum %s  max/quantum %s\n" "$g" "$(gate_value gate.$g.min)" "$(gate_value gate.$g.median)" \
+      "$(gate_value gate.$g.p99)" "$(gate_value gate.$g.max)" "$(awk -v a="$(gate_value gate.$g.median)" 'BEGIN { printf "%.4f", a / 20000 }')" \
+      "$(awk -v a="$(gate_value gate.$g.max)" 'BEGIN { printf "%.4f", a / 20000 }')"
+  done
+}
+
+# The gate alone needs no TPM, no openssl baseline and no full release build.
+if [ "$*" = "gate" ]; then
+  echo "bench: release build (parley-gate-bench)"
+  swift build -c release --product parley-gate-bench >/dev/null
+  .build/release/parley-gate-bench | tee "$OUT/gate.tsv"
+  echo
+  gate_table "$OUT/gate.tsv"
+  exit 0
+fi
 
 echo "bench: release build"
 swift build -c release --product parley-bench >/dev/null
@@ -53,6 +77,10 @@ fi
 
 echo "bench: parley-bench $*"
 .build/release/parley-bench "$@" | tee "$OUT/parley.tsv"
+if [ $# -eq 0 ]; then
+  swift build -c release --product parley-gate-bench >/dev/null
+  .build/release/parley-gate-bench | tee -a "$OUT/parley.tsv"
+fi
 
 value() { awk -F'\t' -v n="$1" '$1 == n {print $2}' "$OUT/parley.tsv"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -80,6 +108,7 @@ if [ -n "$(value launch.ready_ms)" ]; then
   printf "%-28s %16s %-28s %16s %8s\n" "launch-to-ready (median ms)" "$(value launch.ready_ms)" "spawn /bin/true (median ms)" "$(value launch.spawn_true_ms)" "$(ratio "$(value launch.ready_ms)" "$(value launch.spawn_true_ms)")"
   echo "target: launch-to-ready including a software quote under 50 ms"
 fi
+gate_table "$OUT/parley.tsv"
 # The engine against DuckDB and sqlite3 on generated CSVs (its own venv, data and table).
 if [ $# -eq 0 ] || [[ " $* " == *" engine "* ]]; then
   Scripts/bench-engine.sh

@@ -97,8 +97,8 @@ public struct AuditReplayReport: Sendable {
         public let kind: Kind
         /// The dataset, or `query for receiver`.
         public let subject: String
-        /// The reason given.
-        public let reason: String
+        /// The refusal code logged (the reason itself never enters the log).
+        public let code: String
         /// The entry's index.
         public let entryIndex: UInt64
     }

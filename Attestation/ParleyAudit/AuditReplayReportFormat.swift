@@ -30,7 +30,7 @@ extension AuditReplayReport {
         }
         if !refusals.isEmpty {
             lines.append("refusals: \(refusals.count)")
-            for r in refusals { lines.append("  [\(r.entryIndex)] \(r.job) \(r.kind.rawValue) \(r.subject): \(r.reason)") }
+            for r in refusals { lines.append("  [\(r.entryIndex)] \(r.job) \(r.kind.rawValue) \(r.subject): \(r.code)") }
         }
         lines.append("epsilon spent per dataset digest:")
         for s in epsilonByDataset {
@@ -72,7 +72,7 @@ extension AuditReplayReport {
                  "budget_left": r.budgetLeft, "suppressed_groups": r.suppressedGroups, "entry": r.entryIndex]
             },
             "refusals": refusals.map { r -> [String: Any] in
-                ["job": r.job, "kind": r.kind.rawValue, "subject": r.subject, "reason": r.reason, "entry": r.entryIndex]
+                ["job": r.job, "kind": r.kind.rawValue, "subject": r.subject, "code": r.code, "entry": r.entryIndex]
             },
             "epsilon_by_dataset": epsilonByDataset.map { s -> [String: Any] in
                 ["sha256": s.digest, "dataset": s.dataset, "jobs": s.jobs, "epsilon": s.epsilon]

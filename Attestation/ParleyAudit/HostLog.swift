@@ -86,10 +86,15 @@ public final class HostLog: @unchecked Sendable {
         try record(job: job, .worker(entry: entry))
     }
 
-    /// Records an upload the worker refused.
-    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
-    public func recordUploadRefused(job: String, dataset: String, reason: String) throws {
-        try record(job: job, .uploadRefused(dataset: dataset, reason: LogRecord.boundedReason(reason)))
+    /// Records an upload the worker refused, by its refusal code only (the reason, which names
+    /// rows and columns of the upload, goes to the provider, never to the public log).
+    /// - Throws: `AuditError` `.invalidRecord` if `code` is not a `RefusalCode`; otherwise as
+    ///   ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    public func recordUploadRefused(job: String, dataset: String, code: String) throws {
+        guard RefusalCode(rawValue: code) != nil else {
+            throw AuditError(.invalidRecord, "an upload refusal is logged by its refusal code only")
+        }
+        try record(job: job, .uploadRefused(dataset: dataset, code: code))
     }
 
     /// Records that the operator stopped a job.

@@ -59,9 +59,9 @@ public struct LogRecord: Sendable, Equatable {
             m["nonce"] = .bytes(l.nonce.bytes)
         case .worker(let entry):
             m["entry"] = .bytes(entry)
-        case .uploadRefused(let dataset, let reason):
+        case .uploadRefused(let dataset, let code):
             m["dataset"] = .text(dataset)
-            m["reason"] = .text(reason)
+            m["code"] = .text(code)
         case .stopped:
             break
         case .failed(let reason):
@@ -109,9 +109,9 @@ public struct LogRecord: Sendable, Equatable {
             try m.rejectUnknownKeys(common.union(["entry"]), in: context)
             body = .worker(entry: try m.required("entry", in: context).bytesValue("\(context) entry"))
         case "upload-refused":
-            try m.rejectUnknownKeys(common.union(["dataset", "reason"]), in: context)
+            try m.rejectUnknownKeys(common.union(["dataset", "code"]), in: context)
             body = .uploadRefused(dataset: try m.required("dataset", in: context).textValue("\(context) dataset"),
-                                  reason: try m.required("reason", in: context).textValue("\(context) reason"))
+                                  code: try RefusalCodeText.parse(try m.required("code", in: context).textValue("\(context) code"), in: context))
         case "stopped":
             try m.rejectUnknownKeys(common, in: context)
             body = .stopped
@@ -138,8 +138,8 @@ public enum LogRecordBody: Sendable, Equatable {
     case launch(LaunchRecord)
     /// An entry the worker signed, stored verbatim (`kind = "worker"`).
     case worker(entry: [UInt8])
-    /// The worker refused an upload (`kind = "upload-refused"`).
-    case uploadRefused(dataset: String, reason: String)
+    /// The worker refused an upload (`kind = "upload-refused"`): its refusal code only.
+    case uploadRefused(dataset: String, code: String)
     /// The operator stopped the job (`kind = "stopped"`).
     case stopped
     /// The job failed (`kind = "failed"`): a crash, a missed heartbeat, a protocol violation.
@@ -178,5 +178,18 @@ public struct LaunchRecord: Sendable, Equatable {
         self.moduleBundle = moduleBundle
         self.evidence = evidence
         self.nonce = nonce
+    }
+}
+
+/// Refusal codes as logged: a short fixed word (``RefusalCode``), never free text, so that no
+/// data can be smuggled into the public log through a refusal.
+enum RefusalCodeText {
+    /// The code, if it is one of ``RefusalCode``.
+    /// - Throws: `ParleyError` `.malformed` for anything else.
+    static func parse(_ text: String, in context: String) throws -> String {
+        guard RefusalCode(rawValue: text) != nil else {
+            throw ParleyError(.malformed, "\(context) has an unknown refusal code")
+        }
+        return text
     }
 }

@@ -56,8 +56,8 @@ struct ReplayLedger {
         switch record.body {
         case .launch: break
         case .worker(let bytes): visitWorkerEntry(bytes, job: &job, at: index)
-        case .uploadRefused(let dataset, let reason):
-            refusals.append(.init(job: job.id, kind: .upload, subject: dataset, reason: reason, entryIndex: index))
+        case .uploadRefused(let dataset, let code):
+            refusals.append(.init(job: job.id, kind: .upload, subject: dataset, code: code, entryIndex: index))
         case .stopped: job.ended = job.ended ?? .stopped
         case .failed(let reason): job.ended = job.ended ?? .failed(reason)
         }
@@ -107,8 +107,15 @@ struct ReplayLedger {
         switch entry.kind {
         case .uploadAccepted(let upload): accept(upload, job: &job, at: index)
         case .release(let release): self.release(release, job: &job, at: index)
-        case .queryRefused(let query, let receiver, let reason):
-            refusals.append(.init(job: job.id, kind: .query, subject: "\(query) for \(receiver)", reason: reason, entryIndex: index))
+        case .queryRefused(let refused):
+            refusals.append(.init(job: job.id, kind: .query, subject: "\(refused.query) for \(refused.receiver)", code: refused.code,
+                                  entryIndex: index))
+            // A refusal after the charge spent the budget like a release.
+            if let charge = refused.charge {
+                let read = (try? job.module?.definition.compiledQueries()[refused.query]?.datasetNames) ?? []
+                spend(epsilonText: charge.epsilon, deltaText: charge.delta, budgetLeftText: charge.budgetLeft,
+                      inputs: read.compactMap { job.accepted[$0]?.digest }, job: &job, at: index)
+            }
         }
     }
 
@@ -144,11 +151,19 @@ struct ReplayLedger {
         for (dataset, digest) in release.inputs.sorted(by: { $0.key < $1.key }) where job.accepted[dataset]?.digest != digest {
             fail(index, .releaseInputMismatch(dataset: dataset))
         }
+        spend(epsilonText: release.epsilon, deltaText: release.delta, budgetLeftText: release.budgetLeft,
+              inputs: Array(release.inputs.values), job: &job, at: index)
+    }
+
+    /// Adds a run's charge to the job's and its inputs' spending, and checks the budget left
+    /// the worker stated.
+    private mutating func spend(epsilonText: String, deltaText: String, budgetLeftText: String, inputs: [[UInt8]],
+                                job: inout JobState, at index: UInt64) {
         do throws(EpsilonText.Unreadable) {
-            let epsilon = try EpsilonText.parse(release.epsilon)
-            _ = try EpsilonText.parse(release.delta)
+            let epsilon = try EpsilonText.parse(epsilonText)
+            _ = try EpsilonText.parse(deltaText)
             job.spent = try EpsilonText.sum(job.spent, epsilon)
-            for digest in Set(release.inputs.values) {
+            for digest in Set(inputs) {
                 let key = Hex.encode(digest)
                 if var spent = spending[key] {
                     spent.epsilon = try EpsilonText.sum(spent.epsilon, epsilon)
@@ -159,9 +174,9 @@ struct ReplayLedger {
             guard job.spent <= budget else {
                 return fail(index, .budgetExceeded(spent: job.spent.description, budget: budget.description))
             }
-            let stated = try EpsilonText.parse(release.budgetLeft)
+            let stated = try EpsilonText.parse(budgetLeftText)
             let expected = (try? budget.subtracting(job.spent)) ?? .zero
-            if stated != expected { fail(index, .budgetLeftMismatch(stated: release.budgetLeft, expected: expected.description)) }
+            if stated != expected { fail(index, .budgetLeftMismatch(stated: budgetLeftText, expected: expected.description)) }
         } catch {
             fail(index, .unreadableEpsilon(error.reason))
         }

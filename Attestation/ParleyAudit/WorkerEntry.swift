@@ -70,10 +70,20 @@ public struct WorkerEntry: Sendable, Equatable {
                 suppressedGroups: try m.required("suppressed_groups", in: c).unsignedValue("\(c) suppressed_groups"),
                 inputs: inputs))
         case "query-refused":
-            try m.rejectUnknownKeys(common.union(["query", "receiver", "reason"]), in: c)
-            kind = .queryRefused(query: try m.required("query", in: c).textValue("\(c) query"),
-                                 receiver: try m.required("receiver", in: c).textValue("\(c) receiver"),
-                                 reason: try m.required("reason", in: c).textValue("\(c) reason"))
+            try m.rejectUnknownKeys(common.union(["query", "receiver", "code", "epsilon", "delta", "budget_left"]), in: c)
+            var charge: Charge?
+            if let epsilon = m["epsilon"] {
+                charge = Charge(epsilon: try epsilon.textValue("\(c) epsilon"),
+                                delta: try m.required("delta", in: c).textValue("\(c) delta"),
+                                budgetLeft: try m.required("budget_left", in: c).textValue("\(c) budget_left"))
+            } else if m["delta"] != nil || m["budget_left"] != nil {
+                throw ParleyError(.malformed, "\(c) has delta or budget_left without epsilon")
+            }
+            kind = .queryRefused(QueryRefused(
+                query: try m.required("query", in: c).textValue("\(c) query"),
+                receiver: try m.required("receiver", in: c).textValue("\(c) receiver"),
+                code: try RefusalCodeText.parse(try m.required("code", in: c).textValue("\(c) code"), in: c),
+                charge: charge))
         default:
             throw ParleyError(.unsupported, "worker entry has an unknown kind \"\(kindText)\"")
         }
@@ -112,6 +122,30 @@ public struct WorkerEntry: Sendable, Equatable {
     }
 }
 
+extension WorkerEntry {
+    /// A refused query: its code, and the charge when the refusal came after it.
+    public struct QueryRefused: Sendable, Equatable {
+        /// The query asked for.
+        public let query: String
+        /// The party that asked.
+        public let receiver: String
+        /// The refusal code (one of `RefusalCode`).
+        public let code: String
+        /// What the run was charged, if the refusal came after the charge (`not-computable`).
+        public let charge: Charge?
+    }
+
+    /// The charge of a run that was refused after it.
+    public struct Charge: Sendable, Equatable {
+        /// Epsilon charged.
+        public let epsilon: String
+        /// Delta charged.
+        public let delta: String
+        /// The worker's budget left after the charge.
+        public let budgetLeft: String
+    }
+}
+
 /// What a worker entry records.
 public enum WorkerEntryKind: Sendable, Equatable {
     /// `upload-accepted`.
@@ -119,7 +153,7 @@ public enum WorkerEntryKind: Sendable, Equatable {
     /// `release`.
     case release(WorkerEntry.Release)
     /// `query-refused`.
-    case queryRefused(query: String, receiver: String, reason: String)
+    case queryRefused(WorkerEntry.QueryRefused)
 }
 
 /// The outcome of checking a worker entry.

@@ -8,7 +8,8 @@
 ///    aggregate's bounds: its rows summed then clamped to `[lower, upper]` for `SUM` and `AVG`,
 ///    its row count clamped to `0...maxRowsPerUnit` for `COUNT(*)`, exactly 1 for
 ///    `COUNT(DISTINCT unit)`.
-/// 3. A group appears once, and only if at least one unit contributes to it.
+/// 3. A group appears once, and (for ``PartitionSelection/threshold``) only if at least one
+///    unit contributes to it.
 ///
 /// The gate checks what it can see (totals within what the bounds allow, `COUNT(DISTINCT)`
 /// equal to the distinct-unit count, no duplicate keys) and refuses with
@@ -16,13 +17,17 @@
 public struct BoundedQueryResult: Sendable {
     /// The query's aggregate columns, in output order.
     public let aggregates: [AggregateSpec]
-    /// The non-empty groups, in any order (the release is sorted by key).
+    /// The non-empty groups, in any order (the release is sorted by key). With public
+    /// partitions an empty group may be given or left out: the gate adds it.
     public let groups: [BoundedGroup]
+    /// How the groups are chosen (the query's, as charged).
+    public let partitions: PartitionSelection
 
     /// Creates an engine result.
-    public init(aggregates: [AggregateSpec], groups: [BoundedGroup]) {
+    public init(aggregates: [AggregateSpec], groups: [BoundedGroup], partitions: PartitionSelection = .threshold) {
         self.aggregates = aggregates
         self.groups = groups
+        self.partitions = partitions
     }
 }
 
@@ -30,7 +35,8 @@ public struct BoundedQueryResult: Sendable {
 public struct BoundedGroup: Sendable {
     /// The group-by values, opaque to the gate and released as they are.
     public let keys: [String]
-    /// The exact number of distinct privacy units in the group (at least 1).
+    /// The exact number of distinct privacy units in the group (at least 1 for groups from
+    /// the data; 0 allowed for a public partition).
     public let distinctUnits: Int64
     /// One exact total per aggregate, in the order of ``BoundedQueryResult/aggregates``:
     /// the clamped row count, the distinct-unit count, or the sum of clamped unit totals

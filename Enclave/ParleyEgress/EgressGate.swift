@@ -1,10 +1,17 @@
 /// The egress gate: the only way a query result leaves the worker.
 ///
-/// For each run it (1) checks the engine's result against its contract, (2) computes the
-/// run's ``QueryCost`` and charges the job's ``PrivacyBudget`` (or refuses), (3) adds exact
-/// discrete noise to every measurement of every group, (4) releases a group only if its noisy
-/// distinct-unit count reaches `min_group_size`, and (5) reports a noisy count of the groups
-/// it withheld. See docs/privacy.md for the guarantee this gives.
+/// A run has two steps, in this order, so that nothing the data decides can come before the
+/// charge:
+/// 1. ``charge(_:partitions:budget:)``: computes the run's ``QueryCost`` from the query alone
+///    and charges the job's ``PrivacyBudget`` (or refuses, before anything reads the data).
+///    The charge is returned as a ``ChargedRun``, the only ticket to step 2.
+/// 2. ``release(_:for:using:)``: checks the engine's result against its contract, adds exact
+///    discrete noise to every measurement of every group, chooses the released groups by the
+///    run's ``PartitionSelection`` (the noisy threshold, or every declared public key) and
+///    reports how many were withheld. A failure here keeps the charge; the worker answers it
+///    with one generic refusal.
+///
+/// See docs/privacy.md for the guarantee this gives.
 public struct EgressGate: Sendable {
     /// The module's privacy policy.
     public let policy: PrivacyPolicy
@@ -15,51 +22,77 @@ public struct EgressGate: Sendable {
     }
 
     /// What a run of a query with these aggregates would cost (for `parley query cost`).
-    /// - Throws: as ``QueryCost/init(aggregates:policy:)``.
-    public func cost(of aggregates: [AggregateSpec]) throws(EgressError) -> QueryCost {
-        try QueryCost(aggregates: aggregates, policy: policy)
+    /// - Throws: as ``QueryCost/init(aggregates:policy:partitions:)``.
+    public func cost(of aggregates: [AggregateSpec], partitions: PartitionSelection = .threshold) throws(EgressError) -> QueryCost {
+        try QueryCost(aggregates: aggregates, policy: policy, partitions: partitions)
     }
 
-    /// Releases one run of a query, charging `budget`, with noise from the system's
-    /// cryptographic generator (`getrandom(2)` on Linux).
+    /// Step 1 of a run: costs it and charges `budget`, before any data is read.
+    /// - Throws: ``Refusal/invalidQuery(_:)`` or ``Refusal/parameterOverflow(_:)`` from costing;
+    ///   ``Refusal/invalidPolicy(_:)`` if `budget` belongs to another policy;
+    ///   ``Refusal/budgetExceeded(remaining:requested:)`` if the budget cannot pay. A refusal
+    ///   leaves `budget` unchanged; none of them depends on the data.
+    public func charge(_ aggregates: [AggregateSpec], partitions: PartitionSelection = .threshold,
+                       budget: inout PrivacyBudget) throws(EgressError) -> ChargedRun {
+        let cost = try QueryCost(aggregates: aggregates, policy: policy, partitions: partitions)
+        guard budget.total == policy.budgetEpsilon else {
+            throw EgressError(.invalidPolicy("the budget's total differs from this policy's budget_epsilon"))
+        }
+        try budget.charge(cost)
+        return ChargedRun(cost: cost, budgetRemaining: budget.remaining)
+    }
+
+    /// Charges and releases one run with noise from the system's cryptographic generator
+    /// (`getrandom(2)` on Linux).
     /// - Throws: as ``release(_:budget:using:)``.
     public func release(_ result: BoundedQueryResult, budget: inout PrivacyBudget) throws(EgressError) -> Release {
         var generator = SystemRandomNumberGenerator()
         return try release(result, budget: &budget, using: &generator)
     }
 
-    /// Releases one run of a query, charging `budget`, with noise from `generator`.
-    ///
-    /// The budget is charged before any noise is drawn; a refusal before that point leaves it
-    /// unchanged.
-    /// - Parameters:
-    ///   - result: the engine's exact, contribution-bounded result.
-    ///   - budget: the job's budget; charged `epsilon_per_query` on success.
-    ///   - generator: a cryptographic generator (a seeded one only in tests).
-    /// - Throws: ``Refusal/contractViolation(_:)`` if `result` breaks the engine contract;
-    ///   ``Refusal/invalidQuery(_:)`` or ``Refusal/parameterOverflow(_:)`` from costing;
-    ///   ``Refusal/invalidPolicy(_:)`` if `budget` belongs to another policy;
-    ///   ``Refusal/budgetExceeded(remaining:requested:)`` if the budget cannot pay.
+    /// Charges (step 1, with the result's partitions) then releases (step 2) one run.
+    /// - Throws: as ``charge(_:partitions:budget:)`` (budget unchanged), then as
+    ///   ``release(_:for:using:)`` (budget charged).
     public func release<R: CryptographicRandomNumberGenerator>(
         _ result: BoundedQueryResult, budget: inout PrivacyBudget, using generator: inout R
     ) throws(EgressError) -> Release {
-        let cost = try QueryCost(aggregates: result.aggregates, policy: policy)
-        try ContractCheck.validate(result)
-        guard budget.total == policy.budgetEpsilon else {
-            throw EgressError(.invalidPolicy("the budget's total differs from this policy's budget_epsilon"))
+        let run = try charge(result.aggregates, partitions: result.partitions, budget: &budget)
+        return try release(result, for: run, using: &generator)
+    }
+
+    /// Step 2 of a run: releases the engine's result for a run already charged.
+    ///
+    /// - Parameters:
+    ///   - result: the engine's exact, contribution-bounded result.
+    ///   - run: the charge of this run, from ``charge(_:partitions:budget:)``.
+    ///   - generator: a cryptographic generator (a seeded one only in tests).
+    /// - Throws: ``Refusal/contractViolation(_:)`` if `result` breaks the engine contract or
+    ///   does not belong to `run`; ``Refusal/parameterOverflow(_:)`` from a sampler. The charge
+    ///   stands either way.
+    public func release<R: CryptographicRandomNumberGenerator>(
+        _ result: BoundedQueryResult, for run: ChargedRun, using generator: inout R
+    ) throws(EgressError) -> Release {
+        let cost = run.cost
+        guard result.aggregates == cost.aggregateCharges.map(\.aggregate), result.partitions == cost.partitions else {
+            throw EgressError(.contractViolation("the result is not of the query that was charged"))
         }
-        try budget.charge(cost)
+        try ContractCheck.validate(result)
+        let groups = try Self.partitions(of: result)
 
         var rows: [ReleasedRow] = []
-        for group in result.groups {
+        for group in groups {
             var noisy = NoisyGroup(group: group, aggregates: result.aggregates, cost: cost)
             let distinctUnits = try noisy.value(of: .distinctUnits, using: &generator)
-            guard distinctUnits >= policy.minGroupSize else { continue }
+            // Declared keys are all released; the threshold is applied otherwise (for the whole
+            // input, as post-processing of the noisy count).
+            if !(cost.partitions.isDeclared) {
+                guard distinctUnits >= policy.minGroupSize else { continue }
+            }
             var values: [ReleasedValue] = []
             for aggregate in result.aggregates {
                 switch aggregate.kind {
                 case .countDistinctUnits:
-                    values.append(.integer(distinctUnits))
+                    values.append(.integer(cost.partitions.isDeclared ? max(0, distinctUnits) : distinctUnits))
                 case let .countRows(maxRows):
                     let count = try noisy.value(of: .rowCount(maxRowsPerUnit: maxRows), using: &generator)
                     values.append(.integer(max(0, count)))
@@ -67,16 +100,24 @@ public struct EgressGate: Sendable {
                     values.append(.integer(try noisy.value(of: .sum(column: column, bounds: bounds), using: &generator)))
                 case let .average(column, bounds):
                     let sum = try noisy.value(of: .sum(column: column, bounds: bounds), using: &generator)
-                    values.append(.average(NoisyAverage(sum: sum, count: distinctUnits, clampedTo: bounds)))
+                    // A declared key's noisy count may be 0 or below: divide by at least 1.
+                    values.append(.average(NoisyAverage(sum: sum, count: max(1, distinctUnits), clampedTo: bounds)))
                 }
             }
             rows.append(ReleasedRow(keys: group.keys, values: values))
         }
         rows.sort { $0.keys.lexicographicallyPrecedes($1.keys) }
 
-        let groupNoise = try NoiseDraw.sample(cost.noise(for: .groupCount), using: &generator)
-        let noisyGroupCount = try NoiseDraw.add(groupNoise, to: Int64(result.groups.count))
-        let suppressed = max(0, noisyGroupCount - Int64(rows.count))
+        let suppressed: Int64
+        switch cost.partitions {
+        case .threshold:
+            let groupNoise = try NoiseDraw.sample(cost.noise(for: .groupCount), using: &generator)
+            let noisyGroupCount = NoiseDraw.add(groupNoise, to: Int64(result.groups.count))
+            suppressed = max(0, noisyGroupCount - Int64(rows.count))
+        case .declared, .whole:
+            // The partitions are public: what was withheld follows from the noisy values alone.
+            suppressed = Int64(groups.count - rows.count)
+        }
 
         return Release(
             columns: result.aggregates.map(\.name),
@@ -86,7 +127,49 @@ public struct EgressGate: Sendable {
             epsilonCharged: cost.epsilon,
             deltaCharged: cost.delta,
             partitionSelectionDelta: cost.partitionSelectionDelta,
-            budgetRemaining: budget.remaining)
+            budgetRemaining: run.budgetRemaining)
+    }
+
+    /// The groups to noise: the data's groups behind a threshold; every declared key (absent
+    /// ones as empty groups, undeclared ones dropped); or the one partition of the whole input.
+    private static func partitions(of result: BoundedQueryResult) throws(EgressError) -> [BoundedGroup] {
+        let empty = { (keys: [String]) in
+            BoundedGroup(keys: keys, distinctUnits: 0, totals: Array(repeating: 0, count: result.aggregates.count))
+        }
+        switch result.partitions {
+        case .threshold:
+            return result.groups
+        case .whole:
+            guard result.groups.count <= 1, result.groups.allSatisfy(\.keys.isEmpty) else {
+                throw EgressError(.contractViolation("a query without GROUP BY must give at most one group, with no key"))
+            }
+            return [result.groups.first ?? empty([])]
+        case .declared(let keys):
+            var byKey: [[String]: BoundedGroup] = [:]
+            for group in result.groups { byKey[group.keys] = group }
+            return keys.map { byKey[$0] ?? empty($0) }
+        }
+    }
+}
+
+/// The charge of one run: proof that the budget paid for it, and what it paid. Made only by
+/// ``EgressGate/charge(_:partitions:budget:)``; ``EgressGate/release(_:for:using:)`` needs one.
+public struct ChargedRun: Sendable {
+    /// The run's cost and noise plan.
+    public let cost: QueryCost
+    /// Epsilon left in the budget after the charge.
+    public let budgetRemaining: Rational
+
+    fileprivate init(cost: QueryCost, budgetRemaining: Rational) {
+        self.cost = cost
+        self.budgetRemaining = budgetRemaining
+    }
+}
+
+extension PartitionSelection {
+    var isDeclared: Bool {
+        if case .declared = self { return true }
+        return false
     }
 }
 
@@ -116,13 +199,14 @@ private struct NoisyGroup {
             throw EgressError(.contractViolation("a measurement has no exact total"))
         }
         let noise = try NoiseDraw.sample(cost.noise(for: measurement), using: &generator)
-        let value = try NoiseDraw.add(noise, to: total)
+        let value = NoiseDraw.add(noise, to: total)
         noisy[measurement] = value
         return value
     }
 }
 
-/// Draws planned noise and adds it with overflow checks.
+/// Draws planned noise and adds it, saturating at the ends of `Int64` (clamping a noisy value is
+/// post-processing, so it cannot fail a run after its charge).
 enum NoiseDraw {
     static func sample<R: CryptographicRandomNumberGenerator>(
         _ distribution: NoiseDistribution?, using generator: inout R
@@ -134,9 +218,9 @@ enum NoiseDraw {
         }
     }
 
-    static func add(_ noise: Int64, to total: Int64) throws(EgressError) -> Int64 {
+    static func add(_ noise: Int64, to total: Int64) -> Int64 {
         let (sum, overflowed) = total.addingReportingOverflow(noise)
-        guard !overflowed else { throw EgressError(.parameterOverflow("noisy total")) }
-        return sum
+        guard overflowed else { return sum }
+        return noise < 0 ? .min : .max
     }
 }

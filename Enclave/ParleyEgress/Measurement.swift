@@ -29,25 +29,28 @@ public enum Measurement: Hashable, Sendable, CustomStringConvertible {
     /// For a per-group measurement where one unit moves one group's value by at most `c`:
     /// L1 = `maxGroupsPerUnit * c` and L2 = `sqrt(maxGroupsPerUnit) * c` (kept squared, so
     /// exact). The group count is one number that a unit moves by at most `maxGroupsPerUnit`.
-    /// - Throws: ``Refusal/parameterOverflow(_:)`` if the sensitivity does not fit in 64 bits.
+    /// - Throws: ``Refusal/parameterOverflow(_:)`` if the L1 sensitivity does not fit in 64
+    ///   bits (the squared L2 saturates at `UInt64.max`).
     public func sensitivity(maxGroupsPerUnit: UInt64) throws(EgressError) -> Sensitivity {
         let perGroup: UInt64
         switch self {
         case .groupCount:
             let (squared, overflowed) = maxGroupsPerUnit.multipliedReportingOverflow(by: maxGroupsPerUnit)
-            guard !overflowed else { throw EgressError(.parameterOverflow("sensitivity of the group count")) }
-            return Sensitivity(l1: maxGroupsPerUnit, l2Squared: squared)
+            return Sensitivity(l1: maxGroupsPerUnit, l2Squared: overflowed ? .max : squared)
         case .distinctUnits: perGroup = 1
         case let .rowCount(maxRows): perGroup = maxRows
         case let .sum(_, bounds): perGroup = bounds.maximumMagnitude
         }
         let (l1, overflowL1) = maxGroupsPerUnit.multipliedReportingOverflow(by: perGroup)
-        let (square, overflowSquare) = perGroup.multipliedReportingOverflow(by: perGroup)
-        let (l2Squared, overflowL2) = square.multipliedReportingOverflow(by: maxGroupsPerUnit)
-        guard !overflowL1, !overflowSquare, !overflowL2 else {
+        guard !overflowL1 else {
             throw EgressError(.parameterOverflow("sensitivity of \(self); narrow the bounds or max_groups_per_unit"))
         }
-        return Sensitivity(l1: l1, l2Squared: l2Squared)
+        // L2 squared saturates: only Gaussian noise reads it, and its calibration refuses a
+        // variance that large. A Laplace policy with wide bounds (a SUM of amounts up to 10^6
+        // in ten-thousandths has L2 squared 10^20) stays usable.
+        let (square, overflowSquare) = perGroup.multipliedReportingOverflow(by: perGroup)
+        let (l2Squared, overflowL2) = square.multipliedReportingOverflow(by: maxGroupsPerUnit)
+        return Sensitivity(l1: l1, l2Squared: overflowSquare || overflowL2 ? .max : l2Squared)
     }
 }
 

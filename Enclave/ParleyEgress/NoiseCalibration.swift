@@ -62,6 +62,8 @@ enum NoiseCalibration {
     /// `sigma^2 = l2^2 * shares / (2 rho)`, inflated and rounded up.
     static func gaussianVariance(l2Squared: UInt64, rho: Double, shares: UInt64) throws(EgressError) -> Rational {
         let overflow = EgressError(.parameterOverflow("discrete Gaussian variance; widen epsilon or narrow the bounds"))
+        // A saturated L2 squared (see Measurement.sensitivity) is not the true value: refuse.
+        guard l2Squared < .max else { throw overflow }
         let exact = Double(l2Squared) * Double(shares) / (2 * rho)
         let inflated = exact * (1 + safetyMargin)
         guard inflated.isFinite, inflated > 0, inflated <= maximumVariance else { throw overflow }

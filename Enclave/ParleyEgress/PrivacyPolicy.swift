@@ -4,6 +4,14 @@ public struct PrivacyPolicy: Hashable, Sendable {
     /// Most groups one privacy unit may contribute to that the gate accepts.
     public static let maximumGroupsPerUnitLimit: UInt64 = 1_000_000
 
+    /// The smallest `min_group_size` accepted (AWS Clean Rooms' lower bound): a released group
+    /// of one privacy unit would be that unit's own data.
+    public static let minimumGroupSizeFloor = 2
+    /// `min_group_size` below this is flagged as weak by `module inspect`.
+    public static let weakGroupSizeBelow = 10
+    /// A partition-selection delta above this is flagged as weak by `module inspect`.
+    public static let weakPartitionSelectionDeltaAbove = 1e-6
+
     /// `min_group_size`: a group is released only if its noisy distinct-unit count is at least this.
     public let minGroupSize: Int64
     /// `epsilon_per_query`: the privacy loss of one run, split over its measurements.
@@ -17,7 +25,7 @@ public struct PrivacyPolicy: Hashable, Sendable {
     public let maxGroupsPerUnit: UInt64
 
     /// Validates and creates a policy from the module's fields.
-    /// - Throws: ``Refusal/invalidPolicy(_:)`` naming the field when `min_group_size < 1`,
+    /// - Throws: ``Refusal/invalidPolicy(_:)`` naming the field when `min_group_size < 2`,
     ///   `epsilon_per_query <= 0`, `budget_epsilon < epsilon_per_query` (no run could ever
     ///   happen), `delta` outside `(0, 1)`, or `max_groups_per_unit` outside
     ///   `1...maximumGroupsPerUnitLimit`.
@@ -28,8 +36,8 @@ public struct PrivacyPolicy: Hashable, Sendable {
         delta: Rational? = nil,
         maxGroupsPerUnit: Int
     ) throws(EgressError) {
-        guard minGroupSize >= 1 else {
-            throw EgressError(.invalidPolicy("min_group_size must be at least 1"))
+        guard minGroupSize >= Self.minimumGroupSizeFloor else {
+            throw EgressError(.invalidPolicy("min_group_size must be at least \(Self.minimumGroupSizeFloor): a group of one person is that person"))
         }
         guard !epsilonPerQuery.isZero else {
             throw EgressError(.invalidPolicy("epsilon_per_query must be greater than 0"))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What one run of a query costs under a policy, and the noise it will get: the pure function
 /// behind `parley query cost` and the plan the gate follows.
 ///
@@ -12,15 +14,20 @@
 /// **Partition selection.** Groups come from the data, so whether a group appears at all
 /// depends on it. A unit alone in a group makes it releasable with probability at most
 /// `P(noise >= min_group_size - 1)`, in at most `max_groups_per_unit` groups. That adds
-/// ``partitionSelectionDelta`` to the run's delta, also for a Laplace policy.
+/// ``partitionSelectionDelta`` to the run's delta, also for a Laplace policy. Public partitions
+/// (declared keys, or no `GROUP BY`: see ``PartitionSelection``) add none, and need no
+/// group-count measurement.
 public struct QueryCost: Hashable, Sendable {
+    /// How the run's groups are chosen.
+    public let partitions: PartitionSelection
     /// The noise family.
     public let mechanism: NoiseMechanism
     /// Epsilon charged to the budget: `epsilon_per_query`, exactly.
     public let epsilon: Rational
     /// Delta of the Gaussian noise: the policy's `delta`, or zero for a Laplace policy.
     public let delta: Rational
-    /// Upper bound on the extra delta from releasing only groups that pass the threshold.
+    /// Upper bound on the extra delta from releasing only groups that pass the threshold
+    /// (0 for public partitions).
     public let partitionSelectionDelta: Double
     /// The zCDP parameter of the whole run, for a Gaussian policy.
     public let zeroConcentratedRho: Double?
@@ -33,14 +40,20 @@ public struct QueryCost: Hashable, Sendable {
     /// - Parameters:
     ///   - aggregates: the query's aggregate columns, in output order.
     ///   - policy: the module's privacy policy.
+    ///   - partitions: how groups are chosen (default: behind the noisy threshold).
     /// - Throws: ``Refusal/invalidQuery(_:)`` for an empty aggregate list or an aggregate whose
     ///   bounds make it constant; ``Refusal/parameterOverflow(_:)`` when a sensitivity or noise
     ///   parameter does not fit exact arithmetic.
-    public init(aggregates: [AggregateSpec], policy: PrivacyPolicy) throws(EgressError) {
+    public init(aggregates: [AggregateSpec], policy: PrivacyPolicy,
+                partitions: PartitionSelection = .threshold) throws(EgressError) {
         guard !aggregates.isEmpty else {
             throw EgressError(.invalidQuery("a query must have at least one aggregate"))
         }
-        var planned: [Measurement] = [.distinctUnits, .groupCount]
+        if case .declared(let keys) = partitions {
+            guard !keys.isEmpty else { throw EgressError(.invalidQuery("a declared key list must not be empty")) }
+            guard Set(keys).count == keys.count else { throw EgressError(.invalidQuery("declared keys must be distinct")) }
+        }
+        var planned: [Measurement] = partitions.isPublic ? [.distinctUnits] : [.distinctUnits, .groupCount]
         for aggregate in aggregates {
             for measurement in aggregate.measurements where !planned.contains(measurement) {
                 planned.append(measurement)
@@ -76,8 +89,13 @@ public struct QueryCost: Hashable, Sendable {
         zeroConcentratedRho = rho
         measurements = charges
         aggregateCharges = aggregates.map { AggregateCharge(aggregate: $0, measurements: $0.measurements) }
-        let countTail = NoiseCalibration.upperTailBound(of: charges[0].noise, atLeast: policy.minGroupSize - 1)
-        partitionSelectionDelta = min(1, Double(policy.maxGroupsPerUnit) * countTail)
+        self.partitions = partitions
+        if partitions.isPublic {
+            partitionSelectionDelta = 0
+        } else {
+            let countTail = NoiseCalibration.upperTailBound(of: charges[0].noise, atLeast: policy.minGroupSize - 1)
+            partitionSelectionDelta = min(1, Double(policy.maxGroupsPerUnit) * countTail)
+        }
     }
 
     /// The noise planned for `measurement`, if this run measures it.
@@ -104,4 +122,24 @@ public struct AggregateCharge: Hashable, Sendable {
     public let aggregate: AggregateSpec
     /// The measurements it is computed from (two for `AVG`).
     public let measurements: [Measurement]
+}
+
+extension QueryCost {
+    /// What `module inspect` flags as weak in this run's guarantee, as sentences a reviewer can
+    /// act on (empty when nothing is): a `min_group_size` threshold under
+    /// ``PrivacyPolicy/weakGroupSizeBelow`` where a threshold applies, and a partition-selection
+    /// delta above ``PrivacyPolicy/weakPartitionSelectionDeltaAbove``.
+    public func weaknesses(under policy: PrivacyPolicy) -> [String] {
+        var out: [String] = []
+        if !partitions.isDeclared, policy.minGroupSize < Int64(PrivacyPolicy.weakGroupSizeBelow) {
+            out.append("min_group_size \(policy.minGroupSize) is below \(PrivacyPolicy.weakGroupSizeBelow): "
+                       + "groups this small are released with little protection; raise it")
+        }
+        if partitionSelectionDelta > PrivacyPolicy.weakPartitionSelectionDeltaAbove {
+            out.append("partition-selection delta \(String(format: "%.2g", partitionSelectionDelta)) is above "
+                       + "\(PrivacyPolicy.weakPartitionSelectionDeltaAbove): whether a person's group exists is poorly hidden; "
+                       + "declare the group keys (group_keys), or raise min_group_size or epsilon_per_query")
+        }
+        return out
+    }
 }

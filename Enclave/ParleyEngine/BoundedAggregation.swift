@@ -92,10 +92,15 @@ struct BoundedAggregation {
         var keyBuffer = [Int64](repeating: 0, count: max(1, groupColumns.count))
 
         var joinedRows = 0
+        // In a join, each unit's rows per source are cut before the product is formed.
+        let rowCap = sourceCount > 1 ? max(1, bounds.maxJoinRowsPerUnit) : Int.max
+        var end = [Int](repeating: 0, count: sourceCount)
         for unit in 0..<units.unitCount {
             var combinations = 1
             for source in 0..<sourceCount {
-                let count = Int(units.offsets[source][unit + 1] - units.offsets[source][unit])
+                let first = Int(units.offsets[source][unit])
+                let count = min(Int(units.offsets[source][unit + 1]) - first, rowCap)
+                end[source] = first + count
                 let (product, overflow) = combinations.multipliedReportingOverflow(by: count)
                 combinations = overflow ? Int.max : product
             }
@@ -126,7 +131,7 @@ struct BoundedAggregation {
                 var source = sourceCount - 1
                 while source >= 0 {
                     cursor[source] += 1
-                    if cursor[source] < Int(units.offsets[source][unit + 1]) { break }
+                    if cursor[source] < end[source] { break }
                     cursor[source] = Int(units.offsets[source][unit])
                     source -= 1
                 }

@@ -9,8 +9,9 @@ public struct CSVLimits: Hashable, Sendable {
     /// Maximum length of one field in bytes (before `""` unescaping).
     public var maxFieldBytes: Int
 
-    /// Creates limits; defaults: 2 GiB, 50 million rows, 4 KiB per field.
-    public init(maxBytes: Int = 2 << 30, maxRows: Int = 50_000_000, maxFieldBytes: Int = 4096) {
+    /// Creates limits; defaults: 2 GiB, ``ExecutionBounds/maxRowsPerDataset`` rows (50 million:
+    /// the seal-time overflow proof relies on it), 4 KiB per field.
+    public init(maxBytes: Int = 2 << 30, maxRows: Int = ExecutionBounds.maxRowsPerDataset, maxFieldBytes: Int = 4096) {
         self.maxBytes = maxBytes
         self.maxRows = maxRows
         self.maxFieldBytes = maxFieldBytes
@@ -21,6 +22,9 @@ public struct CSVLimits: Hashable, Sendable {
 }
 
 /// Why an upload was rejected: the row and column at fault and what is wrong.
+///
+/// It never quotes a field's contents (a value typed into the wrong column may be anyone's
+/// data): only the row, the declared column and the type expected.
 ///
 /// Rows are numbered from 1 and the header is row 1, so data row `n` is row `n + 1`: the number
 /// a spreadsheet shows. (A quoted field may span lines; rows count records, not lines.)
@@ -136,7 +140,7 @@ struct Loading {
             throw fail(column, error.reason)
         }
         if field.content.count > limits.maxFieldBytes {
-            throw fail(column, "the field is \(field.content.count) bytes long; the limit is \(limits.maxFieldBytes)")
+            throw fail(column, "the field is longer than the limit of \(limits.maxFieldBytes) bytes")
         }
         return field
     }
@@ -194,7 +198,8 @@ struct Loading {
                 return text
             }
             guard let index = schema.columnIndex(named: name) else {
-                throw fail(nil, "the header names '\(name)', which dataset '\(schema.name)' does not declare; its columns are \(schema.columns.map(\.name).joined(separator: ", "))")
+                // The field is not quoted: a file without a header would put a data value here.
+                throw fail(nil, "field \(fileToSchema.count + 1) of the header is not a column that dataset '\(schema.name)' declares; its columns are \(schema.columns.map(\.name).joined(separator: ", "))")
             }
             guard seen.insert(index).inserted else { throw fail(index, "the header names this column twice") }
             fileToSchema.append(index)
@@ -272,15 +277,15 @@ struct Loading {
     func number(_ bytes: UnsafeBufferPointer<UInt8>, type: ColumnType, column: Int) throws(CSVError) -> Int64 {
         switch type {
         case .int:
-            guard let value = parseInt(bytes) else { throw fail(column, "'\(preview(bytes))' is not a whole number between -2^63 and 2^63-1") }
+            guard let value = parseInt(bytes) else { throw fail(column, "expected an int: a whole number between -2^63 and 2^63-1") }
             return value
         case .decimal:
             guard let value = DecimalValue(utf8: bytes) else {
-                throw fail(column, "'\(preview(bytes))' is not a decimal number with at most \(DecimalValue.scale) digits after the point")
+                throw fail(column, "expected a decimal: a number with at most \(DecimalValue.scale) digits after the point")
             }
             return value.scaled
         default:
-            guard let value = DateValue(utf8: bytes) else { throw fail(column, "'\(preview(bytes))' is not a date written YYYY-MM-DD") }
+            guard let value = DateValue(utf8: bytes) else { throw fail(column, "expected a date: written YYYY-MM-DD") }
             return value.daysSinceEpoch
         }
     }
@@ -309,11 +314,6 @@ func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     }
     if high & 0x8080_8080_8080_8080 == 0 { return true }
     return validUTF8(bytes) != nil
-}
-
-/// At most 40 bytes of a bad value, for an error message.
-private func preview(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-    String(decoding: bytes.prefix(40), as: UTF8.self)
 }
 
 /// Parses `[-|+]digits` as Int64 without allocating.

@@ -7,11 +7,17 @@ public struct ContributionBounds: Hashable, Sendable {
     public var maxGroupsPerUnit: Int
     /// A unit's `COUNT(*)` within one group (and the row count behind its AVG) is clamped to this.
     public var maxRowsPerUnit: Int64
+    /// In a join, a unit's rows in each source (those passing the conditions on that source)
+    /// are cut to their first this many, in upload order, before the join, so its combinations are at most this to the power of the sources.
+    /// The choice depends on the unit's own rows only.
+    public var maxJoinRowsPerUnit: Int
 
     /// Creates bounds.
-    public init(maxGroupsPerUnit: Int, maxRowsPerUnit: Int64) {
+    public init(maxGroupsPerUnit: Int, maxRowsPerUnit: Int64,
+                maxJoinRowsPerUnit: Int = ExecutionBounds.defaultMaxJoinRowsPerUnit) {
         self.maxGroupsPerUnit = maxGroupsPerUnit
         self.maxRowsPerUnit = maxRowsPerUnit
+        self.maxJoinRowsPerUnit = maxJoinRowsPerUnit
     }
 }
 

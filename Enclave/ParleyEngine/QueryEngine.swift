@@ -5,7 +5,8 @@ import ParleyAnalysis
 ///
 /// Steps: conditions that read one source are applied to that source's rows; rows are bucketed
 /// by privacy unit; for each unit present in every source, the inner join is the product of its
-/// rows (all joins are on the unit); remaining conditions filter the combinations; each
+/// rows (all joins are on the unit), each source's rows of the unit first cut to
+/// ``ContributionBounds/maxJoinRowsPerUnit``; remaining conditions filter the combinations; each
 /// combination adds to the unit's per-group partial results; the unit's groups are cut to
 /// ``ContributionBounds/maxGroupsPerUnit`` (keyed pseudo-random choice), its row counts clamped
 /// to ``ContributionBounds/maxRowsPerUnit`` and its per-group sums clamped to the column bounds;
@@ -13,9 +14,10 @@ import ParleyAnalysis
 public struct QueryEngine: Sendable {
     /// The loaded datasets by name.
     public let datasets: [String: Table]
-    /// Cap on the number of joined row combinations one run may enumerate. A join by unit is a
-    /// product per unit, so an upload with many rows for one unit on both sides could otherwise
-    /// make a query run for hours; past the cap the run fails instead.
+    /// Cap on the number of joined row combinations one run may enumerate, past which the run
+    /// fails. The worker does not rely on it (a failure would depend on the data): its joins
+    /// are bounded per unit by ``ContributionBounds/maxJoinRowsPerUnit``, so their work is at
+    /// most the rows times that bound to the power of the sources, and it passes `Int.max`.
     public let maxJoinedRows: Int
 
     /// Creates an engine over loaded datasets.

@@ -45,6 +45,9 @@ public struct SyscallAllowList: Sendable {
             SyscallRule("getrandom", .allow, "Worker keys, HPKE, signatures (swift-crypto), DP noise."),
             SyscallRule("clock_gettime", .allow, "Date() for log entry timestamps, when the vDSO cannot answer "
                             + "(some virtual machine clock sources).", seen: false),
+            SyscallRule("clock_nanosleep", .allow, "nanosleep: query answers leave on the release quantum (ReleaseClock); "
+                            + "added with it, after the last trace, and exercised by the kill-on-unlisted query tests.",
+                        seen: false),
             SyscallRule("exit_group", .allow, "The worker ends."),
             SyscallRule("rt_sigprocmask", .allow, "Crash path: abort() blocks signals before raising SIGABRT.",
                         seen: false),

@@ -9,56 +9,72 @@ import ParleyModule
 extension WorkerRuntime {
     /// Runs a declared query for a declared receiver, through the egress gate, and returns the
     /// result signed by the worker and sealed to the receiver, or a refusal. Both come with a
-    /// worker-signed log entry (the release entry carries no values, only their digest).
+    /// worker-signed log entry (the release entry carries no values, only their digest; a
+    /// refusal entry carries only its code, and the charge if one was made).
+    ///
+    /// Order (docs/privacy.md, "Charge first"): checks that read only the request and the
+    /// module; the charge; then everything that reads the data. A failure after the charge is
+    /// the one generic refusal ``RefusalCode/notComputable``, with the charge kept.
     func query(_ m: WorkerMessage) throws -> WorkerMessage {
         let name = try m["query"].textValue("query")
         let receiver = try m["receiver"].textValue("receiver")
         let nonce = try m["nonce"].bytesValue("nonce")
-        func refuse(_ reason: String) throws -> WorkerMessage {
-            let entry = try signedEntry(["kind": .text("query-refused"), "query": .text(name), "receiver": .text(receiver),
-                                         "reason": .text(reason)])
-            return WorkerMessage(.queryRefused, ["query": .text(name), "reason": .text(reason), "entry": .bytes(entry)])
+        let started = releaseClock.now
+        func refuse(_ code: RefusalCode, _ reason: String, charged: ChargedRun? = nil) throws -> WorkerMessage {
+            var fields: [String: CBOR] = ["kind": .text("query-refused"), "query": .text(name), "receiver": .text(receiver),
+                                          "code": .text(code.rawValue)]
+            if let charged {
+                fields["epsilon"] = .text(charged.cost.epsilon.description)
+                fields["delta"] = .text(charged.cost.delta.description)
+                fields["budget_left"] = .text(charged.budgetRemaining.description)
+            }
+            let entry = try signedEntry(fields)
+            return WorkerMessage(.queryRefused, ["query": .text(name), "code": .text(code.rawValue), "reason": .text(reason),
+                                                 "entry": .bytes(entry)])
         }
-        guard let module, let gate, var budget else { return try refuse("the worker has no module yet") }
-        guard let decl = module.queries[name], let plan = plans[name] else { return try refuse("query \(name) is not declared by the module") }
+        guard let module, let gate, var budget else { return try refuse(.noModule, "the worker has no module yet") }
+        guard let decl = module.queries[name], let plan = plans[name] else {
+            return try refuse(.undeclaredQuery, "query \(name) is not declared by the module")
+        }
         guard decl.receivers.contains(receiver), let party = module.parties[receiver] else {
-            return try refuse("\(receiver) is not a declared receiver of \(name)")
+            return try refuse(.notReceiver, "\(receiver) is not a declared receiver of \(name)")
         }
-        guard (16...64).contains(nonce.count) else { return try refuse("the request nonce must be 16 to 64 bytes") }
-        guard !seenQueryNonces.contains(nonce) else { return try refuse("this request was already used (replayed nonce)") }
+        guard (16...64).contains(nonce.count) else { return try refuse(.badNonce, "the request nonce must be 16 to 64 bytes") }
+        guard !seenQueryNonces.contains(nonce) else { return try refuse(.replayed, "this request was already used (replayed nonce)") }
         let signed = DataPlane.queryRequestMessage(job: job, query: name, receiver: receiver, nonce: nonce)
         guard DataPlane.check(try m["signature"].bytesValue("signature"), over: signed, by: party.signing) == .valid else {
-            return try refuse("the request is not signed by \(receiver)")
+            return try refuse(.badSignature, "the request is not signed by \(receiver)")
         }
         seenQueryNonces.insert(nonce)
         let missing = Set(plan.datasetNames).subtracting(tables.keys)
-        guard missing.isEmpty else { return try refuse("waiting for datasets: \(missing.sorted().joined(separator: ", "))") }
+        guard missing.isEmpty else {
+            return try refuse(.datasetsMissing, "waiting for datasets: \(missing.sorted().joined(separator: ", "))")
+        }
 
-        let aggregates = try module.egressAggregates(of: plan)
-        let grouped: GroupedAggregates
+        // The charge, from the query and the policy alone.
+        let run: ChargedRun
         do {
-            grouped = try QueryEngine(datasets: tables).run(
-                plan, bounds: ParleyEngine.ContributionBounds(maxGroupsPerUnit: module.policy.maxGroupsPerUnit, maxRowsPerUnit: Int64(module.policy.maxRowsPerUnit)),
-                key: boundingKey)
+            let aggregates = try module.egressAggregates(of: plan)
+            let partitions = try module.partitions(of: plan, query: decl)
+            run = try gate.charge(aggregates, partitions: partitions, budget: &budget)
+        } catch let error as EgressError {
+            if case .budgetExceeded = error.refusal { return try refuse(.budgetExceeded, error.reason) }
+            return try refuse(.invalidQuery, error.reason)
         } catch {
-            return try refuse("the query failed: \(error)")
-        }
-        let groups = grouped.groups.map { g in
-            BoundedGroup(keys: g.key.map(Self.text), distinctUnits: g.distinctUnits, totals: g.totals.map { t -> Int64 in
-                switch t {
-                case .count(let c): return c
-                case .sum(let s): return s
-                case .average(let s, _): return s
-                }
-            })
-        }
-        let release: Release
-        do {
-            release = try gate.release(BoundedQueryResult(aggregates: aggregates, groups: groups), budget: &budget)
-        } catch {
-            return try refuse(error.reason)
+            return try refuse(.invalidQuery, "the query cannot be costed under the module's policy")
         }
         self.budget = budget
+
+        // Everything below reads the data. Whatever fails says only the generic reason, and
+        // every outcome waits for the same release time quantum.
+        let release: Release
+        do {
+            release = try compute(plan, run: run, gate: gate, policy: module.policy)
+        } catch {
+            releaseClock.wait(untilQuantumAfter: started, quantum: releaseQuantum)
+            return try refuse(.notComputable, RefusalCode.notComputableReason, charged: run)
+        }
+        releaseClock.wait(untilQuantumAfter: started, quantum: releaseQuantum)
         let doc = ResultDocument(job: job, query: name, columns: plan.outputs.map(Self.name),
                                  rows: release.rows.map { row in resultRow(row, plan: plan) },
                                  suppressedGroups: release.suppressedGroupCount, mechanism: release.mechanism.rawValue,
@@ -77,6 +93,29 @@ extension WorkerRuntime {
             "suppressed_groups": .unsigned(doc.suppressedGroups), "inputs": .textMap(inputs),
         ])
         return WorkerMessage(.result, ["query": .text(name), "sealed": .bytes(sealed), "entry": .bytes(entry)])
+    }
+
+    /// The data-dependent part of a charged run: the engine, then the gate's release.
+    func compute(_ plan: QueryPlan, run: ChargedRun, gate: EgressGate,
+                 policy: ModuleDefinition.PolicyDeclaration) throws -> Release {
+        let bounds = ParleyEngine.ContributionBounds(maxGroupsPerUnit: policy.maxGroupsPerUnit, maxRowsPerUnit: Int64(policy.maxRowsPerUnit),
+                                                     maxJoinRowsPerUnit: policy.maxJoinRowsPerUnit)
+        // No global join cap: the per-unit cap bounds the work, and a cap that the data could
+        // reach would make the outcome depend on the data.
+        let grouped = try QueryEngine(datasets: tables, maxJoinedRows: .max).run(plan, bounds: bounds, key: boundingKey)
+        let groups = grouped.groups.map { g in
+            BoundedGroup(keys: g.key.map(Self.text), distinctUnits: g.distinctUnits, totals: g.totals.map { t -> Int64 in
+                switch t {
+                case .count(let c): return c
+                case .sum(let s): return s
+                case .average(let s, _): return s
+                }
+            })
+        }
+        let aggregates = run.cost.aggregateCharges.map(\.aggregate)
+        var generator = SystemRandomNumberGenerator()
+        return try gate.release(BoundedQueryResult(aggregates: aggregates, groups: groups, partitions: run.cost.partitions),
+                                for: run, using: &generator)
     }
 
     /// The cells of one released row, in the query's output order.

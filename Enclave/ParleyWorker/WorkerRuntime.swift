@@ -32,6 +32,15 @@ public final class WorkerRuntime {
     let boundingKey: BoundingKey
     /// Uploaded plaintext cap (CSV bytes per dataset).
     let maxUploadBytes: Int
+    /// The clock every query answer waits on.
+    let releaseClock: any ReleaseClock
+    /// Every query answer (result or refusal) leaves a whole number of these after the
+    /// request arrived, so that its timing reveals only which multiple it took.
+    let releaseQuantum: Duration
+
+    /// The default ``releaseQuantum`` (docs/privacy.md, "Timing": above the measured spread of
+    /// the gate and of small engine runs).
+    public static let defaultReleaseQuantum: Duration = .milliseconds(20)
 
     struct UploadInProgress {
         let dataset: String
@@ -39,16 +48,19 @@ public final class WorkerRuntime {
         var opener: StreamOpener
         var hasher = SHA256()
         var plaintext: [UInt8] = []
-        var failure: String?
+        var failure: (code: RefusalCode, reason: String)?
     }
 
-    public init(channel: FramedChannel, debug: Bool, sandbox: [String: CBOR], maxUploadBytes: Int = 1 << 30) throws {
+    public init(channel: FramedChannel, debug: Bool, sandbox: [String: CBOR], maxUploadBytes: Int = 1 << 30,
+                releaseClock: any ReleaseClock = SystemReleaseClock(), releaseQuantum: Duration = WorkerRuntime.defaultReleaseQuantum) throws {
         var rng = SystemRandomNumberGenerator()
         self.boundingKey = try BoundingKey((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
         self.channel = channel
         self.debug = debug
         self.sandbox = sandbox
         self.maxUploadBytes = maxUploadBytes
+        self.releaseClock = releaseClock
+        self.releaseQuantum = releaseQuantum
     }
 
     /// Serves the host until `stop` or the channel closes. - Returns: the exit status to use.
@@ -113,9 +125,9 @@ public final class WorkerRuntime {
         var u = UploadInProgress(dataset: dataset, signature: try m["signature"].bytesValue("signature"),
                                  opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)))
         if module?.datasets[dataset] == nil {
-            u.failure = "dataset \(dataset) is not declared by the module"
+            u.failure = (.undeclaredDataset, "dataset \(dataset) is not declared by the module")
         } else if tables[dataset] != nil {
-            u.failure = "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed"
+            u.failure = (.alreadyUploaded, "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed")
         }
         uploads[dataset] = u
         return nil
@@ -132,33 +144,38 @@ public final class WorkerRuntime {
         do {
             for chunk in try u.opener.feed(bytes) {
                 u.plaintext += chunk
-                if u.plaintext.count > maxUploadBytes { u.failure = "the upload is larger than the worker's cap of \(maxUploadBytes) bytes"; break }
+                if u.plaintext.count > maxUploadBytes { u.failure = (.tooLarge, "the upload is larger than the worker's cap of \(maxUploadBytes) bytes"); break }
             }
         } catch let e as ParleyError {
-            u.failure = e.reason
-        } catch { u.failure = "\(error)" }
+            u.failure = (.badStream, e.reason)
+        } catch { u.failure = (.badStream, "the upload stream does not open with the worker's key") }
     }
 
     func uploadEnd(_ dataset: String) throws -> WorkerMessage {
         guard let u = uploads.removeValue(forKey: dataset) else {
             throw ParleyError(.malformed, "upload_end for dataset \(dataset) without upload_begin")
         }
-        if let failure = u.failure { return refusedUpload(u.dataset, failure) }
-        do { try u.opener.finish() } catch let e as ParleyError { return refusedUpload(u.dataset, e.reason) }
+        if let failure = u.failure { return refusedUpload(u.dataset, failure.code, failure.reason) }
+        do { try u.opener.finish() } catch let e as ParleyError { return refusedUpload(u.dataset, .badStream, e.reason) }
         guard let module, let decl = module.datasets[u.dataset], let provider = module.parties[decl.provider] else {
-            return refusedUpload(u.dataset, "dataset \(u.dataset) has no declared provider")
+            return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) has no declared provider")
         }
         let digest = Array(u.hasher.finalize())
         let signed = DataPlane.uploadSignedMessage(job: job, dataset: u.dataset, headerDigest: u.opener.headerDigest)
         guard DataPlane.check(u.signature, over: signed, by: provider.signing) == .valid else {
-            return refusedUpload(u.dataset, "the upload is not signed by \(decl.provider), the dataset's declared provider")
+            return refusedUpload(u.dataset, .notProvider, "the upload is not signed by \(decl.provider), the dataset's declared provider")
         }
         let table: Table
         do {
-            guard let schema = try module.catalog().datasets[u.dataset] else { return refusedUpload(u.dataset, "no schema") }
+            guard let schema = try module.catalog().datasets[u.dataset] else {
+                return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) has no schema")
+            }
             table = try CSVLoader.load(u.plaintext, schema: schema)
+        } catch let error as CSVError {
+            // Row, column and what was expected; CSVError never quotes a field's contents.
+            return refusedUpload(u.dataset, .invalidCSV, error.description)
         } catch {
-            return refusedUpload(u.dataset, "\(error)")
+            return refusedUpload(u.dataset, .invalidCSV, "the upload does not match the dataset's declaration")
         }
         tables[u.dataset] = table
         digests[u.dataset] = digest
@@ -168,8 +185,9 @@ public final class WorkerRuntime {
                                                "digest": .bytes(digest), "entry": .bytes(entry)])
     }
 
-    func refusedUpload(_ dataset: String, _ reason: String) -> WorkerMessage {
-        WorkerMessage(.uploadRefused, ["dataset": .text(dataset), "reason": .text(reason)])
+    /// A refused upload: the code (for the public log) and the reason (for the provider only).
+    func refusedUpload(_ dataset: String, _ code: RefusalCode, _ reason: String) -> WorkerMessage {
+        WorkerMessage(.uploadRefused, ["dataset": .text(dataset), "code": .text(code.rawValue), "reason": .text(reason)])
     }
 
     /// A log entry that speaks for the worker: COSE_Sign1 (ES384) by its attested signing key.

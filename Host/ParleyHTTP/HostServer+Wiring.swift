@@ -22,8 +22,8 @@ extension HostServer {
                                                 tier: tier.rawValue, state: "collecting-datasets", reason: nil, createdAt: now, updatedAt: now))
                 case .workerEntry(let job, let entry):
                     try self.log.recordWorkerEntry(job: job, entry: entry)
-                case .uploadRefused(let job, let dataset, let reason):
-                    try self.log.recordUploadRefused(job: job, dataset: dataset, reason: reason)
+                case .uploadRefused(let job, let dataset, let code):
+                    try self.log.recordUploadRefused(job: job, dataset: dataset, code: code.rawValue)
                 case .stopped(let job):
                     try self.log.recordStopped(job: job)
                 case .failed(let job, let reason):

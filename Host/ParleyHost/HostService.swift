@@ -223,7 +223,9 @@ public final class HostService: @unchecked Sendable {
                 return .accepted(receipt)
             default:
                 let reason = (try? reply["reason"].textValue("reason")) ?? "refused"
-                service.onEvent?(.uploadRefused(job: job.id, dataset: dataset, reason: reason))
+                // The public log gets the code only; the reason goes back to the provider.
+                let code = (try? reply["code"].textValue("code")).flatMap(RefusalCode.init(rawValue:)) ?? .invalidCSV
+                service.onEvent?(.uploadRefused(job: job.id, dataset: dataset, code: code))
                 return .refused(reason: reason, entry: nil)
             }
         }
@@ -303,7 +305,8 @@ public enum HostEvent: Sendable {
     case launched(job: String, claims: LaunchClaims, module: [UInt8], tier: AssuranceTier)
     /// An entry the worker signed (upload accepted, release, query refused).
     case workerEntry(job: String, entry: [UInt8])
-    case uploadRefused(job: String, dataset: String, reason: String)
+    /// The worker refused an upload; only the code is logged.
+    case uploadRefused(job: String, dataset: String, code: RefusalCode)
     case stopped(job: String)
     case failed(job: String, reason: String)
 }

@@ -31,8 +31,19 @@ extension ModuleDefinition {
             "max_rows_per_unit": .unsigned(UInt64(self.policy.maxRowsPerUnit)),
         ]
         if let d = self.policy.delta { policy["delta"] = .text(d) }
+        // Written only when it differs from the default, so modules sealed before it existed
+        // keep their measurement.
+        if self.policy.maxJoinRowsPerUnit != ExecutionBounds.defaultMaxJoinRowsPerUnit {
+            policy["max_join_rows_per_unit"] = .unsigned(UInt64(self.policy.maxJoinRowsPerUnit))
+        }
         var queries: [String: CBOR] = [:]
-        for (n, q) in self.queries { queries[n] = .textMap(["sql": .text(q.sql), "receivers": .array(q.receivers.map { .text($0) })]) }
+        for (n, q) in self.queries {
+            var query: [String: CBOR] = ["sql": .text(q.sql), "receivers": .array(q.receivers.map { .text($0) })]
+            if let keys = q.groupKeys {
+                query["group_keys"] = .array(keys.map { .array([.text($0.column), .array($0.values.map { .text($0) })]) })
+            }
+            queries[n] = .textMap(query)
+        }
         return CBOREncoder.encode(.textMap([
             "format": .text(Self.format), "name": .text(name), "version": .text(version), "author": .bytes(author),
             "parties": .textMap(parties), "datasets": .textMap(datasets), "policy": .textMap(policy), "queries": .textMap(queries),
@@ -92,12 +103,25 @@ extension ModuleDefinition {
                                    epsilonPerQuery: try p.required("epsilon_per_query", in: "policy").textValue("epsilon_per_query"),
                                    budgetEpsilon: try p.required("budget_epsilon", in: "policy").textValue("budget_epsilon"),
                                    delta: try p["delta"].map { try $0.textValue("delta") },
-                                   maxGroupsPerUnit: try int("max_groups_per_unit"), maxRowsPerUnit: try int("max_rows_per_unit"))
+                                   maxGroupsPerUnit: try int("max_groups_per_unit"), maxRowsPerUnit: try int("max_rows_per_unit"),
+                                   maxJoinRowsPerUnit: p["max_join_rows_per_unit"] == nil
+                                       ? ExecutionBounds.defaultMaxJoinRowsPerUnit : try int("max_join_rows_per_unit"))
         var queries: [String: QueryDeclaration] = [:]
         for (n, v) in try m.required("queries", in: "module").textKeyedMap("queries") {
             let q = try v.textKeyedMap("query \(n)")
+            try q.rejectUnknownKeys(["sql", "receivers", "group_keys"], in: "query \(n)")
+            var groupKeys: [GroupKeyColumn]?
+            if let declared = q["group_keys"] {
+                groupKeys = try declared.arrayValue("group_keys").map { entry in
+                    let pair = try entry.arrayValue("group_keys entry")
+                    guard pair.count == 2 else { throw ParleyError(.malformed, "query \(n): a group_keys entry must be [column, values]") }
+                    return GroupKeyColumn(column: try pair[0].textValue("group_keys column"),
+                                          values: try pair[1].arrayValue("group_keys values").map { try $0.textValue("group key") })
+                }
+            }
             queries[n] = QueryDeclaration(sql: try q.required("sql", in: "query \(n)").textValue("sql"),
-                                          receivers: try q.required("receivers", in: "query \(n)").arrayValue("receivers").map { try $0.textValue("receiver") })
+                                          receivers: try q.required("receivers", in: "query \(n)").arrayValue("receivers").map { try $0.textValue("receiver") },
+                                          groupKeys: groupKeys)
         }
         self.queries = queries
     }

@@ -43,13 +43,37 @@ public struct ModuleDefinition: Sendable {
         public var maxGroupsPerUnit: Int
         /// Rows one privacy unit may add to one group for COUNT(*). Default 1.
         public var maxRowsPerUnit: Int
+        /// In a join, rows of one privacy unit kept from each joined source before the join
+        /// (the first ones in upload order). Default ``ExecutionBounds/defaultMaxJoinRowsPerUnit``.
+        public var maxJoinRowsPerUnit: Int = ExecutionBounds.defaultMaxJoinRowsPerUnit
     }
 
     /// A named query and who may receive its results.
     public struct QueryDeclaration: Sendable, Equatable {
         public var sql: String
         public var receivers: [String]
+        /// The query's public GROUP BY domain, if declared: for each GROUP BY column (named as
+        /// in the query, `a.sector` or `sector`), its values in the text form results show.
+        /// The keys are the cross product, in GROUP BY order. `nil`: groups come from the data.
+        public var groupKeys: [GroupKeyColumn]? = nil
     }
+
+    /// The declared values of one GROUP BY column.
+    public struct GroupKeyColumn: Sendable, Equatable {
+        /// The column, as the query names it.
+        public var column: String
+        /// Its public values, canonical text (decimals and dates as results print them).
+        public var values: [String]
+
+        /// Declares the values of one column.
+        public init(column: String, values: [String]) {
+            self.column = column
+            self.values = values
+        }
+    }
+
+    /// Most keys a query's declared domain may have (the cross product of its columns' values).
+    public static let maxDeclaredKeys = 10_000
 
     // MARK: Derived values
 
@@ -108,6 +132,71 @@ public struct ModuleDefinition: Sendable {
                 kind = a.kind == .sum ? .sum(column: col.description, bounds: bounds) : .average(column: col.description, bounds: bounds)
             }
             return ParleyEgress.AggregateSpec(name: a.outputName, kind: kind)
+        }
+    }
+
+    /// How a compiled query's groups are chosen: `.whole` without GROUP BY, `.declared` when
+    /// the module declares its keys, `.threshold` otherwise.
+    /// - Throws: if the declared keys do not name exactly the query's GROUP BY columns, or
+    ///   their cross product exceeds ``maxDeclaredKeys``.
+    public func partitions(of plan: QueryPlan, query: QueryDeclaration) throws -> PartitionSelection {
+        if plan.groupBy.isEmpty {
+            guard query.groupKeys == nil else {
+                throw ParleyError(.malformed, "group_keys is declared, but the query has no GROUP BY; remove group_keys")
+            }
+            return .whole
+        }
+        guard let declared = query.groupKeys else { return .threshold }
+        var columns: [[String]] = []
+        for column in plan.groupBy {
+            let matching = declared.filter { $0.column == column.description || $0.column == column.name }
+            guard matching.count == 1, let values = matching.first?.values else {
+                throw ParleyError(.malformed, "group_keys must list the values of every GROUP BY column once; \(column) is "
+                                  + (matching.isEmpty ? "missing" : "listed twice"))
+            }
+            guard !values.isEmpty, Set(values).count == values.count else {
+                throw ParleyError(.malformed, "group_keys of \(column) must be a non-empty list of distinct values")
+            }
+            columns.append(values)
+        }
+        guard declared.count == plan.groupBy.count else {
+            throw ParleyError(.malformed, "group_keys names a column that is not in the query's GROUP BY")
+        }
+        var keys: [[String]] = [[]]
+        for values in columns {
+            guard keys.count * values.count <= Self.maxDeclaredKeys else {
+                throw ParleyError(.malformed, "group_keys declare more than \(Self.maxDeclaredKeys) keys (the cross product of the columns' values)")
+            }
+            keys = keys.flatMap { prefix in values.map { prefix + [$0] } }
+        }
+        return .declared(keys: keys)
+    }
+
+    /// The canonical text of a declared key value for a column of this type, as results show
+    /// it, or `nil` if the value is not of the type.
+    public static func canonicalKey(_ text: String, type: ColumnType) -> String? {
+        switch type {
+        case .text: return text
+        case .int: return Int64(text).map { String($0) }
+        case .decimal: return DecimalValue(parsing: Substring(text))?.description
+        case .date: return DateValue(parsing: Substring(text))?.description
+        }
+    }
+
+    /// What one run of a declared query costs, with its partitions (what `module inspect` and
+    /// `query cost` show, and what the worker charges).
+    /// - Throws: if the query is not declared or cannot be costed under the policy.
+    public func cost(ofQuery name: String) throws -> QueryCost {
+        guard let query = queries[name] else { throw ParleyError(.malformed, "the module declares no query \(name)") }
+        let plan: QueryPlan
+        do { plan = try QueryCompiler.compile(query.sql, catalog: try catalog()) } catch let e as AnalysisError {
+            throw ParleyError(.malformed, "query \(name): \(e.location.line):\(e.location.column): \(e.reason)")
+        }
+        do {
+            return try QueryCost(aggregates: try egressAggregates(of: plan), policy: try privacyPolicy(),
+                                 partitions: try partitions(of: plan, query: query))
+        } catch let e as EgressError {
+            throw ParleyError(.malformed, "query \(name): \(e.reason)")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAnalysis
 import ParleyCore
+import ParleyEgress
 import ParleyTOML
 
 extension ModuleDefinition {
@@ -92,7 +93,8 @@ extension ModuleDefinition {
 
         // Policy.
         let pt = try t.requiredTable("policy")
-        try pt.rejectUnknownKeys(allowed: ["min_group_size", "epsilon_per_query", "budget_epsilon", "delta", "max_groups_per_unit", "max_rows_per_unit"])
+        try pt.rejectUnknownKeys(allowed: ["min_group_size", "epsilon_per_query", "budget_epsilon", "delta", "max_groups_per_unit",
+                                           "max_rows_per_unit", "max_join_rows_per_unit"])
         func decimal(_ key: String, required: Bool) throws -> String? {
             guard let v = pt[key] else {
                 if required { throw pt.missingKeyError(key) }
@@ -103,12 +105,17 @@ extension ModuleDefinition {
             throw pt.error("\"\(key)\" must be a number such as 1.0", at: key)
         }
         let policy = PolicyDeclaration(
-            minGroupSize: Int(try pt.requiredInt("min_group_size", mustBe: "an integer from 1 to 1000000") { (1...1_000_000).contains($0) }),
+            minGroupSize: Int(try pt.requiredInt("min_group_size", mustBe: "an integer from 2 to 1000000 (a group of one person is that person's data)") {
+                (Int64(PrivacyPolicy.minimumGroupSizeFloor)...1_000_000).contains($0)
+            }),
             epsilonPerQuery: try decimal("epsilon_per_query", required: true) ?? "",
             budgetEpsilon: try decimal("budget_epsilon", required: true) ?? "",
             delta: try decimal("delta", required: false),
             maxGroupsPerUnit: Int(try pt.requiredInt("max_groups_per_unit", mustBe: "an integer from 1 to 1000000") { (1...1_000_000).contains($0) }),
-            maxRowsPerUnit: Int(try pt.optionalInt("max_rows_per_unit", mustBe: "an integer from 1 to 1000000") { (1...1_000_000).contains($0) } ?? 1))
+            maxRowsPerUnit: Int(try pt.optionalInt("max_rows_per_unit", mustBe: "an integer from 1 to 1000000") { (1...1_000_000).contains($0) } ?? 1),
+            maxJoinRowsPerUnit: Int(try pt.optionalInt("max_join_rows_per_unit", mustBe: "an integer from 1 to \(ExecutionBounds.maxJoinCombinationsPerUnit)") {
+                (1...Int64(ExecutionBounds.maxJoinCombinationsPerUnit)).contains($0)
+            } ?? Int64(ExecutionBounds.defaultMaxJoinRowsPerUnit)))
 
         var module = ModuleDefinition(name: name, version: version, author: author, parties: parties, datasets: datasets,
                                       policy: policy, queries: [:])
@@ -122,20 +129,66 @@ extension ModuleDefinition {
         let qt = try t.requiredTable("queries")
         for (qname, q) in try qt.childTables() {
             guard identifier(qname) else { throw qt.error("query name \"\(qname)\" must be letters, digits, '-' or '_'", at: qname) }
-            try q.rejectUnknownKeys(allowed: ["sql", "receivers"])
+            try q.rejectUnknownKeys(allowed: ["sql", "receivers", "group_keys"])
             let receivers = try q.requiredStringArray("receivers", mustBe: "declared parties (\(parties.keys.sorted().joined(separator: ", ")))") { parties[$0] != nil }
             guard !receivers.isEmpty else { throw q.error("receivers is empty: name at least one party who may run this query", at: "receivers") }
             let sql = try q.requiredString("sql", mustBe: "the query's SQL")
+            let plan: QueryPlan
             do {
-                let plan = try QueryCompiler.compile(sql, catalog: catalog)
+                plan = try QueryCompiler.compile(sql, catalog: catalog)
                 _ = try module.egressAggregates(of: plan)
             } catch let e as AnalysisError {
                 let at = q["sql"]?.stringSource?.sourcePosition(line: e.location.line, column: e.location.column) ?? q.valuePosition(of: "sql") ?? q.position
                 throw q.error("query \(qname): \(e.reason)", at: at)
             }
-            module.queries[qname] = QueryDeclaration(sql: sql, receivers: receivers)
+            // Seal-time proof that the worker can always compute it: a failure after the budget
+            // is charged would otherwise depend on the data.
+            if let problem = ExecutionBounds.problem(with: plan, maxRowsPerUnit: policy.maxRowsPerUnit,
+                                                     maxJoinRowsPerUnit: policy.maxJoinRowsPerUnit) {
+                throw q.error("query \(qname): \(problem)", at: q.valuePosition(of: "sql") ?? q.position)
+            }
+            var declaration = QueryDeclaration(sql: sql, receivers: receivers)
+            if let kt = try q.optionalTable("group_keys") {
+                declaration.groupKeys = try groupKeys(kt, plan: plan, query: qname)
+                do { _ = try module.partitions(of: plan, query: declaration) } catch let e as ParleyError {
+                    throw kt.error("query \(qname): \(e.reason)", at: kt.position)
+                }
+            }
+            // The cost must be computable too, or the worker would refuse every run.
+            module.queries[qname] = declaration
+            do { _ = try module.cost(ofQuery: qname) } catch let e as ParleyError {
+                throw q.error(e.reason, at: q.valuePosition(of: "sql") ?? q.position)
+            }
         }
         guard !module.queries.isEmpty else { throw t.error("[queries] is empty: declare at least one query", at: "queries") }
         return module
+    }
+
+    /// Reads `group_keys = { column = [values...] }`, each value checked against the GROUP BY
+    /// column's type and put in the text form results show.
+    private static func groupKeys(_ kt: TOMLTable, plan: QueryPlan, query: String) throws -> [GroupKeyColumn] {
+        var out: [GroupKeyColumn] = []
+        for e in kt.entries {
+            guard let column = plan.groupBy.first(where: { $0.description == e.key || $0.name == e.key }) else {
+                throw kt.error("query \(query): group_keys names \"\(e.key)\", which is not a GROUP BY column; they are "
+                               + plan.groupBy.map(\.description).joined(separator: ", "), at: e.key)
+            }
+            guard let array = e.value.arrayValue, !array.isEmpty else {
+                throw kt.error("group_keys of \"\(e.key)\" must be a non-empty list of the column's public values", at: e.key)
+            }
+            var values: [String] = []
+            for v in array {
+                let raw = v.stringValue ?? v.integerValue.map { String($0) } ?? v.floatValue.map { $0.text.replacingOccurrences(of: "_", with: "") }
+                guard let raw, raw.utf8.count <= 256, let canonical = canonicalKey(raw, type: column.type) else {
+                    throw kt.error("group_keys of \"\(e.key)\": every value must be a \(column.type) (dates as \"YYYY-MM-DD\"), at most 256 bytes", at: e.key)
+                }
+                guard !values.contains(canonical) else {
+                    throw kt.error("group_keys of \"\(e.key)\" lists \"\(canonical)\" twice", at: e.key)
+                }
+                values.append(canonical)
+            }
+            out.append(GroupKeyColumn(column: e.key, values: values))
+        }
+        return out
     }
 }

@@ -77,7 +77,8 @@ struct ModuleCommand: ParsableCommand {
 /// What `module inspect` shows, computed once for both renderings.
 struct ModuleReport {
     struct Query { let name: String; let sql: String; let receivers: [String]; let epsilon: String; let delta: String
-                    let mechanism: String; let thresholdDelta: Double; let outputs: [String] }
+                    let mechanism: String; let thresholdDelta: Double; let outputs: [String]
+                    let partitions: PartitionSelection; let weaknesses: [String] }
     let sealed: SealedModule
     let queries: [Query]
 
@@ -88,11 +89,7 @@ struct ModuleReport {
         let plans = try d.compiledQueries()
         queries = try d.queries.keys.sorted().map { name in
             guard let q = d.queries[name], let plan = plans[name] else { throw ParleyError(.internal, "query \(name) vanished") }
-            let cost: QueryCost
-            let aggregates = try d.egressAggregates(of: plan)
-            do { cost = try QueryCost(aggregates: aggregates, policy: policy) } catch {
-                throw ParleyError(.malformed, "query \(name): \(error)")
-            }
+            let cost = try d.cost(ofQuery: name)
             let outputs = plan.outputs.map { o -> String in
                 switch o {
                 case .groupKey(_, let name), .aggregate(_, let name): return name
@@ -100,7 +97,8 @@ struct ModuleReport {
             }
             return Query(name: name, sql: q.sql.trimmingCharacters(in: .whitespacesAndNewlines), receivers: q.receivers,
                          epsilon: cost.epsilon.description, delta: cost.delta.description, mechanism: cost.mechanism.rawValue,
-                         thresholdDelta: cost.partitionSelectionDelta, outputs: outputs)
+                         thresholdDelta: cost.partitionSelectionDelta, outputs: outputs,
+                         partitions: cost.partitions, weaknesses: cost.weaknesses(under: policy))
         }
     }
 
@@ -122,16 +120,31 @@ struct ModuleReport {
         }
         let p = d.policy
         out += ["", "policy",
-                "  min_group_size       \(p.minGroupSize)   (groups with fewer noisy distinct units are suppressed)",
+                "  min_group_size       \(p.minGroupSize)   (groups with fewer noisy distinct units are suppressed; declared keys are all released)",
                 "  epsilon_per_query    \(p.epsilonPerQuery)", "  budget_epsilon       \(p.budgetEpsilon)   (per job; runs are refused once spent)",
                 "  delta                \(p.delta ?? "none (pure epsilon-DP, discrete Laplace noise)")",
-                "  max_groups_per_unit  \(p.maxGroupsPerUnit)", "  max_rows_per_unit    \(p.maxRowsPerUnit)", "", "queries"]
+                "  max_groups_per_unit  \(p.maxGroupsPerUnit)", "  max_rows_per_unit    \(p.maxRowsPerUnit)",
+                "  max_join_rows_per_unit \(p.maxJoinRowsPerUnit)   (a unit's rows kept per joined source)", "", "queries"]
         for q in queries {
             out.append("  \(q.name): receivers \(q.receivers.joined(separator: ", ")); outputs \(q.outputs.joined(separator: ", "))")
-            out.append("    cost per run: epsilon \(q.epsilon), delta \(q.delta), \(q.mechanism) noise; threshold delta \(String(format: "%.2g", q.thresholdDelta))")
+            out.append("    cost per run: epsilon \(q.epsilon), delta \(q.delta), \(q.mechanism) noise; partition-selection delta \(String(format: "%.2g", q.thresholdDelta))")
+            out.append("    groups: \(q.partitions.summary)")
+            if case .declared(let keys) = q.partitions {
+                let shown = keys.prefix(5).map { "(" + $0.joined(separator: ", ") + ")" }.joined(separator: " ")
+                out.append("    declared keys: \(shown)\(keys.count > 5 ? " … \(keys.count - 5) more" : "")")
+            }
+            for weakness in q.weaknesses { out.append("    WEAK: \(weakness)") }
             for line in q.sql.split(separator: "\n") { out.append("    | \(line)") }
         }
         return out.joined(separator: "\n")
+    }
+
+    static func partitionsJSON(_ p: PartitionSelection) -> [String: Any] {
+        switch p {
+        case .threshold: return ["kind": "threshold"]
+        case .whole: return ["kind": "whole"]
+        case .declared(let keys): return ["kind": "declared", "keys": keys]
+        }
     }
 
     var json: String {
@@ -146,10 +159,13 @@ struct ModuleReport {
             },
             "policy": ["min_group_size": d.policy.minGroupSize, "epsilon_per_query": d.policy.epsilonPerQuery,
                        "budget_epsilon": d.policy.budgetEpsilon, "delta": d.policy.delta as Any,
-                       "max_groups_per_unit": d.policy.maxGroupsPerUnit, "max_rows_per_unit": d.policy.maxRowsPerUnit],
+                       "max_groups_per_unit": d.policy.maxGroupsPerUnit, "max_rows_per_unit": d.policy.maxRowsPerUnit,
+                       "max_join_rows_per_unit": d.policy.maxJoinRowsPerUnit],
             "queries": Dictionary(uniqueKeysWithValues: queries.map { q in
                 (q.name, ["sql": q.sql, "receivers": q.receivers, "outputs": q.outputs, "cost": [
-                    "epsilon": q.epsilon, "delta": q.delta, "mechanism": q.mechanism, "threshold_delta": q.thresholdDelta]] as [String: Any])
+                    "epsilon": q.epsilon, "delta": q.delta, "mechanism": q.mechanism, "threshold_delta": q.thresholdDelta,
+                    "partition_selection_delta": q.thresholdDelta, "partitions": Self.partitionsJSON(q.partitions),
+                    "weak": q.weaknesses]] as [String: Any])
             }),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()

@@ -83,12 +83,14 @@ struct QueryCommand: ParsableCommand {
             do {
                 let sealed = try SealedModule.load(path: bundle)
                 let d = sealed.definition
-                guard let plan = try d.compiledQueries()[query] else { fail("the module declares no query \(query) (it has \(d.queries.keys.sorted().joined(separator: ", ")))") }
-                let cost: QueryCost
-                do { cost = try QueryCost(aggregates: try d.egressAggregates(of: plan), policy: try d.privacyPolicy()) } catch { fail("\(error)") }
+                guard d.queries[query] != nil else { fail("the module declares no query \(query) (it has \(d.queries.keys.sorted().joined(separator: ", ")))") }
+                let cost = try d.cost(ofQuery: query)
                 print("query \(query): epsilon \(cost.epsilon) and delta \(cost.delta) per run (\(cost.mechanism.rawValue) noise), of a budget of \(d.policy.budgetEpsilon)")
-                print("threshold delta (group release): \(String(format: "%.2g", cost.partitionSelectionDelta))")
+                print("groups: \(cost.partitions.summary)")
+                print("partition-selection delta: \(String(format: "%.2g", cost.partitionSelectionDelta))"
+                      + (cost.partitions.isPublic ? " (public partitions)" : " (added to every run's delta)"))
                 for c in cost.aggregateCharges { print("  \(c.aggregate.name): \(c.measurements.count) measurement(s)") }
+                for weakness in cost.weaknesses(under: try d.privacyPolicy()) { print("WEAK: \(weakness)") }
             } catch let e as ParleyError { fail(e.reason) }
         }
     }

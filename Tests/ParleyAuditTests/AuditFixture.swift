@@ -102,8 +102,8 @@ class AuditFixture: XCTestCase {
                                          "suppressed_groups": .unsigned(0), "inputs": .textMap(m)])
         }
 
-        func queryRefused(_ query: String, reason: String) throws -> [UInt8] {
-            try entry("query-refused", ["query": .text(query), "receiver": .text("brand"), "reason": .text(reason)])
+        func queryRefused(_ query: String, code: String) throws -> [UInt8] {
+            try entry("query-refused", ["query": .text(query), "receiver": .text("brand"), "code": .text(code)])
         }
     }
 
@@ -140,7 +140,7 @@ class AuditFixture: XCTestCase {
         try log.recordWorkerEntry(job: job, entry: try worker.uploadAccepted("exposures", provider: "brand", digest: Self.exposuresDigest, rows: 3000))
         try log.recordWorkerEntry(job: job, entry: try worker.uploadAccepted("purchases", provider: "retailer", digest: Self.purchasesDigest, rows: 1500))
         try log.recordWorkerEntry(job: job, entry: try worker.release("reach", budgetLeft: "1", inputs: ["exposures": Self.exposuresDigest]))
-        try log.recordWorkerEntry(job: job, entry: try worker.queryRefused("nope", reason: "query nope is not declared by the module"))
+        try log.recordWorkerEntry(job: job, entry: try worker.queryRefused("nope", code: "undeclared-query"))
         try log.recordStopped(job: job)
         return worker
     }

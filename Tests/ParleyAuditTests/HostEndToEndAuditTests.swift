@@ -52,7 +52,7 @@ final class HostEndToEndAuditTests: XCTestCase {
                     try log.recordLaunch(job: job, claims: claims, module: bundle, evidence: try host.evidence(job: job, nonce: nonce),
                                          nonce: nonce, tier: tier)
                 case .workerEntry(let job, let entry): try log.recordWorkerEntry(job: job, entry: entry)
-                case .uploadRefused(let job, let dataset, let reason): try log.recordUploadRefused(job: job, dataset: dataset, reason: reason)
+                case .uploadRefused(let job, let dataset, let code): try log.recordUploadRefused(job: job, dataset: dataset, code: code.rawValue)
                 case .stopped(let job): try log.recordStopped(job: job)
                 case .failed(let job, let reason): try log.recordFailed(job: job, reason: reason)
                 }

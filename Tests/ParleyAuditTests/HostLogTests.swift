@@ -36,13 +36,18 @@ final class HostLogTests: AuditFixture {
     }
 
     func testEntriesAreDeterministicCBORWithTheDocumentedFields() throws {
-        try log.recordUploadRefused(job: "job-a", dataset: "exposures", reason: String(repeating: "x", count: 10_000))
+        try log.recordUploadRefused(job: "job-a", dataset: "exposures", code: "invalid-csv")
         try log.recordFailed(job: "job-a", reason: "the worker missed its heartbeats")
-        let entries = try log.entries(from: 0, count: 2)
+        try log.recordFailed(job: "job-a", reason: String(repeating: "x", count: 10_000))
+        // An upload refusal is logged by its code alone: free text (which could quote data) is refused.
+        XCTAssertThrowsError(try log.recordUploadRefused(job: "job-a", dataset: "exposures", code: "row 2: 'alice@example.com' is not an int"))
+        let entries = try log.entries(from: 0, count: 3)
         let refused = try CBORDecoder().decode(entries[0]).textKeyedMap("entry")
-        XCTAssertEqual(Set(refused.keys), ["format", "kind", "job", "time", "dataset", "reason"])
+        XCTAssertEqual(Set(refused.keys), ["format", "kind", "job", "time", "dataset", "code"])
         XCTAssertEqual(try refused.required("format", in: "").textValue(""), "parley/log-entry/1")
-        XCTAssertEqual(try refused.required("reason", in: "").textValue("").count, LogRecord.maxReasonLength, "long reasons are cut")
+        XCTAssertEqual(try LogRecord(bytes: entries[0]).body, .uploadRefused(dataset: "exposures", code: "invalid-csv"))
+        let failed = try CBORDecoder().decode(entries[2]).textKeyedMap("entry")
+        XCTAssertEqual(try failed.required("reason", in: "").textValue("").count, LogRecord.maxReasonLength, "long reasons are cut")
         XCTAssertEqual(try LogRecord(bytes: entries[1]).body, .failed(reason: "the worker missed its heartbeats"))
         XCTAssertEqual(CBOREncoder.encode(try CBORDecoder().decode(entries[1])), entries[1])
         XCTAssertThrowsError(try log.recordStopped(job: "not a job id!"))

@@ -35,6 +35,36 @@ final class ReplayTests: AuditFixture {
         XCTAssertEqual((json?["releases"] as? [[String: Any]])?.first?["epsilon"] as? String, "1")
     }
 
+    /// A run refused after its charge (`not-computable`) spent the budget: the replay counts it
+    /// like a release, and checks the budget left it states. Refusals are logged as codes only.
+    func testAChargedRefusalIsCountedAndRefusalsAreCodesOnly() throws {
+        let worker = try launch("job-a")
+        try log.recordWorkerEntry(job: "job-a", entry: try worker.uploadAccepted("exposures", provider: "brand", digest: Self.exposuresDigest))
+        try log.recordWorkerEntry(job: "job-a", entry: try worker.uploadAccepted("purchases", provider: "retailer", digest: Self.purchasesDigest))
+        try log.recordWorkerEntry(job: "job-a", entry: try worker.entry("query-refused", [
+            "query": .text("reach"), "receiver": .text("brand"), "code": .text("not-computable"),
+            "epsilon": .text("1"), "delta": .text("0"), "budget_left": .text("1"),
+        ]))
+        let report = try replay()
+        XCTAssertEqual(report.verdict, .passed, report.text)
+        XCTAssertEqual(report.jobs.first?.epsilonSpent, "1", "the charge of a refused run is spent")
+        XCTAssertEqual(report.refusals.map(\.code), ["not-computable"])
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: report.epsilonByDataset.map { ($0.dataset, $0.epsilon) })["exposures"], "1")
+
+        // A wrong budget_left is caught as for a release; free text in place of a code is unreadable.
+        try log.recordWorkerEntry(job: "job-a", entry: try worker.entry("query-refused", [
+            "query": .text("reach"), "receiver": .text("brand"), "code": .text("not-computable"),
+            "epsilon": .text("1"), "delta": .text("0"), "budget_left": .text("1"),
+        ]))
+        XCTAssertEqual(try replay().failures.last?.reason, .budgetLeftMismatch(stated: "1", expected: "0"))
+        try log.recordWorkerEntry(job: "job-a", entry: try worker.entry("query-refused", [
+            "query": .text("reach"), "receiver": .text("brand"), "code": .text("row 3: alice@example.com is not an int"),
+        ]))
+        guard case .workerEntryRejected(.malformedPayload)? = try replay().failures.last?.reason else {
+            return XCTFail("a refusal code that is free text must not be accepted")
+        }
+    }
+
     func testWithoutPinsTheReplayPassesButWarnsThatTheBundleVouchesForItself() throws {
         try cleanJob()
         let report = try replay(policy: AuditPolicy())
@@ -59,7 +89,7 @@ final class ReplayTests: AuditFixture {
         XCTAssertEqual(assertFirstFailure(try replay(), at: 1), .entryForUnlaunchedJob(kind: "worker"))
 
         try log.recordWorkerEntry(job: "job-a", entry: try worker.entry("query-refused", ["query": .text("q"), "receiver": .text("brand"),
-                                                                                          "reason": .text("r")], job: "job-z"))
+                                                                                          "code": .text("replayed")], job: "job-z"))
         let report = try replay()
         XCTAssertEqual(report.failures.last, AuditReplayFailure(entryIndex: 2, reason: .workerEntryForOtherJob(signedFor: "job-z")))
     }

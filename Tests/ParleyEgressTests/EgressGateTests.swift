@@ -117,7 +117,7 @@ final class EgressGateTests: XCTestCase {
                 XCTAssertFalse(error.reason.contains("123457"), "\(label): a refusal must not carry data values")
             }
         }
-        XCTAssertEqual(budget.runs, 0, "refused runs must not be charged")
+        XCTAssertEqual(budget.runs, UInt64(cases.count), "the charge comes first: a run refused after it stays charged")
 
         // Within bounds (including negative per-unit totals) is accepted.
         let fine = BoundedQueryResult(aggregates: [sum], groups: [BoundedGroup(keys: ["a"], distinctUnits: 5, totals: [-50])])
@@ -154,7 +154,7 @@ final class EgressGateTests: XCTestCase {
     /// The noise the gate adds to a released count follows the planned distribution.
     /// Chi-square at significance 1e-4, fixed seed (deterministic).
     func testGateNoiseFollowsPlannedDistribution() throws {
-        let policy = try Fixtures.policy(minGroupSize: 1, epsilon: "1.0", budget: "100000", maxGroupsPerUnit: 1)
+        let policy = try Fixtures.policy(minGroupSize: 2, epsilon: "1.0", budget: "100000", maxGroupsPerUnit: 1)
         let gate = EgressGate(policy: policy)
         var budget = PrivacyBudget(policy: policy)
         var generator = SeededGenerator(seed: 14)
@@ -175,7 +175,7 @@ final class EgressGateTests: XCTestCase {
     }
 
     func testAverageIsNoisySumOverNoisyUnitCount() throws {
-        let policy = try Fixtures.policy(minGroupSize: 1, epsilon: "1.0", budget: "100")
+        let policy = try Fixtures.policy(minGroupSize: 2, epsilon: "1.0", budget: "100")
         let gate = EgressGate(policy: policy)
         var budget = PrivacyBudget(policy: policy)
         var generator = SeededGenerator(seed: 15)
@@ -194,7 +194,7 @@ final class EgressGateTests: XCTestCase {
     }
 
     func testProductionGeneratorPath() throws {
-        let policy = try Fixtures.policy(minGroupSize: 1, epsilon: "1.0", budget: "1.0")
+        let policy = try Fixtures.policy(minGroupSize: 2, epsilon: "1.0", budget: "1.0")
         var budget = PrivacyBudget(policy: policy)
         let result = BoundedQueryResult(aggregates: [Fixtures.rows], groups: [BoundedGroup(keys: ["a"], distinctUnits: 1_000, totals: [1_000])])
         let release = try EgressGate(policy: policy).release(result, budget: &budget)

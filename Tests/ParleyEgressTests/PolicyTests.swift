@@ -21,7 +21,7 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(pure.epsilonPerQuery, .one)
         XCTAssertEqual(pure.budgetEpsilon, Rational(10))
         XCTAssertEqual(pure.maxGroupsPerUnit, 3)
-        let approximate = try PrivacyPolicy(minGroupSize: 1, epsilonPerQuery: "0.5", budgetEpsilon: "0.5",
+        let approximate = try PrivacyPolicy(minGroupSize: 2, epsilonPerQuery: "0.5", budgetEpsilon: "0.5",
                                             delta: "1e-9", maxGroupsPerUnit: 1)
         XCTAssertEqual(approximate.mechanism, .discreteGaussian)
         XCTAssertEqual(approximate.delta, try Rational(1, 1_000_000_000))
@@ -30,6 +30,7 @@ final class PolicyTests: XCTestCase {
     func testRefusesInvalidPolicies() {
         let invalid: [(String, Refusal?)] = [
             ("min_group_size 0", policyRefusal(minGroupSize: 0)),
+            ("min_group_size 1 (below AWS Clean Rooms' floor of 2)", policyRefusal(minGroupSize: 1)),
             ("min_group_size -3", policyRefusal(minGroupSize: -3)),
             ("epsilon 0", policyRefusal(epsilon: "0.0")),
             ("budget below one query", policyRefusal(epsilon: "2", budget: "1.5")),
@@ -52,6 +53,7 @@ final class PolicyTests: XCTestCase {
 
     func testReasonsNameTheField() {
         XCTAssertEqual(policyRefusal(minGroupSize: 0)?.reason.contains("min_group_size"), true)
+        XCTAssertEqual(policyRefusal(minGroupSize: 1)?.reason.contains("at least 2"), true)
         XCTAssertEqual(policyRefusal(epsilon: "0")?.reason.contains("epsilon_per_query"), true)
         XCTAssertEqual(policyRefusal(maxGroupsPerUnit: 0)?.reason.contains("max_groups_per_unit"), true)
     }

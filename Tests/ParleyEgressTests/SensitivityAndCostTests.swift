@@ -75,8 +75,10 @@ final class SensitivityAndCostTests: XCTestCase {
         XCTAssertEqual(cost.partitionSelectionDelta, expected, accuracy: expected * 1e-6)
         XCTAssertGreaterThanOrEqual(cost.partitionSelectionDelta, expected)
 
-        let trivial = try QueryCost(aggregates: [Fixtures.distinct], policy: try Fixtures.policy(minGroupSize: 1))
-        XCTAssertEqual(trivial.partitionSelectionDelta, 1)
+        // The smallest threshold allowed, 2: a lone unit's group passes if its noise is >= 1.
+        let trivial = try QueryCost(aggregates: [Fixtures.distinct], policy: try Fixtures.policy(minGroupSize: 2))
+        let lone = exp(-1.0 / 2) / (1 + exp(-1.0 / 2))
+        XCTAssertEqual(trivial.partitionSelectionDelta, lone, accuracy: lone * 1e-6)
 
         let gaussian = try QueryCost(aggregates: [Fixtures.distinct], policy: try Fixtures.policy(minGroupSize: 50, delta: "1e-9"))
         guard case let .discreteGaussian(variance)? = gaussian.noise(for: .distinctUnits) else { return XCTFail("expected Gaussian") }

@@ -86,6 +86,21 @@ final class QueryEngineTests: XCTestCase {
         ])
     }
 
+    func testJoinedRowsPerUnitAreCutBeforeTheJoin() throws {
+        // One row per unit and source: a keeps its first exposure (spring) and its first soda or
+        // juice purchase (10.50); b keeps spring x 2.25. Nothing of a reaches summer.
+        let result = try run(Self.joinQuery, bounds: ContributionBounds(maxGroupsPerUnit: 100, maxRowsPerUnit: 1000, maxJoinRowsPerUnit: 1))
+        XCTAssertEqual(result.groups, [
+            AggregatedGroup(key: [.text("spring")], distinctUnits: 2, totals: [.count(2), .sum(127_500), .count(2)]),
+        ])
+        // Two per source: a gives 2 x 2 combinations, so 2 rows per campaign.
+        let two = try run(Self.joinQuery, bounds: ContributionBounds(maxGroupsPerUnit: 100, maxRowsPerUnit: 1000, maxJoinRowsPerUnit: 2))
+        XCTAssertEqual(two.groups.map { $0.totals[2] }, [.count(3), .count(2)])
+        // A single source is never cut (there is no product to bound).
+        let single = try run("SELECT COUNT(*) AS n FROM purchases", bounds: ContributionBounds(maxGroupsPerUnit: 100, maxRowsPerUnit: 1000, maxJoinRowsPerUnit: 1))
+        XCTAssertEqual(single.groups.first?.totals, [.count(6)])
+    }
+
     func testRowCountsAreClampedPerUnitAndGroup() throws {
         let result = try run(Self.joinQuery, bounds: ContributionBounds(maxGroupsPerUnit: 100, maxRowsPerUnit: 2))
         XCTAssertEqual(result.groups.map { $0.totals[2] }, [.count(3), .count(2)])

@@ -16,9 +16,9 @@ public struct WorkerMessage: Sendable, Equatable {
         case ready            // public_key, signing_key, debug, sandbox
         case heartbeatAck = "heartbeat_ack" // seq
         case uploadAccepted = "upload_accepted" // dataset, rows, digest, entry
-        case uploadRefused = "upload_refused"   // dataset, reason
+        case uploadRefused = "upload_refused"   // dataset, code, reason (reason for the provider only)
         case result           // query, sealed, entry
-        case queryRefused = "query_refused"     // query, reason, entry
+        case queryRefused = "query_refused"     // query, code, reason, entry
         case failure          // reason (the worker is about to exit)
 
         public var fields: Set<String> {
@@ -32,9 +32,9 @@ public struct WorkerMessage: Sendable, Equatable {
             case .stop: return []
             case .ready: return ["public_key", "signing_key", "debug", "sandbox"]
             case .uploadAccepted: return ["dataset", "rows", "digest", "entry"]
-            case .uploadRefused: return ["dataset", "reason"]
+            case .uploadRefused: return ["dataset", "code", "reason"]
             case .result: return ["query", "sealed", "entry"]
-            case .queryRefused: return ["query", "reason", "entry"]
+            case .queryRefused: return ["query", "code", "reason", "entry"]
             case .failure: return ["reason"]
             }
         }

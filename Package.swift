@@ -62,7 +62,7 @@ let package = Package(
 
         // Evidence formats, quote providers, the verifier and its appraisal policy.
         .target(name: "ParleyAttestation",
-                dependencies: ["ParleyCore", "ParleyTPMVerify", "ParleyTOML", "COpenSSL",
+                dependencies: ["ParleyCore", "ParleyTPMVerify", "ParleyTOML", "COpenSSL", "ParleyLog",
                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Attestation/ParleyAttestation", swiftSettings: strict),
 
@@ -76,15 +76,20 @@ let package = Package(
 
         // The host's HTTP API (Hummingbird) and its job store (SQLite through GRDB).
         .target(name: "ParleyHTTP",
-                dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyAudit",
+                dependencies: ["ParleyHost", "ParleyCore", "ParleyAttestation", "ParleyAudit", "ParleyParty", "ParleyLog",
                                .product(name: "Hummingbird", package: "hummingbird"),
                                .product(name: "HummingbirdCore", package: "hummingbird"),
                                .product(name: "HummingbirdTLS", package: "hummingbird"),
                                .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Host/ParleyHTTP", swiftSettings: strict),
 
+        // `parley witness`: follows host logs and cosigns their checkpoints (C2SP tlog-witness).
+        .target(name: "ParleyWitness",
+                dependencies: ["ParleyLog", "ParleyCore", .product(name: "Hummingbird", package: "hummingbird")],
+                path: "Sources/ParleyWitness", swiftSettings: strict),
+
         // What a party runs on its own machine: sealed uploads, signed requests, checked results.
-        .target(name: "ParleyParty", dependencies: ["ParleyCore", "ParleyAttestation", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "ParleyParty", dependencies: ["ParleyCore", "ParleyAttestation", "ParleyLog", "ParleyAudit", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Sources/ParleyParty", swiftSettings: strict),
 
         // The host: worker launch and supervision (a state machine), HTTP API, job store, log writer.
@@ -102,9 +107,14 @@ let package = Package(
 
         // The log's content: entries for every host event, the writer, audit export and replay.
         .target(name: "ParleyAudit",
-                dependencies: ["ParleyLog", "ParleyAttestation", "ParleyCore", "ParleyModule", "ParleyEgress",
+                dependencies: ["ParleyLog", "ParleyAttestation", "ParleyCore", "ParleyModule", "ParleyEgress", "ParleyLedger",
                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Attestation/ParleyAudit", exclude: ["README.md"], swiftSettings: strict),
+
+        // The privacy budget ledger across jobs: the host's handoff to a new worker and the tally
+        // of what earlier jobs spent (shared by the worker and the audit).
+        .target(name: "ParleyLedger", dependencies: ["ParleyCore", "ParleyModule", "ParleyEgress", "ParleyLog"],
+                path: "Sources/ParleyLedger", swiftSettings: strict),
 
         // The egress gate: exact discrete DP noise, minimum group size, privacy budget.
         .target(name: "ParleyEgress", path: "Enclave/ParleyEgress", swiftSettings: strict),
@@ -118,7 +128,7 @@ let package = Package(
 
         // The worker runtime: key custody, uploads, query execution through the egress gate.
         .target(name: "ParleyWorker",
-                dependencies: ["ParleyCore", "ParleyModule", "ParleyEngine", "ParleyEgress", "ParleyAnalysis",
+                dependencies: ["ParleyCore", "ParleyModule", "ParleyEngine", "ParleyEgress", "ParleyAnalysis", "ParleyLedger",
                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Enclave/ParleyWorker", swiftSettings: strict),
 
@@ -129,7 +139,7 @@ let package = Package(
         // The one CLI for every role.
         .executableTarget(name: "parley",
                           dependencies: ["ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyAnalysis", "ParleyEgress",
-                                         "ParleyHost", "ParleyHTTP", "ParleyParty", "ParleyAudit", "ParleyLog", "ParleyTOML",
+                                         "ParleyHost", "ParleyHTTP", "ParleyParty", "ParleyAudit", "ParleyLog", "ParleyTOML", "ParleyWitness",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/parley", swiftSettings: strict),
 
@@ -190,7 +200,7 @@ let package = Package(
                                    "ParleyTestSupport", "parley-enclave", .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyAuditTests", swiftSettings: strict),
         .testTarget(name: "ParleyHTTPTests",
-                    dependencies: ["ParleyHTTP", "ParleyHost", "ParleyAudit", "ParleyParty", "ParleyAttestation", "ParleyCore", "ParleyModule",
+                    dependencies: ["ParleyHTTP", "ParleyHost", "ParleyAudit", "ParleyParty", "ParleyLedger", "ParleyLog", "ParleyWitness", "ParleyAttestation", "ParleyCore", "ParleyModule",
                                    "ParleyTestSupport", "parley-enclave", .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyHTTPTests", swiftSettings: strict),
         .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],

@@ -18,6 +18,14 @@ public struct AuditPolicy: Sendable {
     /// The pinned software quoting root and/or TPM attestation key; each missing one is taken from
     /// the bundle, with a warning.
     public var anchors: TrustAnchors
+    /// Checkpoints others saw (parties' state directories, witnesses, receipts): the log must
+    /// extend each one. Each pairs where it came from (a file name, for the report) with the
+    /// signed note.
+    public var knownCheckpoints: [(source: String, note: [UInt8])] = []
+    /// Witnesses whose `cosignature/v1` lines count on known checkpoints.
+    public var witnesses: [CosignerKey] = []
+    /// How many of them each known checkpoint must carry (0: none required).
+    public var witnessQuorum = 0
 
     /// A policy; every expectation defaults to "not pinned".
     public init(expectedModules: [MeasurementDigest]? = nil, logKey: NoteVerifierKey? = nil, origin: String? = nil,

@@ -45,6 +45,9 @@ public struct AuditReplay: Sendable {
                                      failures: [AuditReplayFailure(entryIndex: nil, reason: .unreadableEntry(error.reason))])
         }
         var failures = logReport.failures.map { AuditReplayFailure(entryIndex: $0.entryIndex, reason: .log($0.reason)) }
+        failures += Self.checkKnown(policy?.knownCheckpoints ?? [], against: entries,
+                                    verifier: CheckpointVerifier(verifierKey: key, origin: policy?.origin ?? key.name),
+                                    witnesses: policy?.witnesses ?? [], quorum: policy?.witnessQuorum ?? 0)
 
         // 2. The entries, in order (only the intact prefix the log check read).
         var anchors = policy?.anchors ?? TrustAnchors()
@@ -60,9 +63,42 @@ public struct AuditReplay: Sendable {
         for entry in entries { ledger.visit(entry) }
         failures += ledger.failures
         warnings += ledger.warnings + ledger.relaunchWarnings
+        let acrossJobs = LedgerAudit(entries: entries)
+        failures += acrossJobs.failures
 
         return AuditReplayReport(log: logReport, logKey: key, logKeyPinned: policy?.logKey != nil, ledger: ledger,
-                                 warnings: warnings, failures: Self.ordered(failures))
+                                 warnings: warnings, failures: Self.ordered(failures), ledgers: acrossJobs.summaries)
+    }
+
+    /// Holds the log to checkpoints others saw: each must verify with the log key, and the
+    /// replayed tree must have its size at least and the same root at its size.
+    static func checkKnown(_ known: [(source: String, note: [UInt8])], against entries: [LogEntry],
+                           verifier: CheckpointVerifier, witnesses: [CosignerKey] = [], quorum: Int = 0) -> [AuditReplayFailure] {
+        guard !known.isEmpty else { return [] }
+        let tree = MerkleTree(leafHashes: entries.map { MerkleHashing.leafHash($0.bytes) })
+        var failures: [AuditReplayFailure] = []
+        for (source, note) in known {
+            switch verifier.verify(note) {
+            case .rejected(let why):
+                failures.append(AuditReplayFailure(entryIndex: nil, reason: .knownCheckpointRejected(source: source, why)))
+            case .verified(let v):
+                let c = v.checkpoint
+                if quorum > 0 {
+                    let have = (try? SignedNote.parse(note))?.cosignatures(by: witnesses).count ?? 0
+                    if have < quorum {
+                        failures.append(AuditReplayFailure(entryIndex: nil, reason: .knownCheckpointUnwitnessed(source: source, have: have, need: quorum)))
+                    }
+                }
+                if c.size > tree.size {
+                    failures.append(AuditReplayFailure(entryIndex: nil, reason: .knownCheckpointNotExtended(
+                        source: source, knownSize: c.size, logSize: tree.size, rootDiffers: false)))
+                } else if (try? tree.rootHash(atSize: c.size)) != c.rootHash {
+                    failures.append(AuditReplayFailure(entryIndex: nil, reason: .knownCheckpointNotExtended(
+                        source: source, knownSize: c.size, logSize: tree.size, rootDiffers: true)))
+                }
+            }
+        }
+        return failures
     }
 
     /// Failures about the checkpoints alone (no entry) first, then by entry index; ties keep

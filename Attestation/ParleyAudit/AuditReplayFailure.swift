@@ -31,6 +31,13 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
     case log(AuditFailureReason)
     /// The entry is not a `parley/log-entry/1` Parley understands.
     case unreadableEntry(String)
+    /// A checkpoint someone else saw (`--known-checkpoint`) is not signed by the log key.
+    case knownCheckpointRejected(source: String, CheckpointRejection)
+    /// The log does not extend a checkpoint someone else saw: it has fewer entries (rolled back
+    /// or cut), or another root at that size (rewritten and re-signed).
+    case knownCheckpointNotExtended(source: String, knownSize: UInt64, logSize: UInt64, rootDiffers: Bool)
+    /// A known checkpoint carries fewer valid cosignatures from the pinned witnesses than required.
+    case knownCheckpointUnwitnessed(source: String, have: Int, need: Int)
 
     // Launches.
     /// A second launch entry for a job id already launched.
@@ -77,6 +84,11 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
     case unreadableEpsilon(String)
     /// The job's releases spent more epsilon than its module's budget.
     case budgetExceeded(spent: String, budget: String)
+    /// A worker's launch claims another inheritance than the log, counted up to its checkpoint, gives.
+    case ledgerInheritanceMismatch(claimed: String, counted: String)
+    /// A worker's ledger claim does not fit the log: its checkpoint is not the log's prefix, or it
+    /// names another ledger than its module's.
+    case ledgerClaimInvalid(String)
     /// The worker's `budget_left` is not the module budget minus the logged releases' epsilon:
     /// a release is missing from the log (or was logged twice).
     case budgetLeftMismatch(stated: String, expected: String)
@@ -87,6 +99,9 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
         case .noLogKey: "noLogKey"
         case .log(let reason): "log." + Self.logCode(reason)
         case .unreadableEntry: "unreadableEntry"
+        case .knownCheckpointRejected: "knownCheckpointRejected"
+        case .knownCheckpointNotExtended: "knownCheckpointNotExtended"
+        case .knownCheckpointUnwitnessed: "knownCheckpointUnwitnessed"
         case .jobLaunchedTwice: "jobLaunchedTwice"
         case .moduleUnreadable: "moduleUnreadable"
         case .moduleMeasurementMismatch: "moduleMeasurementMismatch"
@@ -109,6 +124,8 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
         case .unreadableEpsilon: "unreadableEpsilon"
         case .budgetExceeded: "budgetExceeded"
         case .budgetLeftMismatch: "budgetLeftMismatch"
+        case .ledgerInheritanceMismatch: "ledgerInheritanceMismatch"
+        case .ledgerClaimInvalid: "ledgerClaimInvalid"
         }
     }
 
@@ -118,6 +135,13 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
         case .noLogKey: "no log key: pin the host's log-key.pub in the audit policy (the bundle has none)"
         case .log(let reason): reason.description
         case .unreadableEntry(let why): "the entry is not a Parley log entry: \(why)"
+        case .knownCheckpointRejected(let source, let why): "the known checkpoint \(source) is refused: \(why)"
+        case .knownCheckpointUnwitnessed(let source, let have, let need):
+            "the known checkpoint \(source) carries \(have) valid cosignature(s) from the pinned witnesses; \(need) required"
+        case .knownCheckpointNotExtended(let source, let known, let size, let rootDiffers):
+            rootDiffers
+                ? "the log does not extend the known checkpoint \(source): at size \(known) its root differs (history was rewritten and re-signed)"
+                : "the log has \(size) entries but the known checkpoint \(source) covers \(known): the log was rolled back or cut"
         case .jobLaunchedTwice: "the job was already launched earlier in the log"
         case .moduleUnreadable(let why): "the launched module bundle does not open: \(why)"
         case .moduleMeasurementMismatch(let stated, let actual):
@@ -144,6 +168,9 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
         case .budgetExceeded(let spent, let budget): "the job spent epsilon \(spent), over its module's budget of \(budget)"
         case .budgetLeftMismatch(let stated, let expected):
             "the worker says \(stated) epsilon is left, but the logged releases leave \(expected): a release is missing from the log"
+        case .ledgerInheritanceMismatch(let claimed, let counted):
+            "the worker says earlier jobs of its ledger spent \(claimed), but the log up to its checkpoint counts \(counted)"
+        case .ledgerClaimInvalid(let why): "the worker's ledger claim does not fit the log: \(why)"
         }
     }
 

@@ -137,13 +137,32 @@ public struct AuditReplayReport: Sendable {
     public let refusals: [Refusal]
     /// Epsilon spent per dataset digest.
     public let epsilonByDataset: [DatasetSpending]
+    /// Spend per budget ledger across jobs.
+    public let ledgers: [LedgerSpending]
     /// Things to look at that do not fail the replay.
     public let warnings: [AuditWarning]
     /// Every failure, the first one first.
     public let failures: [AuditReplayFailure]
 
+    /// One budget ledger's spend across its jobs (docs/privacy.md, "The ledger across jobs").
+    public struct LedgerSpending: Sendable, Equatable {
+        /// The ledger id, hex.
+        public let id: String
+        /// Its name.
+        public let name: String
+        /// Its jobs, in launch order.
+        public let jobs: [String]
+        /// Epsilon counted as spent (a job without a closing entry counts as having spent all it could).
+        public let spent: String
+        /// The newest module's `budget_epsilon`.
+        public let budget: String
+        /// Jobs with no end in the log.
+        public let open: [String]
+    }
+
     init(log: AuditReport?, logKey: NoteVerifierKey?, logKeyPinned: Bool, ledger: ReplayLedger?,
-         warnings: [AuditWarning], failures: [AuditReplayFailure]) {
+         warnings: [AuditWarning], failures: [AuditReplayFailure], ledgers: [LedgerAudit.Summary] = []) {
+        self.ledgers = ledgers.map { LedgerSpending(id: $0.id, name: $0.name, jobs: $0.jobs, spent: $0.spent, budget: $0.budget, open: $0.open) }
         entryCount = log?.entryCount ?? 0
         rootHash = log?.rootHash.hex
         verifiedCheckpoints = log?.verifiedCheckpoints.count ?? 0

@@ -36,6 +36,11 @@ extension AuditReplayReport {
         for s in epsilonByDataset {
             lines.append("  \(s.dataset) \(s.digest.prefix(16))...: \(s.epsilon) (jobs \(s.jobs.joined(separator: ", ")))")
         }
+        lines.append("epsilon spent per budget ledger, across jobs:")
+        for l in ledgers {
+            lines.append("  \(l.name) \(l.id.prefix(16))...: \(l.spent) of \(l.budget) (jobs \(l.jobs.joined(separator: ", "))"
+                         + (l.open.isEmpty ? ")" : "; open, counted in full: \(l.open.joined(separator: ", ")))"))
+        }
         if !warnings.isEmpty {
             lines.append("warnings: \(warnings.count)")
             for w in warnings { lines.append("  - \(w)") }
@@ -76,6 +81,9 @@ extension AuditReplayReport {
             },
             "epsilon_by_dataset": epsilonByDataset.map { s -> [String: Any] in
                 ["sha256": s.digest, "dataset": s.dataset, "jobs": s.jobs, "epsilon": s.epsilon]
+            },
+            "ledgers": ledgers.map { l -> [String: Any] in
+                ["id": l.id, "name": l.name, "jobs": l.jobs, "spent": l.spent, "budget": l.budget, "open": l.open]
             },
             "warnings": warnings.map { ["code": $0.code, "message": $0.description] },
             "failures": failures.map(failure),

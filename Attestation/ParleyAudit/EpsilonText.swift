@@ -9,13 +9,7 @@ enum EpsilonText {
     }
 
     static func parse(_ text: String) throws(EpsilonText.Unreadable) -> Rational {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        do {
-            if parts.count == 2, let n = UInt64(parts[0]), let d = UInt64(parts[1]) {
-                return try Rational(n, d)
-            }
-            return try Rational(decimal: text)
-        } catch {
+        do { return try Rational(exactText: text) } catch {
             throw Unreadable(reason: "\(text.prefix(64).debugDescription): \(error)")
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyLedger
 import ParleyLog
 
 /// The host's log writer: every host event becomes one `parley/log-entry/1` entry (see
@@ -165,6 +166,29 @@ public final class HostLog: @unchecked Sendable {
             do throws(LogError) { return try log.merkleTree.consistencyProof(oldSize: from, newSize: to).path.map(\.bytes) } catch {
                 throw AuditError(error, doing: "no consistency proof")
             }
+        }
+    }
+
+    /// What a new worker needs to count its ledger: every entry and the newest checkpoint, which
+    /// covers exactly them (taken under the lock, so they agree).
+    /// - Throws: `AuditError` `.outOfRange` if the log is larger than a handoff carries
+    ///   (``LedgerHandoff/maxEntries`` entries, 7 MiB): the launch then fails rather than start a
+    ///   worker that cannot count its ledger; `.storage` if an entry cannot be read.
+    public func ledgerHandoff() throws -> LedgerHandoff {
+        try locked { () throws(AuditError) -> LedgerHandoff in
+            guard log.size <= UInt64(LedgerHandoff.maxEntries), let note = log.checkpointNotes.last else {
+                throw AuditError(.outOfRange, "the log has \(log.size) entries, more than a worker's ledger handoff carries (\(LedgerHandoff.maxEntries))")
+            }
+            var entries: [[UInt8]] = []
+            var bytes = 0
+            for index in 0..<log.size {
+                do throws(LogError) { entries.append(try log.entry(at: index).bytes) } catch { throw AuditError(error, doing: "cannot read entry \(index)") }
+                bytes += entries[entries.count - 1].count
+                guard bytes <= 7 << 20 else {
+                    throw AuditError(.outOfRange, "the log holds more than 7 MiB, more than a worker's ledger handoff carries")
+                }
+            }
+            return LedgerHandoff(checkpointNote: note, logKey: signer.verifierKey.encoded, entries: entries)
         }
     }
 

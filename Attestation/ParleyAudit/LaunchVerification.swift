@@ -71,6 +71,7 @@ struct LaunchVerification {
         if a.moduleSigner != b.moduleSigner { fields.append("measurements.module_signer") }
         if a.debug != b.debug { fields.append("debug") }
         if a.publicKey != b.publicKey { fields.append("public_key") }
+        if a.ledger != b.ledger { fields.append("ledger") }
         if a.signingKey != b.signingKey { fields.append("signing_key") }
         return fields
     }

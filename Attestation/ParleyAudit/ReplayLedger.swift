@@ -17,6 +17,8 @@ struct ReplayLedger {
         var budget: Rational?
         var accepted: [String: AuditReplayReport.Upload] = [:]
         var spent: Rational = .zero
+        /// What the worker says earlier jobs of its ledger spent (its launch claims).
+        var inherited: Rational = .zero
         var ended: AuditReplayReport.JobState?
     }
 
@@ -83,6 +85,9 @@ struct ReplayLedger {
         job.claims = launch.claims
         job.tier = launch.tier
         job.module = module
+        if let text = launch.claims.ledger?.inherited {
+            do throws(EpsilonText.Unreadable) { job.inherited = try EpsilonText.parse(text) } catch { fail(index, .unreadableEpsilon(error.reason)) }
+        }
         if let module {
             do { job.budget = try module.definition.privacyPolicy().budgetEpsilon } catch {
                 fail(index, .moduleUnreadable(LaunchVerification.reason(error)))
@@ -115,6 +120,13 @@ struct ReplayLedger {
                 let read = (try? job.module?.definition.compiledQueries()[refused.query]?.datasetNames) ?? []
                 spend(epsilonText: charge.epsilon, deltaText: charge.delta, budgetLeftText: charge.budgetLeft,
                       inputs: read.compactMap { job.accepted[$0]?.digest }, job: &job, at: index)
+            }
+        case .closed(let spent, let left):
+            do throws(EpsilonText.Unreadable) {
+                _ = try EpsilonText.parse(spent)
+                _ = try EpsilonText.parse(left)
+            } catch {
+                fail(index, .unreadableEpsilon(error.reason))
             }
         }
     }
@@ -171,11 +183,12 @@ struct ReplayLedger {
                 }
             }
             guard let budget = job.budget else { return }
-            guard job.spent <= budget else {
-                return fail(index, .budgetExceeded(spent: job.spent.description, budget: budget.description))
+            let total = try EpsilonText.sum(job.inherited, job.spent)
+            guard total <= budget else {
+                return fail(index, .budgetExceeded(spent: total.description, budget: budget.description))
             }
             let stated = try EpsilonText.parse(budgetLeftText)
-            let expected = (try? budget.subtracting(job.spent)) ?? .zero
+            let expected = (try? budget.subtracting(total)) ?? .zero
             if stated != expected { fail(index, .budgetLeftMismatch(stated: budgetLeftText, expected: expected.description)) }
         } catch {
             fail(index, .unreadableEpsilon(error.reason))
@@ -214,7 +227,8 @@ struct ReplayLedger {
         }
         var byModule: [MeasurementDigest: [JobState]] = [:]
         for id in jobOrder {
-            guard let job = jobs[id], let module = job.claims?.module, !job.accepted.isEmpty else { continue }
+            // Jobs whose workers counted their ledger are checked across jobs (AuditReplay's ledger check).
+            guard let job = jobs[id], let module = job.claims?.module, !job.accepted.isEmpty, job.claims?.ledger == nil else { continue }
             byModule[module, default: []].append(job)
         }
         for (measurement, group) in byModule.sorted(by: { $0.key.hex < $1.key.hex }) where group.count > 1 {

@@ -84,6 +84,10 @@ public struct WorkerEntry: Sendable, Equatable {
                 receiver: try m.required("receiver", in: c).textValue("\(c) receiver"),
                 code: try RefusalCodeText.parse(try m.required("code", in: c).textValue("\(c) code"), in: c),
                 charge: charge))
+        case "closed":
+            try m.rejectUnknownKeys(common.union(["spent", "budget_left"]), in: c)
+            kind = .closed(spent: try m.required("spent", in: c).textValue("\(c) spent"),
+                           budgetLeft: try m.required("budget_left", in: c).textValue("\(c) budget_left"))
         default:
             throw ParleyError(.unsupported, "worker entry has an unknown kind \"\(kindText)\"")
         }
@@ -154,6 +158,8 @@ public enum WorkerEntryKind: Sendable, Equatable {
     case release(WorkerEntry.Release)
     /// `query-refused`.
     case queryRefused(WorkerEntry.QueryRefused)
+    /// `closed`: the job's spending ended; `spent` is what this job spent (exact), `budgetLeft` what the ledger has left.
+    case closed(spent: String, budgetLeft: String)
 }
 
 /// The outcome of checking a worker entry.

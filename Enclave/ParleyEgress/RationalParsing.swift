@@ -105,3 +105,17 @@ extension Rational {
         }
     }
 }
+
+extension Rational {
+    /// Parses what ``description`` writes: an exact decimal (`"0.25"`) or a fraction (`"1/3"`),
+    /// as worker log entries carry epsilon.
+    /// - Throws: ``Refusal/invalidNumber(_:)`` or ``Refusal/parameterOverflow(_:)``.
+    public init(exactText text: String) throws(EgressError) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 2, let n = UInt64(parts[0]), let d = UInt64(parts[1]) {
+            self = try Rational(n, d)
+        } else {
+            self = try Rational(decimal: text)
+        }
+    }
+}

@@ -4,6 +4,7 @@ import ParleyAnalysis
 import ParleyCore
 import ParleyEgress
 import ParleyEngine
+import ParleyLedger
 import ParleyModule
 
 /// The worker's side of the protocol: holds the keys and the plaintext, answers the host.
@@ -21,6 +22,10 @@ public final class WorkerRuntime {
     var plans: [String: QueryPlan] = [:]
     var gate: EgressGate?
     var budget: PrivacyBudget?
+    /// Epsilon earlier jobs of the ledger spent, counted from the host's log before `ready`.
+    var inherited: Rational = .zero
+    /// Set once the job's closing entry is signed: nothing more is spent.
+    var closed = false
     var tables: [String: Table] = [:]
     var digests: [String: [UInt8]] = [:]
     var seenQueryNonces: Set<[UInt8]> = []
@@ -85,7 +90,8 @@ public final class WorkerRuntime {
         case .uploadBegin: return try uploadBegin(m)
         case .uploadData: try uploadData(try m["dataset"].textValue("dataset"), try m["bytes"].bytesValue("bytes")); return nil
         case .uploadEnd: return try uploadEnd(try m["dataset"].textValue("dataset"))
-        case .query: return try query(m)
+        case .query: return try closed ? refuseAfterClose(m) : query(m)
+        case .close: return try close()
         default: throw ParleyError(.malformed, "the host sent \(m.kind.rawValue), which only a worker sends")
         }
     }
@@ -101,13 +107,54 @@ public final class WorkerRuntime {
         plans = try definition.compiledQueries()
         let policy = try definition.privacyPolicy()
         gate = EgressGate(policy: policy)
-        budget = PrivacyBudget(policy: policy)
+        let claim = try inherit(m["ledger"], ledger: definition.ledgerID)
+        inherited = min(inherited, policy.budgetEpsilon)
+        budget = try PrivacyBudget(total: policy.budgetEpsilon, epsilonSpent: inherited, deltaSpent: .zero, runs: 0)
         module = definition
         return WorkerMessage(.ready, [
             "public_key": .bytes(Array(agreementKey.publicKey.rawRepresentation)),
             "signing_key": .bytes(Array(signingKey.publicKey.derRepresentation)),
-            "debug": .bool(debug), "sandbox": .textMap(sandbox),
+            "debug": .bool(debug), "sandbox": .textMap(sandbox), "ledger": claim?.cbor ?? .null,
         ])
+    }
+
+    /// Counts what earlier jobs of the ledger spent from the host's handoff (the whole log up to a
+    /// signed checkpoint, recomputed here), and returns the claim the evidence will bind.
+    /// - Throws: if the handoff does not verify: the worker then does not start.
+    func inherit(_ handoff: CBOR, ledger: [UInt8]) throws -> LedgerClaim? {
+        if case .null = handoff { return nil }
+        switch LedgerTally.verify(try LedgerHandoff(cbor: handoff), ledger: ledger) {
+        case .refused(let why): throw ParleyError(.verificationFailed, "the host's ledger handoff is refused: \(why)")
+        case .verified(let v):
+            guard v.tally.openJobs.count <= LedgerClaim.maxOpenJobs else {
+                throw ParleyError(.limitExceeded, "more than \(LedgerClaim.maxOpenJobs) earlier jobs of this ledger are open; stop them first")
+            }
+            inherited = v.tally.spent
+            return LedgerClaim(id: ledger, logKey: v.logKey.encoded, checkpointSize: v.checkpoint.size, checkpointRoot: v.checkpoint.rootHash.bytes,
+                               inherited: inherited.description, openJobs: v.tally.openJobs)
+        }
+    }
+
+    // MARK: close
+
+    /// Ends the job's spending: signs a `closed` entry with what this job spent, then refuses
+    /// every query. Later jobs of the ledger count this job's spend from it; a job without one
+    /// counts as having spent all it could.
+    func close() throws -> WorkerMessage {
+        closed = true
+        let spent = budget.map { (try? $0.epsilonSpent.subtracting(inherited)) ?? $0.epsilonSpent } ?? .zero
+        let entry = try signedEntry(["kind": .text("closed"), "spent": .text(spent.description),
+                                     "budget_left": .text((budget?.remaining ?? .zero).description)])
+        return WorkerMessage(.closed, ["entry": .bytes(entry)])
+    }
+
+    func refuseAfterClose(_ m: WorkerMessage) throws -> WorkerMessage {
+        let name = try m["query"].textValue("query")
+        let code = RefusalCode.jobClosed
+        let entry = try signedEntry(["kind": .text("query-refused"), "query": .text(name), "receiver": .text(try m["receiver"].textValue("receiver")),
+                                     "code": .text(code.rawValue)])
+        return WorkerMessage(.queryRefused, ["query": .text(name), "code": .text(code.rawValue),
+                                             "reason": .text("the job was closed; its budget is handed on to the ledger's next job"), "entry": .bytes(entry)])
     }
 
     // MARK: uploads

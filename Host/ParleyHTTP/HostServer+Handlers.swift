@@ -175,7 +175,7 @@ extension HostServer {
     // MARK: Log
 
     func logCheckpoint() async throws -> Response {
-        Self.bytes(try await offload { try self.log.checkpoint() }, type: "text/plain; charset=utf-8")
+        Self.bytes(try await offload { try self.witnesses.cosignedCheckpoint(self.log) }, type: "text/plain; charset=utf-8")
     }
 
     func logEntries(_ req: Request) async throws -> Response {

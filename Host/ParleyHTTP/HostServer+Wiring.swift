@@ -8,6 +8,10 @@ extension HostServer {
     /// Connects the host's events to the job store and the log, and starts the watcher that
     /// records jobs whose workers fail between requests. Call once, before serving.
     public func connect() {
+        service.ledgerHandoff = { [weak self] in
+            guard let self else { return .null }
+            return try self.log.ledgerHandoff().cbor
+        }
         service.onEvent = { [weak self] event in
             guard let self else { return }
             do {

@@ -24,6 +24,8 @@ public final class HostServer: @unchecked Sendable {
     public let log: HostLog
     let token: String
     let limits: Limits
+    /// Gathers witnesses' cosignatures for the checkpoint served at `/v1/log/checkpoint`.
+    public var witnesses = WitnessCollector(witnesses: [])
     let nonceLock = NSLock()
     let recordLock = NSLock()
     var seenQueryNonces: Set<[UInt8]> = []
@@ -84,6 +86,7 @@ public final class HostServer: @unchecked Sendable {
         }
         router.post("/v1/jobs/:id/stop") { req, ctx in try await self.stop(req, ctx.parameters.require("id")) }
         router.get("/v1/log/checkpoint") { _, _ in try await self.logCheckpoint() }
+        router.get("/v1/log/key") { _, _ in Self.bytes(Array((self.log.verifierKey.encoded + "\n").utf8), type: "text/plain; charset=utf-8") }
         router.get("/v1/log/entries") { req, _ in try await self.logEntries(req) }
         router.get("/v1/log/proof/inclusion") { req, _ in try await self.inclusion(req) }
         router.get("/v1/log/proof/consistency") { req, _ in try await self.consistency(req) }

@@ -92,6 +92,13 @@ public final class HostService: @unchecked Sendable {
     public let quotes: any QuoteProvider
     /// Called for every event that must reach the log (the log writer subscribes).
     public var onEvent: (@Sendable (HostEvent) -> Void)?
+    /// Gives a new worker its ledger handoff (`parley/ledger` docs/privacy.md): the log up to a
+    /// signed checkpoint, as CBOR. The log writer sets it; nil starts workers without one (their
+    /// evidence then binds no ledger, which a party following the log refuses).
+    public var ledgerHandoff: (@Sendable () throws -> CBOR)?
+    /// Held from a launch's handoff until its launch entry is logged, so that a worker's handoff
+    /// always includes every earlier launch.
+    private let launchLock = NSLock()
     private let lock = NSLock()
     private var jobs: [String: Job] = [:]
     private var image: WorkerLauncher.Image?
@@ -131,6 +138,8 @@ public final class HostService: @unchecked Sendable {
     /// launch with the quote provider. - Returns: the running job.
     public func launch(bundle: [UInt8]) throws -> Job {
         let module = try SealedModule(bytes: bundle)
+        launchLock.lock()
+        defer { launchLock.unlock() }
         var rng = SystemRandomNumberGenerator()
         let id = "job-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) })
         let session = try WorkerSession(image: try workerImage(), debug: configuration.debugWorkers,
@@ -139,13 +148,16 @@ public final class HostService: @unchecked Sendable {
                                         heartbeatTimeout: configuration.heartbeatTimeout, now: now)
         session.requireDatasets(Set(module.definition.datasets.keys))
         do {
-            let ready = try session.request(WorkerMessage(.start, ["job": .text(id), "module": .bytes(bundle), "debug": .bool(configuration.debugWorkers)]),
-                                            expecting: [.ready], timeout: 30)
+            let handoff = try ledgerHandoff?() ?? .null
+            let ready = try session.request(WorkerMessage(.start, ["job": .text(id), "module": .bytes(bundle), "debug": .bool(configuration.debugWorkers),
+                                                                   "ledger": handoff]),
+                                            expecting: [.ready], timeout: 60)
             session.handle(.workerReady)
             let claims = LaunchClaims(job: id, runtime: session.runtime, module: module.measurement, moduleSigner: module.signer,
                                       debug: try ready["debug"].boolValue("debug"),
                                       publicKey: try ready["public_key"].bytesValue("public_key"),
-                                      signingKey: try ready["signing_key"].bytesValue("signing_key"))
+                                      signingKey: try ready["signing_key"].bytesValue("signing_key"),
+                                      ledger: try Self.ledgerClaim(ready["ledger"]))
             guard claims.debug == configuration.debugWorkers else {
                 throw ParleyError(.malformed, "the worker's debug flag differs from how it was launched")
             }
@@ -287,16 +299,34 @@ public final class HostService: @unchecked Sendable {
         return .refused(reason: (try? reply["reason"].textValue("reason")) ?? "refused", entry: entry)
     }
 
-    /// Stops a job's worker.
+    static func ledgerClaim(_ field: CBOR) throws -> LedgerClaim? {
+        if case .null = field { return nil }
+        return try LedgerClaim(cbor: field, context: "ready")
+    }
+
+    /// Stops a job's worker, after asking it to close the job's spending (its signed `closed`
+    /// entry goes to the log; without one, later jobs of the ledger count this one as having
+    /// spent all it could).
     public func stop(job id: String) throws {
         let j = try job(id)
+        close(j)
         j.session.stop()
         onEvent?(.stopped(job: id))
     }
 
-    /// Stops every worker (host shutdown).
+    /// Closes and stops every worker (host shutdown).
     public func shutdown() {
-        for j in allJobs where !j.session.state.isTerminal { j.session.stop() }
+        for j in allJobs where !j.session.state.isTerminal {
+            close(j)
+            j.session.stop()
+        }
+    }
+
+    private func close(_ j: Job) {
+        guard !j.session.state.isTerminal,
+              let reply = try? j.session.request(WorkerMessage(.close), expecting: [.closed], timeout: 30),
+              case .bytes(let entry) = reply["entry"] else { return }
+        onEvent?(.workerEntry(job: j.id, entry: entry))
     }
 }
 

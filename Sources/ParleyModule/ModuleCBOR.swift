@@ -44,20 +44,24 @@ extension ModuleDefinition {
             }
             queries[n] = .textMap(query)
         }
-        return CBOREncoder.encode(.textMap([
+        var module: [String: CBOR] = [
             "format": .text(Self.format), "name": .text(name), "version": .text(version), "author": .bytes(author),
             "parties": .textMap(parties), "datasets": .textMap(datasets), "policy": .textMap(policy), "queries": .textMap(queries),
-        ]))
+        ]
+        // Only when declared, so modules without one keep their measurement.
+        if let ledger { module["ledger"] = .text(ledger) }
+        return CBOREncoder.encode(.textMap(module))
     }
 
     /// Reads a module from its CBOR (the payload of a verified bundle).
     public init(cbor bytes: [UInt8]) throws {
         let m = try CBORDecoder(limits: Self.limits).decode(bytes).textKeyedMap("module")
-        try m.rejectUnknownKeys(["format", "name", "version", "author", "parties", "datasets", "policy", "queries"], in: "module")
+        try m.rejectUnknownKeys(["format", "name", "version", "author", "parties", "datasets", "policy", "queries", "ledger"], in: "module")
         guard try m.required("format", in: "module").textValue("module format") == Self.format else {
             throw ParleyError(.unsupported, "module format is not \(Self.format)")
         }
         name = try m.required("name", in: "module").textValue("module name")
+        ledger = try m["ledger"].map { try $0.textValue("module ledger") }
         version = try m.required("version", in: "module").textValue("module version")
         author = try m.required("author", in: "module").bytesValue("module author")
         var parties: [String: PartyPublicKey] = [:]

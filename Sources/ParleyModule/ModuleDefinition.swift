@@ -16,6 +16,10 @@ public struct ModuleDefinition: Sendable {
     public var datasets: [String: DatasetDeclaration]
     public var policy: PolicyDeclaration
     public var queries: [String: QueryDeclaration]
+    /// The budget ledger the module draws on, as declared (`ledger = "..."`); nil means the
+    /// module's name. Every job of every module with the same ledger name and the same parties
+    /// shares one privacy budget (docs/privacy.md, "The ledger across jobs").
+    public var ledger: String? = nil
 
     public static let format = "parley/module/1"
 
@@ -210,6 +214,20 @@ public struct ModuleDefinition: Sendable {
             }
         }
         return out
+    }
+
+    /// The ledger's name: the declared `ledger`, else the module's name.
+    public var ledgerName: String { ledger ?? name }
+
+    /// The ledger's identity, 32 bytes: SHA-256 of the deterministic CBOR
+    /// `{"format": "parley/ledger/1", "name": ledgerName, "parties": {party: SHA-256(signing key DER)}}`.
+    /// The version is not in it, so re-sealing a new version does not reset the budget.
+    public var ledgerID: [UInt8] {
+        var parties: [String: CBOR] = [:]
+        for (n, p) in self.parties { parties[n] = .bytes(Array(SHA256.hash(data: p.signing.derRepresentation))) }
+        return Array(SHA256.hash(data: CBOREncoder.encode(.textMap([
+            "format": .text("parley/ledger/1"), "name": .text(ledgerName), "parties": .textMap(parties),
+        ]))))
     }
 
     /// SHA-384 of the author's key: the module signer parties may pin.

@@ -29,7 +29,7 @@ extension ModuleDefinition {
     }
 
     private static func build(_ t: TOMLTable, base: URL, author: [UInt8]) throws -> ModuleDefinition {
-        try t.rejectUnknownKeys(allowed: ["name", "version", "parties", "datasets", "policy", "queries"])
+        try t.rejectUnknownKeys(allowed: ["name", "version", "ledger", "parties", "datasets", "policy", "queries"])
         let name = try t.requiredString("name", mustBe: "a name of letters, digits, '-' or '_'", where: identifier)
         let version = try t.requiredString("version", mustBe: "a non-empty version string") { !$0.isEmpty && $0.count <= 64 }
 
@@ -119,6 +119,7 @@ extension ModuleDefinition {
 
         var module = ModuleDefinition(name: name, version: version, author: author, parties: parties, datasets: datasets,
                                       policy: policy, queries: [:])
+        module.ledger = try t.optionalString("ledger", mustBe: "a ledger name of letters, digits, '-' or '_'", where: identifier)
         do { _ = try module.privacyPolicy() } catch let e as ParleyError {
             throw pt.error(e.reason.replacingOccurrences(of: "policy: ", with: ""), at: pt.position)
         }

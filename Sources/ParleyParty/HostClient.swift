@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import ParleyAttestation
+import ParleyAudit
 import ParleyCore
 
 /// What the party and operator verbs (and `parley demo`) do over HTTP.
@@ -11,14 +13,19 @@ public enum ClientOps {
     }
 
     /// Fetches evidence for a fresh nonce and verifies it against the party's policy.
+    /// - Parameter log: the client's memory of the host's log; when given, the host's log must
+    ///   first be proved to extend what the client saw (``LogFollower/follow()``).
     /// - Throws: the refusal, with every reason; nothing is sent to the worker in that case.
-    public static func verifiedWorker(_ http: HTTP, job: String, policy: AppraisalPolicy) throws -> AttestationResult {
+    public static func verifiedWorker(_ http: HTTP, job: String, policy: AppraisalPolicy, log: LogFollower? = nil) throws -> AttestationResult {
+        let head = try log?.follow()
         let nonce = Nonce.random()
         let r = try http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce.hex)")
         guard r.status == 200 else { throw ParleyError(.io, "no evidence for \(job) (\(r.status)): \(r.errorMessage)") }
         var ledger = InMemoryNonceLedger()
         switch AttestationVerifier(policy: policy, now: Date()).verify(r.body, nonce: nonce, ledger: &ledger) {
-        case .trusted(let result): return result
+        case .trusted(let result):
+            if let log, let head { try log.checkLedger(result.claims, head: head) }
+            return result
         case .refused(let reasons):
             throw ParleyError(.verificationFailed, "the worker's evidence does not meet your policy, so nothing was sent: "
                               + reasons.map(\.description).joined(separator: "; "))
@@ -26,9 +33,14 @@ public enum ClientOps {
     }
 
     /// Seals `file` to the attested worker into a private temporary file (bounded memory), then
-    /// streams it to the host. - Returns: the receipt.
+    /// streams it to the host. - Returns: the host's answer; with `log`, also `log_index`, the
+    /// index of the worker's `upload-accepted` entry, proved into a checkpoint and kept as a receipt.
+    /// - Parameter log: the client's memory of the host's log (see ``verifiedWorker(_:job:policy:log:)``).
     public static func upload(_ http: HTTP, job: String, dataset: String, file: String, key: PartyPrivateKey, worker: AttestationResult,
-                       progress: Bool = true) throws -> [String: Any] {
+                       progress: Bool = true, log: LogFollower? = nil) throws -> [String: Any] {
+        try log?.follow()
+        try log?.checkBeforeUpload(worker.claims)
+        var streamHash = SHA256()
         let sealed = try PartyClient.SealedUpload(path: file, job: job, dataset: dataset, worker: worker.claims, key: key)
         let tmpDir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-upload-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmpDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -39,6 +51,7 @@ public enum ClientOps {
         let sealing = ProgressBar(label: "sealing  \(dataset)")
         while let piece = try sealed.next() {
             try out.write(contentsOf: piece)
+            streamHash.update(data: piece)
             if progress { sealing.update(Int64(sealed.bytesRead), Int64(max(sealed.totalBytes, 1))) }
         }
         try out.close()
@@ -50,7 +63,17 @@ public enum ClientOps {
                                  headers: ["Parley-Signature": Hex.encode(sealed.signature), "Content-Type": "application/octet-stream"])
         if progress { sending.finish() }
         guard r.status == 200 else { throw ParleyError(.verificationFailed, "upload refused (\(r.status)): \(r.errorMessage)") }
-        return try r.json()
+        var answer = try r.json()
+        if let log {
+            let digest = Array(streamHash.finalize())
+            let receipt = try log.receipt(job: job, signingKey: worker.claims.signingKey, hint: (answer["log_size"] as? NSNumber)?.uint64Value,
+                                          what: "your upload of \(dataset)") { kind in
+                if case .uploadAccepted(let u) = kind { return u.dataset == dataset && u.ciphertextSHA256 == digest }
+                return false
+            }
+            answer["log_index"] = receipt.index
+        }
+        return answer
     }
 
     /// Which of the module's parties `key` is, by its fingerprint in the job's status.
@@ -66,18 +89,30 @@ public enum ClientOps {
     }
 
     /// Runs a query as `receiver` and returns the result, opened and checked against the attested worker.
+    /// - Parameter log: the client's memory of the host's log; when given, the log must extend what
+    ///   the client saw, and the worker's `release` entry for this very result (by its SHA-256) must
+    ///   be in it: a result the host did not account for is refused (and its receipt kept otherwise).
     public static func runQuery(_ http: HTTP, job: String, query: String, receiver: String, key: PartyPrivateKey,
-                         worker: AttestationResult) throws -> ResultDocument {
+                         worker: AttestationResult, log: LogFollower? = nil) throws -> ResultDocument {
+        try log?.follow()
         let request = try PartyClient.queryRequest(job: job, query: query, receiver: receiver, key: key)
         let body = try JSONSerialization.data(withJSONObject: ["receiver": receiver, "nonce": Hex.encode(request.nonce),
                                                                "signature": Hex.encode(request.signature)])
         let r = try http.request("POST", "/v1/jobs/\(job)/queries/\(query)", body: Array(body), headers: ["Content-Type": "application/json"])
         guard r.status == 200 else { throw ParleyError(.verificationFailed, "query refused (\(r.status)): \(r.errorMessage)") }
+        let opened: PartyClient.OpenedResult
         do {
-            return try PartyClient.openResult(r.body, key: key, worker: worker.claims, query: query, request: request)
+            opened = try PartyClient.openSignedResult(r.body, key: key, worker: worker.claims, query: query, request: request)
         } catch let e as PartyClient.ResultRefusal {
             throw ParleyError(.verificationFailed, "the result was refused: \(e)")
         }
+        if let log {
+            _ = try log.receipt(job: job, signingKey: worker.claims.signingKey, what: "the release of your result of \(query)") { kind in
+                if case .release(let rel) = kind { return rel.query == query && rel.receiver == receiver && rel.resultSHA256 == opened.signedSHA256 }
+                return false
+            }
+        }
+        return opened.document
     }
 
     public static func cell(_ c: CBOR) -> String {

@@ -92,6 +92,21 @@ public enum PartyClient {
     /// verified. - Throws: ``ResultRefusal``.
     public static func openResult(_ sealed: [UInt8], key: PartyPrivateKey, worker: LaunchClaims, query: String,
                                   request: QueryRequest) throws -> ResultDocument {
+        try openSignedResult(sealed, key: key, worker: worker, query: query, request: request).document
+    }
+
+    /// A checked result and the SHA-256 of its signed form (what the worker's `release` log entry names).
+    public struct OpenedResult: Sendable {
+        /// The result.
+        public let document: ResultDocument
+        /// SHA-256 of the COSE_Sign1 the worker signed.
+        public let signedSHA256: [UInt8]
+    }
+
+    /// As ``openResult(_:key:worker:query:request:)``, also returning the signed result's digest.
+    /// - Throws: ``ResultRefusal``.
+    public static func openSignedResult(_ sealed: [UInt8], key: PartyPrivateKey, worker: LaunchClaims, query: String,
+                                        request: QueryRequest) throws -> OpenedResult {
         let signed: [UInt8]
         do { signed = try ParleyHPKE.open(sealed, with: key.agreement, info: DataPlane.resultInfo(job: worker.job, query: query, nonce: request.nonce)) } catch {
             throw ResultRefusal.doesNotOpen
@@ -103,6 +118,6 @@ public enum PartyClient {
         let doc: ResultDocument
         do { doc = try ResultDocument(decoding: verified.payload) } catch { throw ResultRefusal.malformed("\(error)") }
         guard doc.job == worker.job, doc.query == query else { throw ResultRefusal.wrongJobOrQuery }
-        return doc
+        return OpenedResult(document: doc, signedSHA256: Array(SHA256.hash(data: signed)))
     }
 }

@@ -50,10 +50,20 @@ struct AuditCommand: ParsableCommand {
               log_key = "log-key.pub"            # the host's log verifier key
               quoting_root = "quoting-root.pem"
               tpm_ak = "tpm-ak.pem"
+              witnesses = ["w1.pub"]             # witness keys: known checkpoints must be cosigned
+              witness_quorum = 1
+
+            Hold the log to what others saw: --known-checkpoint FILE (repeatable) takes a signed \
+            checkpoint note (a party's <state>/logs/<key>/checkpoint, a receipt's, a witness's); \
+            the replay fails unless the log extends each one. With --server, the log is also held \
+            to your own client state (--state), like every party command.
             """)
         @OptionGroup var source: Source
+        @OptionGroup var state: StateOptions
         @Option(help: "A bundle written by `parley audit export`.") var bundle: String?
         @Option(help: "Pins for the replay (TOML).") var policy: String?
+        @Option(name: .customLong("known-checkpoint"), help: "A signed checkpoint someone saw; the log must extend it (repeatable).")
+        var knownCheckpoints: [String] = []
         @Flag(help: "Print the report as JSON.") var json = false
 
         func validate() throws {
@@ -64,6 +74,13 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             do {
+                var auditPolicy = try policy.map(loadAuditPolicy) ?? AuditPolicy()
+                if let server = source.server {
+                    // Before the export, so the bundle covers at least what was just verified.
+                    let followed = try state.follower(try HTTP(server: server), pinnedKey: auditPolicy.logKey,
+                                                      witnesses: auditPolicy.witnesses, quorum: auditPolicy.witnessQuorum).follow()
+                    auditPolicy.knownCheckpoints.append((source: "the checkpoint you just verified", note: followed.note))
+                }
                 var dir = bundle ?? ""
                 var temporary: String?
                 if bundle == nil {
@@ -73,10 +90,13 @@ struct AuditCommand: ParsableCommand {
                     dir = t
                 }
                 defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
-                let report = AuditReplay(bundle: try AuditBundle.open(dir), policy: try policy.map(loadAuditPolicy)).run()
+                for file in knownCheckpoints {
+                    auditPolicy.knownCheckpoints.append((source: file, note: try FileIO.read(file, maxBytes: SignedNote.maxByteCount)))
+                }
+                let report = AuditReplay(bundle: try AuditBundle.open(dir), policy: auditPolicy).run()
                 print(json ? report.json : report.text)
                 if case .failed = report.verdict { throw ExitCode(3) }
-            } catch let e as ParleyError { fail(e.reason) }
+            } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }
         }
     }
 }
@@ -109,7 +129,7 @@ func loadAuditPolicy(_ path: String) throws -> AuditPolicy {
     func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).path }
     do {
         let t = try TOMLDocument.parse(try FileIO.readText(path), fileName: path)
-        try t.rejectUnknownKeys(allowed: ["modules", "log_key", "quoting_root", "tpm_ak"])
+        try t.rejectUnknownKeys(allowed: ["modules", "log_key", "quoting_root", "tpm_ak", "witnesses", "witness_quorum"])
         var policy = AuditPolicy()
         if let modules = try t.optionalStringArray("modules", mustBe: "96 hex digits", where: { (try? MeasurementDigest(hex: $0)) != nil }) {
             policy.expectedModules = try modules.map { try MeasurementDigest(hex: $0) }
@@ -119,6 +139,12 @@ func loadAuditPolicy(_ path: String) throws -> AuditPolicy {
                 throw t.error("log_key \(resolve(k)) is not a note verifier key", at: "log_key")
             }
         }
+        for w in try t.optionalStringArray("witnesses") ?? [] {
+            do { policy.witnesses.append(try CosignerKey(parsing: try FileIO.readText(resolve(w)).trimmingCharacters(in: .whitespacesAndNewlines))) } catch {
+                throw t.error("witnesses: \(resolve(w)) is not a witness key", at: "witnesses")
+            }
+        }
+        policy.witnessQuorum = Int(try t.optionalInt("witness_quorum", mustBe: "1 to the number of witnesses") { (1...Int64(max(1, policy.witnesses.count))).contains($0) } ?? Int64(policy.witnesses.count))
         if let q = try t.optionalString("quoting_root") { policy.anchors.quotingRoot = try Certificate(pem: try FileIO.readText(resolve(q))) }
         if let a = try t.optionalString("tpm_ak") { policy.anchors.tpmAttestationKey = try ECVerifyingKey(pem: try FileIO.readText(resolve(a))).derRepresentation }
         return policy

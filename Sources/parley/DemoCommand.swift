@@ -95,22 +95,25 @@ struct DemoStory {
             module = "\(sealed.measurement.hex)"
             runtime = ["\(runtime.hex)"]
             quoting_root = "host/quoting-root.pem"
+            log_key = "host/log-key.pub"
             max_age_seconds = 300
             allow_debug = false
             """
         try FileIO.write(Array(policyText.utf8), to: dir + "/policy.toml")
         let policy = try AppraisalPolicy.load(path: dir + "/policy.toml")
+        // The parties' client state: the newest log checkpoint each verified, and their receipts.
+        let log = try LogFollower(http: http, state: ClientState(directory: dir + "/client-state"), pinnedKey: policy.logKey)
 
         for (party, key, dataset) in [("brand", brand, "exposures"), ("retailer", retailer, "purchases")] {
-            let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy)
-            let receipt = try ClientOps.upload(http, job: job, dataset: dataset, file: "\(dir)/\(dataset).csv", key: key, worker: worker, progress: false)
+            let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+            let receipt = try ClientOps.upload(http, job: job, dataset: dataset, file: "\(dir)/\(dataset).csv", key: key, worker: worker, progress: false, log: log)
             say("4. \(party) verified the worker (\(worker.tier) quote, module and runtime as reviewed) and uploaded \(dataset): \(receipt["rows"] ?? "?") rows accepted")
         }
 
         // The brand's questions.
-        let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy)
-        let reach = try ClientOps.runQuery(http, job: job, query: "reach", receiver: "brand", key: brand, worker: worker)
-        let conversions = try ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: worker)
+        let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+        let reach = try ClientOps.runQuery(http, job: job, query: "reach", receiver: "brand", key: brand, worker: worker, log: log)
+        let conversions = try ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: worker, log: log)
         say("5. the brand ran `conversions` (signed, sealed to it, checked against the attested worker key):\n")
         say(ClientOps.render(conversions, format: "table"))
         say("")

@@ -3,10 +3,29 @@ import Foundation
 import ParleyParty
 import ParleyCore
 import ParleyHTTP
+import ParleyLog
 
 /// Where a verb finds the host and, for operator verbs, the token.
 struct ServerOptions: ParsableArguments {
     @Option(help: "The host's URL.") var server = "http://127.0.0.1:7300"
+}
+
+/// Where a party's or auditor's client keeps what it saw of each host log (docs/log.md section 7).
+struct StateOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Your client state directory: the newest log checkpoint you verified per log key, and your receipts.",
+                               discussion: "Default: $XDG_CONFIG_HOME/parley, else ~/.config/parley. Keep it: it is how you catch a host that rolls back or rewrites its log."))
+    var state: String?
+
+    var clientState: ClientState { ClientState(directory: state ?? ClientState.defaultDirectory()) }
+
+    /// Follows the log of the host at `http`, with the log key pinned in `policy` if it pins one.
+    func follower(_ http: HTTP, pinnedKey: NoteVerifierKey?, witnesses: [CosignerKey] = [], quorum: Int = 0) throws -> LogFollower {
+        let follower = try LogFollower(http: http, state: clientState, pinnedKey: pinnedKey, witnesses: witnesses, quorum: quorum)
+        if !follower.keyPinned {
+            FileHandle.standardError.write(Data("parley: warning: your policy pins no log_key; the host's own log key \(follower.key.name)+\(String(format: "%08x", follower.key.keyID)) is used, so a host that starts a new log under a new key is not caught (add log_key = \"log-key.pub\")\n".utf8))
+        }
+        return follower
+    }
 }
 
 struct OperatorOptions: ParsableArguments {

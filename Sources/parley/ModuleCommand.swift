@@ -106,7 +106,9 @@ struct ModuleReport {
         let d = sealed.definition
         var out = ["module \(d.name) version \(d.version)",
                    "  measurement   \(sealed.measurement.hex)",
-                   "  signer        \(sealed.signer.hex)", "", "parties"]
+                   "  signer        \(sealed.signer.hex)",
+                   "  ledger        \(d.ledgerName)\(d.ledger == nil ? " (the module's name: the default)" : "") with these parties, id \(Hex.encode(d.ledgerID))",
+                   "                (every job of a module with this ledger and these parties draws on one budget)", "", "parties"]
         for (n, p) in d.parties.sorted(by: { $0.key < $1.key }) {
             out.append("  \(n.padding(toLength: 14, withPad: " ", startingAt: 0)) signing key \(MeasurementDigest.of(Array(p.signing.derRepresentation)).hex.prefix(16))…")
         }
@@ -121,7 +123,7 @@ struct ModuleReport {
         let p = d.policy
         out += ["", "policy",
                 "  min_group_size       \(p.minGroupSize)   (groups with fewer noisy distinct units are suppressed; declared keys are all released)",
-                "  epsilon_per_query    \(p.epsilonPerQuery)", "  budget_epsilon       \(p.budgetEpsilon)   (per job; runs are refused once spent)",
+                "  epsilon_per_query    \(p.epsilonPerQuery)", "  budget_epsilon       \(p.budgetEpsilon)   (per ledger, across jobs; runs are refused once spent)",
                 "  delta                \(p.delta ?? "none (pure epsilon-DP, discrete Laplace noise)")",
                 "  max_groups_per_unit  \(p.maxGroupsPerUnit)", "  max_rows_per_unit    \(p.maxRowsPerUnit)",
                 "  max_join_rows_per_unit \(p.maxJoinRowsPerUnit)   (a unit's rows kept per joined source)", "", "queries"]
@@ -151,6 +153,7 @@ struct ModuleReport {
         let d = sealed.definition
         let obj: [String: Any] = [
             "name": d.name, "version": d.version, "measurement": sealed.measurement.hex, "signer": sealed.signer.hex,
+            "ledger": ["name": d.ledgerName, "declared": d.ledger != nil, "id": Hex.encode(d.ledgerID)],
             "parties": d.parties.mapValues { ["signing_key_sha384": MeasurementDigest.of(Array($0.signing.derRepresentation)).hex] },
             "datasets": d.datasets.mapValues { ds in
                 ["provider": ds.provider, "privacy_unit": ds.privacyUnit,

@@ -15,7 +15,7 @@ struct Parley: AsyncParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [DemoCommand.self, KeygenCommand.self, ModuleCommand.self, ServeCommand.self, JobCommand.self,
-                      AttestCommand.self, UploadCommand.self, QueryCommand.self, AuditCommand.self, RuntimeCommand.self]
+                      AttestCommand.self, UploadCommand.self, QueryCommand.self, AuditCommand.self, WitnessCommand.self, RuntimeCommand.self]
     )
 }
 

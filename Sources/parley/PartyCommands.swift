@@ -5,6 +5,7 @@ import ParleyAttestation
 import ParleyCore
 import ParleyEgress
 import ParleyModule
+import ParleyLog
 
 struct UploadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +21,7 @@ struct UploadCommand: ParsableCommand {
             --file purchases.csv --key retailer.key --policy policy.toml
         """)
     @OptionGroup var server: ServerOptions
+    @OptionGroup var state: StateOptions
     @Option(help: "Job id.") var job: String
     @Option(help: "The dataset's name in the module.") var dataset: String
     @Option(help: "The CSV file (header row required).") var file: String
@@ -31,11 +33,13 @@ struct UploadCommand: ParsableCommand {
         do {
             let http = try HTTP(server: server.server)
             let key = try PartyPrivateKey.load(path: key)
-            let worker = try ClientOps.verifiedWorker(http, job: job, policy: try AppraisalPolicy.load(path: policy))
+            let policy = try AppraisalPolicy.load(path: policy)
+            let log = try state.follower(http, pinnedKey: policy.logKey, witnesses: policy.witnesses, quorum: policy.witnessQuorum)
+            let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
             if !quiet { FileHandle.standardError.write(Data("worker verified: \(worker.tier) quote\n".utf8)) }
-            let receipt = try ClientOps.upload(http, job: job, dataset: dataset, file: file, key: key, worker: worker, progress: !quiet)
-            print("accepted \(dataset): \(receipt["rows"] ?? "?") rows; dataset digest \(receipt["digest"] ?? "?"); log size \(receipt["log_size"] ?? "?")")
-        } catch let e as ParleyError { fail(e.reason) }
+            let receipt = try ClientOps.upload(http, job: job, dataset: dataset, file: file, key: key, worker: worker, progress: !quiet, log: log)
+            print("accepted \(dataset): \(receipt["rows"] ?? "?") rows; dataset digest \(receipt["digest"] ?? "?"); logged as entry \(receipt["log_index"] ?? "?"), receipt kept in \(log.directory)/receipts")
+        } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }
     }
 }
 
@@ -53,6 +57,7 @@ struct QueryCommand: ParsableCommand {
             prints one object: job, query, columns, rows, suppressed_groups, epsilon_charged, budget_left.
             """)
         @OptionGroup var server: ServerOptions
+        @OptionGroup var state: StateOptions
         @Option(help: "Job id.") var job: String
         @Option(help: "The query's name in the module.") var query: String
         @Option(help: "Your private key.") var key: String
@@ -67,10 +72,12 @@ struct QueryCommand: ParsableCommand {
             do {
                 let http = try HTTP(server: server.server)
                 let key = try PartyPrivateKey.load(path: key)
-                let worker = try ClientOps.verifiedWorker(http, job: job, policy: try AppraisalPolicy.load(path: policy))
+                let policy = try AppraisalPolicy.load(path: policy)
+                let log = try state.follower(http, pinnedKey: policy.logKey, witnesses: policy.witnesses, quorum: policy.witnessQuorum)
+                let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
                 let me = try ClientOps.partyName(http, job: job, key: key)
-                print(ClientOps.render(try ClientOps.runQuery(http, job: job, query: query, receiver: me, key: key, worker: worker), format: format))
-            } catch let e as ParleyError { fail(e.reason) }
+                print(ClientOps.render(try ClientOps.runQuery(http, job: job, query: query, receiver: me, key: key, worker: worker, log: log), format: format))
+            } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }
         }
     }
 

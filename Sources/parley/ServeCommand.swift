@@ -45,6 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
     var headerSeconds: Double = 10
     @Option(help: "Connections one client address may hold at once; more are closed on arrival.")
     var maxConnectionsPerAddress = 128
+    @Option(name: .customLong("witness"), help: "A witness (`parley witness`) URL to gather checkpoint cosignatures from (repeatable).")
+    var witnesses: [String] = []
     @Flag(help: "Start workers WITHOUT their sandbox. Their evidence says so and parties refuse it by default. Never for real data.")
     var debugWorkers = false
 
@@ -71,7 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
             limits.headerDeadline = headerSeconds
             limits.maxConnectionsPerAddress = maxConnectionsPerAddress
             started = try RunningHost.start(data: data, quote: quote, tcti: tcti, worker: worker ?? defaultWorkerPath(),
-                                            debugWorkers: debugWorkers, limits: limits)
+                                            debugWorkers: debugWorkers, witnesses: witnesses, limits: limits)
         } catch let e as ParleyError {
             fail(e.reason, code: 2)
         }
@@ -102,7 +104,7 @@ struct RunningHost {
     let server: HostServer
 
     static func start(data: String, quote: String, tcti: String, worker: String, debugWorkers: Bool = false,
-                      limits: HostServer.Limits = HostServer.Limits()) throws -> RunningHost {
+                      witnesses: [String] = [], limits: HostServer.Limits = HostServer.Limits()) throws -> RunningHost {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard FileManager.default.isExecutableFile(atPath: worker) else {
             throw ParleyError(.io, "no worker executable at \(worker); build it (swift build) or pass --worker PATH")
@@ -124,6 +126,7 @@ struct RunningHost {
         config.debugWorkers = debugWorkers
         let service = HostService(configuration: config, quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token, limits: limits)
+        server.witnesses = WitnessCollector(witnesses: witnesses)
         server.connect()
         return RunningHost(service: service, server: server)
     }

@@ -87,7 +87,7 @@ final class HostEndToEndAuditTests: XCTestCase {
         let report = AuditReplay(bundle: bundle, policy: AuditPolicy(expectedModules: [module.measurement], logKey: log.verifierKey,
                                                                       anchors: TrustAnchors(quotingRoot: root))).run()
         XCTAssertEqual(report.verdict, .passed, report.text)
-        XCTAssertEqual(report.entryCount, 5, report.text)
+        XCTAssertEqual(report.entryCount, 6, "launch, two uploads, the release, the worker's closing entry, stopped: " + report.text)
         XCTAssertTrue(report.text.contains("conversions to brand: epsilon 1"), report.text)
         XCTAssertEqual(report.jobs.map(\.state), [.stopped])
         XCTAssertEqual(report.jobs.first?.epsilonSpent, "1")

@@ -44,7 +44,92 @@ final class ServeWorkflowCLITests: CLITestCase {
         let saved = FileManager.default.currentDirectoryPath
         FileManager.default.changeCurrentDirectoryPath(dir)
         defer { FileManager.default.changeCurrentDirectoryPath(saved) }
-        return try run("parley", args)
+        // Each test's client state (the checkpoints its parties remember) lives in its own directory.
+        return try run("parley", args, env: ["XDG_CONFIG_HOME": dir + "/config"])
+    }
+
+    /// Keys, a sealed module, a policy pinning the log key, and two small CSVs. - Returns: the module measurement.
+    func prepareParties(in dir: String) throws {
+        for k in ["brand", "retailer", "author"] { XCTAssertEqual(try parley(["keygen", k], in: dir).status, 0) }
+        let toml = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Enclave/Modules/campaign-lift/campaign-lift.toml")
+        try FileManager.default.copyItem(atPath: toml.path, toPath: dir + "/campaign-lift.toml")
+        XCTAssertEqual(try parley(["module", "seal", "campaign-lift.toml", "--key", "author.key"], in: dir).status, 0)
+        let measurement = try parley(["module", "measure", "campaign-lift.parley"], in: dir).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let runtime = try parley(["runtime", "measure"], in: dir).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        try """
+        quote = "software"
+        module = "\(measurement)"
+        runtime = ["\(runtime)"]
+        quoting_root = "host/quoting-root.pem"
+        log_key = "host/log-key.pub"
+        """.write(toFile: dir + "/policy.toml", atomically: true, encoding: .utf8)
+        var exposures = "email_hash,campaign,region\n", purchases = "email_hash,amount,category\n"
+        for i in 0..<2000 {
+            exposures += "id\(i),\(["a", "b"][i % 2]),1\n"
+            if i % 2 == 0 { purchases += "id\(i),\(i % 50).25,soda\n" }
+        }
+        try exposures.write(toFile: dir + "/exposures.csv", atomically: true, encoding: .utf8)
+        try purchases.write(toFile: dir + "/purchases.csv", atomically: true, encoding: .utf8)
+    }
+
+    /// Launches a job and uploads both datasets through the CLI. - Returns: the job id.
+    func launchAndUpload(_ url: String, in dir: String) throws -> String {
+        let launched = try parley(["job", "launch", "campaign-lift.parley", "--server", url, "--data", "host"], in: dir)
+        XCTAssertEqual(launched.status, 0, launched.err)
+        let job = launched.out.split(separator: "\n").last.map(String.init) ?? ""
+        for (ds, key) in [("exposures", "brand"), ("purchases", "retailer")] {
+            let up = try parley(["upload", "--server", url, "--job", job, "--dataset", ds, "--file", "\(ds).csv",
+                                 "--key", "\(key).key", "--policy", "policy.toml", "--quiet", "--state", "\(key)-state"], in: dir)
+            XCTAssertEqual(up.status, 0, up.err)
+        }
+        return job
+    }
+
+    /// SIGKILL of the host while a release is under way: every acknowledged release is in the
+    /// log, and the killed job, which has no closing entry, counts as having spent all it could.
+    func testSIGKILLDuringAReleaseLosesNoAcknowledgedSpend() throws {
+        let dir = try temporaryDirectory()
+        try prepareParties(in: dir)
+        var url = try startServe(data: dir + "/host")
+        let first = try launchAndUpload(url, in: dir)
+        let query = ["query", "run", "--server", url, "--job", first, "--query", "conversions", "--key", "brand.key",
+                     "--policy", "policy.toml", "--format", "json", "--state", "brand-state"]
+        let acknowledged = try parley(query, in: dir)
+        XCTAssertEqual(acknowledged.status, 0, acknowledged.err)
+        XCTAssertTrue(acknowledged.out.contains("\"budget_left\":\"9\""), acknowledged.out)
+        // A second release in flight, and the host killed under it.
+        let inFlight = Process()
+        inFlight.executableURL = Self.productsDirectory.appendingPathComponent("parley")
+        inFlight.arguments = query
+        inFlight.currentDirectoryURL = URL(fileURLWithPath: dir)
+        inFlight.environment = ProcessInfo.processInfo.environment.merging(["XDG_CONFIG_HOME": dir + "/config"]) { $1 }
+        inFlight.standardOutput = FileHandle.nullDevice
+        inFlight.standardError = FileHandle.nullDevice
+        try inFlight.run()
+        guard let host = serve else { return XCTFail("no host") }
+        kill(host.processIdentifier, SIGKILL)
+        host.waitUntilExit()
+        inFlight.waitUntilExit()
+        url = try startServe(data: dir + "/host")
+        let second = try launchAndUpload(url, in: dir)
+        let refused = try parley(["query", "run", "--server", url, "--job", second, "--query", "conversions", "--key", "brand.key",
+                                  "--policy", "policy.toml", "--state", "brand-state"], in: dir)
+        XCTAssertNotEqual(refused.status, 0, "the relaunch reset the budget")
+        XCTAssertTrue(refused.err.contains("budget"), refused.err)
+        let audit = try parley(["audit", "replay", "--server", url, "--json", "--state", "auditor-state"], in: dir)
+        let report = try JSONSerialization.jsonObject(with: Data(audit.out.utf8)) as? [String: Any]
+        XCTAssertEqual(report?["verdict"] as? String, "passed", audit.out)
+        let releases = (report?["releases"] as? [[String: Any]] ?? []).filter { $0["job"] as? String == first }
+        XCTAssertGreaterThanOrEqual(releases.count, 1, "the acknowledged release is in the log")
+        let ledger = (report?["ledgers"] as? [[String: Any]])?.first
+        XCTAssertEqual(ledger?["spent"] as? String, "10", "the killed job counts in full")
+        // The party's memory outlived the host: a known checkpoint the audit holds the log to.
+        let logs = try FileManager.default.contentsOfDirectory(atPath: dir + "/brand-state/logs")
+        let known = dir + "/brand-state/logs/" + (logs.first ?? "") + "/checkpoint"
+        let held = try parley(["audit", "replay", "--server", url, "--known-checkpoint", known, "--state", "auditor-state"], in: dir)
+        XCTAssertEqual(held.status, 0, held.out + held.err)
+        XCTAssertTrue(held.out.contains("verdict: PASSED"), held.out)
     }
 
     func testEveryRoleThroughTheCLI() throws {

@@ -1,12 +1,17 @@
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyModule
 import ParleyParty
 import XCTest
 
 /// Load on loopback: 50 concurrent uploads of 10 MB complete with the host's memory bounded
 /// (streaming, not buffering), and a slow or idle client does not block anyone else.
 final class HTTPLoadTests: HTTPTestCase {
+    /// 50 workers and 50 sealing clients on two shared cores can starve a worker's heartbeat for
+    /// 15 s; this test is about memory and blocking, not supervision.
+    override var heartbeatTimeout: TimeInterval { 120 }
+
     static func peakRSSMiB() -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
@@ -69,9 +74,14 @@ final class HTTPLoadTests: HTTPTestCase {
         defer { close(fd) }
         let head = "PUT /v1/jobs/\(job)/datasets/exposures HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\nParley-Signature: \(String(repeating: "00", count: 64))\r\n\r\n\u{0}\u{0}"
         _ = head.withCString { send(fd, $0, strlen($0), 0) }
-        // Meanwhile a whole upload and query by others goes through.
-        let other = try await launch()
-        let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())
+        // Meanwhile a whole upload and query by others goes through (a module with its own budget
+        // ledger: a second job of the same ledger would start with nothing left while `job` is open).
+        var separate = module.definition
+        separate.ledger = "load-test-other"
+        let sealed = try SealedModule.seal(separate, key: author)
+        let (http0, token0) = (http!, token)
+        let other = try await blocking { try ClientOps.launch(http0, token: token0, bundle: sealed.bytes)["job"] as? String ?? "" }
+        let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy(module: sealed.measurement))
         let start = Date()
         let doc = try await blocking { () -> ResultDocument in
             let w = try ClientOps.verifiedWorker(http, job: other, policy: policy)

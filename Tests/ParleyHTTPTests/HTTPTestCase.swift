@@ -19,11 +19,14 @@ class HTTPTestCase: XCTestCase {
     var http: HTTP!
     var token = ""
     var service: HostService!
+    var server: HostServer!
     var serverTask: Task<Void, any Error>?
     /// Subclasses set this to quote with a TPM instead of the software CA.
     var tpmTCTI: String?
     /// The server's limits; subclasses shorten the deadlines.
     var serverLimits = HostServer.Limits()
+    /// How long the host waits for a worker's heartbeat before it fails the job.
+    var heartbeatTimeout: TimeInterval { 15 }
 
     static var worker: String {
         URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
@@ -58,11 +61,13 @@ class HTTPTestCase: XCTestCase {
         for orphan in try store.failOrphans(at: Date()) { try log.recordFailed(job: orphan, reason: "host restarted") }
         let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data) }
             ?? SoftwareQuoteProvider(dataDirectory: data)
-        var config = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
+        var configuration = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
+        configuration.heartbeatTimeout = heartbeatTimeout
         // A system call the worker's allow-list lacks kills it and fails the test (docs/sandbox.md).
-        config.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"]
-        service = HostService(configuration: config, quotes: quotes)
+        configuration.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"]
+        service = HostService(configuration: configuration, quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token, limits: serverLimits)
+        self.server = server
         server.connect()
         let box = BoundPort()
         let app = try server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { box.set($0) }
@@ -77,6 +82,7 @@ class HTTPTestCase: XCTestCase {
         _ = await serverTask?.result
         serverTask = nil
         service = nil
+        server = nil
         try? await Task.sleep(nanoseconds: 1_200_000_000) // the store watcher's last pass
     }
 

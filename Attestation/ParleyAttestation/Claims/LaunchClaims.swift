@@ -17,9 +17,12 @@ public struct LaunchClaims: Sendable, Equatable {
     public var publicKey: [UInt8]
     /// The worker's result-signing public key (SubjectPublicKeyInfo DER, P-256 or P-384).
     public var signingKey: [UInt8]
+    /// What the worker inherited from earlier jobs of its budget ledger; nil for a worker started
+    /// without a ledger handoff (a party following the log refuses that).
+    public var ledger: LedgerClaim?
 
     public init(job: String, runtime: MeasurementDigest, module: MeasurementDigest, moduleSigner: MeasurementDigest,
-                debug: Bool, publicKey: [UInt8], signingKey: [UInt8]) {
+                debug: Bool, publicKey: [UInt8], signingKey: [UInt8], ledger: LedgerClaim? = nil) {
         self.job = job
         self.runtime = runtime
         self.module = module
@@ -27,6 +30,7 @@ public struct LaunchClaims: Sendable, Equatable {
         self.debug = debug
         self.publicKey = publicKey
         self.signingKey = signingKey
+        self.ledger = ledger
     }
 
     /// Job ids: 1 to 64 characters of `A-Z a-z 0-9 - _`.
@@ -34,7 +38,7 @@ public struct LaunchClaims: Sendable, Equatable {
 
     /// The CBOR fields shared by the software document and the TPM launch event.
     func fields() -> [String: CBOR] {
-        [
+        var m: [String: CBOR] = [
             "job": .text(job),
             "measurements": .textMap([
                 "runtime": .bytes(runtime.bytes),
@@ -45,7 +49,12 @@ public struct LaunchClaims: Sendable, Equatable {
             "public_key": .bytes(publicKey),
             "signing_key": .bytes(signingKey),
         ]
+        if let ledger { m["ledger"] = ledger.cbor }
+        return m
     }
+
+    /// The optional fields the shared claims may add to a format's own field list.
+    static let optionalFields: Set<String> = ["ledger"]
 
     /// Reads the shared fields back from an untrusted map (the caller has checked for unknown keys).
     static func parse(_ m: [String: CBOR], context: String) throws -> LaunchClaims {
@@ -63,7 +72,8 @@ public struct LaunchClaims: Sendable, Equatable {
         return LaunchClaims(job: job, runtime: try measurement("runtime"), module: try measurement("module"),
                             moduleSigner: try measurement("module_signer"),
                             debug: try m.required("debug", in: context).boolValue("\(context) debug"),
-                            publicKey: publicKey, signingKey: signingKey)
+                            publicKey: publicKey, signingKey: signingKey,
+                            ledger: try m["ledger"].map { try LedgerClaim(cbor: $0, context: context) })
     }
 }
 

@@ -8,7 +8,7 @@ import ParleyCore
 public enum SoftwareQuote {
     public static let format = "parley/sw-quote/1"
     /// Caps for parsing a document: 64 KiB, depth 4, 64 items.
-    static let limits = CBORDecoder.Limits(maxBytes: 64 << 10, maxDepth: 4, maxItems: 64)
+    static let limits = CBORDecoder.Limits(maxBytes: 64 << 10, maxDepth: 4, maxItems: 160) // 64 for the fields, the rest for a ledger claim's open jobs
     static let fields: Set<String> = ["format", "job", "timestamp", "measurements", "debug", "public_key",
                                       "signing_key", "nonce", "certificate", "cabundle"]
 
@@ -39,7 +39,7 @@ public struct UnverifiedSoftwareQuote: Sendable {
     public init(bytes: [UInt8]) throws {
         let message = try COSESign1(bytes: bytes, limits: SoftwareQuote.limits)
         let m = try CBORDecoder(limits: SoftwareQuote.limits).decode(message.untrustedPayload).textKeyedMap("sw-quote")
-        try m.rejectUnknownKeys(SoftwareQuote.fields, in: "sw-quote")
+        try m.rejectUnknownKeys(SoftwareQuote.fields.union(LaunchClaims.optionalFields), in: "sw-quote")
         let format = try m.required("format", in: "sw-quote").textValue("sw-quote format")
         guard format == SoftwareQuote.format else {
             throw ParleyError(.unsupported, "document format \"\(format)\" is not \(SoftwareQuote.format)")

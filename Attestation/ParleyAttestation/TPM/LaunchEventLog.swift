@@ -16,7 +16,7 @@ public enum LaunchLogEvent: Sendable, Equatable {
     public static let epochFormat = "parley/epoch-event/1"
     public static let launchFormat = "parley/launch-event/1"
     /// Caps per event: 8 KiB, depth 4, 64 items.
-    static let limits = CBORDecoder.Limits(maxBytes: 8 << 10, maxDepth: 4, maxItems: 64)
+    static let limits = CBORDecoder.Limits(maxBytes: 8 << 10, maxDepth: 4, maxItems: 160) // 64 for the fields, the rest for a ledger claim's open jobs
 
     /// The event's deterministic CBOR: the bytes the log stores and the PCR digest covers.
     public var encoded: [UInt8] {
@@ -41,7 +41,7 @@ public enum LaunchLogEvent: Sendable, Equatable {
             self = .epoch(number: try m.required("epoch", in: "epoch event").unsignedValue("epoch"),
                           startedMillis: try m.required("started", in: "epoch event").unsignedValue("started"))
         case Self.launchFormat:
-            try m.rejectUnknownKeys(["format", "job", "measurements", "debug", "public_key", "signing_key"], in: "launch event")
+            try m.rejectUnknownKeys(Set(["format", "job", "measurements", "debug", "public_key", "signing_key"]).union(LaunchClaims.optionalFields), in: "launch event")
             self = .launch(try LaunchClaims.parse(m, context: "launch event"))
         default:
             throw ParleyError(.unsupported, "event log holds an unknown event type \"\(format)\"")

@@ -1,5 +1,6 @@
 import Foundation
 import ParleyCore
+import ParleyLog
 
 /// What a party expects of a worker before it sends data (stage 3's input). Every expectation
 /// is required: an empty list or a missing value is an error when the policy is made, never a
@@ -22,9 +23,17 @@ public struct AppraisalPolicy: Sendable {
     public var allowDebug: Bool
     /// Clock skew tolerated for a timestamp in the future, in seconds.
     public var maxClockSkewSeconds = 60
+    /// The host's log verifier key (`log-key.pub`). The client holds the log to the checkpoints
+    /// it remembers for this key; without it the client takes the host's own key, and a host that
+    /// starts a new log under a new key is then not caught.
+    public var logKey: NoteVerifierKey?
+    /// Witnesses whose `cosignature/v1` on the host's checkpoint the client counts.
+    public var witnesses: [CosignerKey] = []
+    /// How many of `witnesses` must have cosigned every checkpoint the client accepts (0: none).
+    public var witnessQuorum = 0
 
     public init(quote: AssuranceTier, module: MeasurementDigest, runtime: [MeasurementDigest], moduleSigners: [MeasurementDigest]? = nil,
-                anchors: TrustAnchors, maxAgeSeconds: Int = 300, allowDebug: Bool = false) throws {
+                anchors: TrustAnchors, maxAgeSeconds: Int = 300, allowDebug: Bool = false, logKey: NoteVerifierKey? = nil) throws {
         guard !runtime.isEmpty else { throw ParleyError(.malformed, "policy: runtime must list at least one accepted measurement") }
         if let s = moduleSigners, s.isEmpty {
             throw ParleyError(.malformed, "policy: module_signers is empty; list at least one signer or leave it out")
@@ -44,6 +53,7 @@ public struct AppraisalPolicy: Sendable {
         self.anchors = anchors
         self.maxAgeSeconds = maxAgeSeconds
         self.allowDebug = allowDebug
+        self.logKey = logKey
     }
 }
 

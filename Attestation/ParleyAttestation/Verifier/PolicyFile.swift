@@ -1,10 +1,11 @@
 import Foundation
 import ParleyCore
+import ParleyLog
 import ParleyTOML
 
 extension AppraisalPolicy {
     /// The keys a policy file may hold.
-    static let fileKeys = ["quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug"]
+    static let fileKeys = ["quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug", "log_key", "witnesses", "witness_quorum"]
 
     /// Reads a party's policy file (TOML). Paths inside it are relative to the file.
     ///
@@ -16,6 +17,9 @@ extension AppraisalPolicy {
     ///     tpm_ak = "tpm-ak.pem"             # tpm quotes
     ///     max_age_seconds = 300
     ///     allow_debug = false
+    ///     log_key = "log-key.pub"           # the host's log key: checkpoints are held to it
+    ///     witnesses = ["w1.pub", "w2.pub"]  # witness keys (`parley witness`), optional
+    ///     witness_quorum = 2                # cosignatures required (default: all listed)
     ///
     /// - Throws: ``ParleyError`` whose reason starts `file:line:column:` for a problem in the file;
     ///   a missing or empty expectation is an error, never a silent pass.
@@ -49,15 +53,33 @@ extension AppraisalPolicy {
                     throw t.error("tpm_ak \(resolve(ak)): \(e.reason)", at: "tpm_ak")
                 }
             }
+            var logKey: NoteVerifierKey?
+            if let k = try t.optionalString("log_key") {
+                let text: String
+                do { text = try FileIO.readText(resolve(k)) } catch let e as ParleyError { throw t.error("log_key \(resolve(k)): \(e.reason)", at: "log_key") }
+                do { logKey = try NoteVerifierKey(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+                    throw t.error("log_key \(resolve(k)) is not a note verifier key (copy log-key.pub from the host's data directory): \(error.reason)", at: "log_key")
+                }
+            }
+            var witnesses: [CosignerKey] = []
+            for path in try t.optionalStringArray("witnesses") ?? [] {
+                do { witnesses.append(try CosignerKey(parsing: try FileIO.readText(resolve(path)).trimmingCharacters(in: .whitespacesAndNewlines))) } catch {
+                    throw t.error("witnesses: \(resolve(path)) is not a witness key (witness-key.pub from `parley witness`)", at: "witnesses")
+                }
+            }
+            let quorum = try t.optionalInt("witness_quorum", mustBe: "1 to the number of witnesses listed") { (1...Int64(max(1, witnesses.count))).contains($0) && !witnesses.isEmpty }
             if tier == .software, anchors.quotingRoot == nil {
                 throw t.error("quote = \"software\" needs quoting_root = \"quoting-root.pem\" (copy it from the host's data directory)", at: "quote")
             }
             if tier == .tpm, anchors.tpmAttestationKey == nil {
                 throw t.error("quote = \"tpm\" needs tpm_ak = \"tpm-ak.pem\" (copy it from the host's data directory)", at: "quote")
             }
-            return try AppraisalPolicy(quote: tier, module: try MeasurementDigest(hex: module), runtime: try runtime.map { try MeasurementDigest(hex: $0) },
+            var policy = try AppraisalPolicy(quote: tier, module: try MeasurementDigest(hex: module), runtime: try runtime.map { try MeasurementDigest(hex: $0) },
                                        moduleSigners: try signers.map { try $0.map { try MeasurementDigest(hex: $0) } },
-                                       anchors: anchors, maxAgeSeconds: Int(maxAge), allowDebug: allowDebug)
+                                       anchors: anchors, maxAgeSeconds: Int(maxAge), allowDebug: allowDebug, logKey: logKey)
+            policy.witnesses = witnesses
+            policy.witnessQuorum = quorum.map(Int.init) ?? witnesses.count
+            return policy
         } catch let e as TOMLError {
             throw ParleyError(.malformed, e.description)
         }

@@ -21,6 +21,8 @@ public enum RefusalCode: String, Sendable, CaseIterable {
     case budgetExceeded = "budget-exceeded"
     /// The query cannot be released under the policy (its cost cannot be computed).
     case invalidQuery = "invalid-query"
+    /// The job was closed (its spending handed on to the ledger's next job): nothing more runs.
+    case jobClosed = "job-closed"
     // Queries, after the charge.
     /// Something failed after the budget was charged: the one generic refusal, charge kept.
     case notComputable = "not-computable"

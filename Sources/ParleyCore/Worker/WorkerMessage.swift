@@ -5,36 +5,39 @@ public struct WorkerMessage: Sendable, Equatable {
     /// Every message type, with its fields.
     public enum Kind: String, Sendable, CaseIterable {
         // host -> worker
-        case start            // job, module (sealed bundle), debug
+        case start            // job, module (sealed bundle), debug, ledger (handoff map, or null)
         case heartbeat        // seq
         case uploadBegin = "upload_begin"   // dataset, signature (provider's, over the stream header)
         case uploadData = "upload_data"     // dataset, bytes (uploads to different datasets may interleave)
         case uploadEnd = "upload_end"       // dataset
         case query            // query, receiver, nonce, signature
         case stop
+        case close            // end the job's spending: the worker signs a closing entry and refuses queries after
         // worker -> host
-        case ready            // public_key, signing_key, debug, sandbox
+        case ready            // public_key, signing_key, debug, sandbox, ledger (claim map, or null)
         case heartbeatAck = "heartbeat_ack" // seq
         case uploadAccepted = "upload_accepted" // dataset, rows, digest, entry
         case uploadRefused = "upload_refused"   // dataset, code, reason (reason for the provider only)
         case result           // query, sealed, entry
         case queryRefused = "query_refused"     // query, code, reason, entry
+        case closed           // entry (the worker-signed closing entry)
         case failure          // reason (the worker is about to exit)
 
         public var fields: Set<String> {
             switch self {
-            case .start: return ["job", "module", "debug"]
+            case .start: return ["job", "module", "debug", "ledger"]
             case .heartbeat, .heartbeatAck: return ["seq"]
             case .uploadBegin: return ["dataset", "signature"]
             case .uploadData: return ["dataset", "bytes"]
             case .uploadEnd: return ["dataset"]
             case .query: return ["query", "receiver", "nonce", "signature"]
-            case .stop: return []
-            case .ready: return ["public_key", "signing_key", "debug", "sandbox"]
+            case .stop, .close: return []
+            case .ready: return ["public_key", "signing_key", "debug", "sandbox", "ledger"]
             case .uploadAccepted: return ["dataset", "rows", "digest", "entry"]
             case .uploadRefused: return ["dataset", "code", "reason"]
             case .result: return ["query", "sealed", "entry"]
             case .queryRefused: return ["query", "code", "reason", "entry"]
+            case .closed: return ["entry"]
             case .failure: return ["reason"]
             }
         }

@@ -68,7 +68,7 @@ let package = Package(
 
         // The host's TPM quote provider: PCR 23 launch log and quotes (links tss2; parties never need it).
         .target(name: "ParleyTPMProvider",
-                dependencies: ["ParleyAttestation", "ParleyTPM", "ParleyCore"],
+                dependencies: ["ParleyAttestation", "ParleyTPM", "ParleyTPMVerify", "ParleyCore"],
                 path: "Attestation/ParleyTPMProvider", swiftSettings: strict),
 
         // Fork and fexecve of a sealed memfd image (C: only async-signal-safe calls after fork).
@@ -157,7 +157,7 @@ let package = Package(
 
         // Micro-benchmarks, run in release mode by Scripts/bench.sh (never by CI).
         .executableTarget(name: "parley-bench",
-                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis",
+                          dependencies: ["ParleyCore", "ParleyAttestation", "ParleyTPM", "ParleyTPMProvider", "ParleyEngine", "ParleyAnalysis",
                                          "ParleyHost", "ParleyModule", "ParleyHTTP", "ParleyParty", "ParleyAudit",
                                          .product(name: "Crypto", package: "swift-crypto")],
                           path: "Sources/parley-bench", swiftSettings: strict),
@@ -168,7 +168,7 @@ let package = Package(
                     resources: [.copy("Fixtures")],
                     swiftSettings: strict),
         // Shared test helpers: a private swtpm per test, tool lookup.
-        .target(name: "ParleyTestSupport", dependencies: ["ParleyTPM", "COpenSSL"],
+        .target(name: "ParleyTestSupport", dependencies: ["ParleyTPM", "ParleyAttestation", "ParleyTPMProvider", "COpenSSL"],
                 path: "Tests/ParleyTestSupport", swiftSettings: strict),
         .testTarget(name: "ParleyTPMTests",
                     dependencies: ["ParleyTPM", "ParleyTPMVerify", "COpenSSL", "ParleyTestSupport"],

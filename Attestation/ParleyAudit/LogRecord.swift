@@ -168,7 +168,7 @@ public struct LaunchRecord: Sendable, Equatable {
     public let tier: AssuranceTier
     /// The sealed module bundle, as launched.
     public let moduleBundle: [UInt8]
-    /// Evidence (`parley/sw-quote/1` or `parley/tpm-quote/1`) for `nonce`.
+    /// Evidence (`parley/sw-quote/1` or `parley/tpm-quote/2`) for `nonce`.
     public let evidence: [UInt8]
     /// The nonce the host asked the evidence for.
     public let nonce: Nonce

@@ -1,6 +1,6 @@
 /// A TPM2_Quote and the PCR values it covers, as produced by ``TPMClient/quote(nonce:pcrs:key:)``.
 ///
-/// These bytes are exactly what the `parley/tpm-quote/1` evidence carries and what
+/// These bytes are exactly what the `parley/tpm-quote/2` evidence carries and what
 /// `tpm2_checkquote` checks (`-m attest -s signature -q nonce -f pcrs -l sha256:…`).
 public struct TPMQuote: Sendable, Equatable {
     /// TPMS_ATTEST bytes exactly as the TPM signed them (TPM2B_ATTEST's attestationData).

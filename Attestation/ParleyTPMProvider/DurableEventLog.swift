@@ -50,6 +50,17 @@ final class DurableEventLog {
         events.append(event)
     }
 
+    /// Cuts the final event (one appended but never extended: the host died between the two).
+    func dropLast() throws {
+        guard let last = events.last else { return }
+        var size = lseek(fd, 0, SEEK_END)
+        size -= off_t(4 + last.count)
+        guard size >= 0, ftruncate(fd, size) == 0, fsync(fd) == 0 else {
+            throw ParleyError(.io, "cannot cut the unextended final event of \(path): \(String(cString: strerror(errno)))")
+        }
+        events.removeLast()
+    }
+
     static func syncDirectory(of path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

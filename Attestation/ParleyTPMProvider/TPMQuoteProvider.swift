@@ -2,74 +2,150 @@ import Foundation
 import ParleyAttestation
 import ParleyCore
 import ParleyTPM
+import ParleyTPMVerify
 
-/// The host's TPM quote provider: measures each launch into PCR 23 with a durable event log and
-/// produces `parley/tpm-quote/1` evidence for a party's nonce.
+/// Where the host reads the platform's logs (Linux securityfs by default).
+public struct PlatformLogPaths: Sendable, Equatable {
+    /// The firmware's measured-boot log (TCG crypto-agile).
+    public var bootLog: String
+    /// The kernel's IMA measurement list, binary form.
+    public var imaLog: String
+
+    public static let linuxDefault = PlatformLogPaths(bootLog: "/sys/kernel/security/tpm0/binary_bios_measurements",
+                                                      imaLog: "/sys/kernel/security/ima/binary_runtime_measurements")
+
+    public init(bootLog: String, imaLog: String) {
+        self.bootLog = bootLog
+        self.imaLog = imaLog
+    }
+}
+
+/// The host's TPM quote provider: measures each launch into PCR 13 with a durable event log and
+/// produces `parley/tpm-quote/2` evidence for a party's nonce, carrying the platform's logs.
 ///
 /// Files, under the data directory:
 /// - `tpm-ak.pem`: the attestation key's public key. Parties pin it (`tpm_ak` in their policy).
-/// - `tpm-events/epoch-N.log`: the event log of epoch N. On open, the newest epoch's log is replayed
-///   and compared with PCR 23. If they differ (the TPM was reset or rebooted, or the host died
-///   between an append and its extend), PCR 23 is reset and epoch N+1 starts with an epoch event;
-///   the old logs stay for auditors.
+/// - `tpm-events/epoch-N.log`: the launch log of epoch N (one boot of the TPM). PCR 13 cannot be
+///   reset, so on open the newest epoch's log must explain the PCR exactly: it replays to it (the
+///   host restarted), or does once its final, never-extended event is cut (the host died between
+///   append and extend), or the PCR is at its start value and the TPM's reset or restart count
+///   moved on (a reboot: epoch N+1 starts). Anything else means something other than this host
+///   extended PCR 13, and the host refuses to start rather than re-base silently.
 public final class TPMQuoteProvider: @unchecked Sendable {
     // @unchecked: every use of the TPM client and the log goes through `lock`.
     private let lock = NSLock()
     private let client: TPMClient
     private var log: DurableEventLog
+    private let platformLogs: PlatformLogPaths?
+    private let now: @Sendable () -> Date
     /// The attestation key's public key (SubjectPublicKeyInfo PEM), as exported for parties.
     public let attestationKeyPEM: String
     /// The current log epoch.
     public private(set) var epoch: UInt64
+    private var counters: (reset: UInt32, restart: UInt32)
+
+    /// The PCRs every quote covers: 0-7 and 10 with platform logs, and the launch PCR.
+    public var quotedPCRs: [Int] { platformLogs == nil ? [launchPCRIndex] : bootPCRIndices + [imaPCRIndex, launchPCRIndex] }
 
     public static func attestationKeyPath(in dataDirectory: String) -> String { dataDirectory + "/tpm-ak.pem" }
 
     /// - Parameters:
     ///   - tcti: e.g. `swtpm:path=/run/swtpm/sock` or `device:/dev/tpmrm0`.
+    ///   - platformLogs: where to read the boot log and IMA list; nil sends none (parties then refuse
+    ///     the evidence unless they accept `tpm-unappraised`).
     ///   - now: stamps a new epoch event (injected).
-    public init(tcti: String, dataDirectory: String, now: Date) throws {
-        let opened = try Self.open(tcti: tcti, dataDirectory: dataDirectory, now: now)
-        client = opened.client
-        attestationKeyPEM = opened.akPEM
-        log = opened.log
-        epoch = opened.epoch
-    }
-
-    private static func open(tcti: String, dataDirectory: String, now: Date) throws
-        -> (client: TPMClient, akPEM: String, log: DurableEventLog, epoch: UInt64) {
-        let client: TPMClient, ak: AttestationKeyPublic, pcr: [UInt8]?
+    /// - Throws: when the TPM cannot be reached, a platform log does not parse, or PCR 13 holds a
+    ///   value the launch log does not explain.
+    public init(tcti: String, dataDirectory: String, platformLogs: PlatformLogPaths? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.platformLogs = platformLogs
+        self.now = now
+        if let platformLogs { _ = try Self.readLogs(platformLogs) }
+        let client: TPMClient, ak: AttestationKeyPublic, pcr: [UInt8], clock: TPMClockInfo
         do {
             client = try TPMClient(tcti: tcti)
             ak = try client.attestationKey()
-            pcr = try client.readPCRs([launchPCRIndex])[launchPCRIndex]
+            (pcr, clock) = try Self.launchPCRAndClock(client)
         } catch {
-            throw ParleyError(.io, "TPM at \(tcti): \(error.reason)")
+            throw ParleyError(.io, "TPM at \(tcti): \(Self.reason(error))")
         }
-        try FileIO.write(Array(ak.pem.utf8), to: attestationKeyPath(in: dataDirectory), mode: 0o644)
+        self.client = client
+        attestationKeyPEM = ak.pem
+        try FileIO.write(Array(ak.pem.utf8), to: Self.attestationKeyPath(in: dataDirectory), mode: 0o644)
         let dir = dataDirectory + "/tpm-events"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let epochs = try FileManager.default.contentsOfDirectory(atPath: dir).compactMap { name -> UInt64? in
             guard name.hasPrefix("epoch-"), name.hasSuffix(".log") else { return nil }
             return UInt64(name.dropFirst(6).dropLast(4))
         }
+        let current = (clock.resetCount, clock.restartCount)
         if let latest = epochs.max() {
             let existing = try DurableEventLog(path: "\(dir)/epoch-\(latest).log")
-            if !existing.events.isEmpty, LaunchLogEvent.replay(existing.events) == pcr {
-                return (client, ak.pem, existing, latest)
+            if !existing.events.isEmpty, LaunchLogEvent.replay(Array(existing.events.dropLast())) == pcr {
+                try existing.dropLast() // appended, never extended
             }
+            let counts = Self.lastCounters(existing.events)
+            if !existing.events.isEmpty, LaunchLogEvent.replay(existing.events) == pcr, let counts {
+                log = existing
+                epoch = latest
+                self.counters = counts
+                if counts != current { try recordEpoch() } // a TPM Resume: same PCRs, new restart count
+                return
+            }
+            guard pcr == [UInt8](repeating: 0, count: 32), counts.map({ $0 != current }) ?? true else {
+                throw Self.unexplained(latest)
+            }
+        } else if pcr != [UInt8](repeating: 0, count: 32) {
+            throw Self.unexplained(nil)
         }
-        let epoch = (epochs.max() ?? 0) + 1
-        do { try client.resetPCR(launchPCRIndex) } catch {
-            throw ParleyError(.io, "resetting PCR \(launchPCRIndex) failed: \(error.reason)")
-        }
-        let log = try DurableEventLog(path: "\(dir)/epoch-\(epoch).log")
-        let started = UInt64(max(0, now.timeIntervalSince1970 * 1000))
-        try measure(LaunchLogEvent.epoch(number: epoch, startedMillis: started).encoded, log: log, client: client)
-        return (client, ak.pem, log, epoch)
+        epoch = (epochs.max() ?? 0) + 1
+        log = try DurableEventLog(path: "\(dir)/epoch-\(epoch).log")
+        counters = current
+        try recordEpoch()
     }
 
-    /// Appends the event durably, then extends PCR 23 with its digest.
-    private static func measure(_ event: [UInt8], log: DurableEventLog, client: TPMClient) throws {
+    private static func unexplained(_ epoch: UInt64?) -> ParleyError {
+        ParleyError(.verificationFailed, "PCR \(launchPCRIndex) holds a value that the launch log\(epoch.map { " (tpm-events/epoch-\($0).log)" } ?? "") does not explain: something other than this host extended it since the TPM started, or the log was lost. PCR \(launchPCRIndex) cannot be reset and Parley will not re-base its log silently; reboot the machine to start a new epoch, and find out what extended the PCR")
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        (error as? TPMError)?.reason ?? (error as? ParleyError)?.reason ?? "\(error)"
+    }
+
+    /// PCR 13 and the TPM's clock counters, read in one quote (a fresh random nonce; discarded).
+    private static func launchPCRAndClock(_ client: TPMClient) throws -> ([UInt8], TPMClockInfo) {
+        let q = try client.quote(nonce: Nonce.random().bytes, pcrs: [launchPCRIndex])
+        let clock = try TPMAttestation.parse(q.attest).clockInfo
+        guard let pcr = q.pcrs[launchPCRIndex] else { throw ParleyError(.io, "the TPM did not return PCR \(launchPCRIndex)") }
+        return (pcr, clock)
+    }
+
+    private static func lastCounters(_ events: [[UInt8]]) -> (UInt32, UInt32)? {
+        for bytes in events.reversed() {
+            if case .epoch(_, _, let reset, let restart)? = try? LaunchLogEvent(bytes: bytes) { return (reset, restart) }
+        }
+        return nil
+    }
+
+    private static func readLogs(_ paths: PlatformLogPaths) throws -> PlatformLogBytes {
+        let boot = try FileIO.read(paths.bootLog, maxBytes: UnverifiedBootLog.Limits.maxBytes)
+        let ima = try FileIO.read(paths.imaLog, maxBytes: UnverifiedIMAList.Limits.maxBytes)
+        do { _ = try UnverifiedBootLog(bytes: boot) } catch let e as ParleyError {
+            throw ParleyError(e.code, "boot log \(paths.bootLog): \(e.reason)")
+        }
+        do { _ = try UnverifiedIMAList(binary: ima) } catch let e as ParleyError {
+            throw ParleyError(e.code, "IMA list \(paths.imaLog): \(e.reason)")
+        }
+        return PlatformLogBytes(bootLog: boot, imaLog: ima)
+    }
+
+    private func recordEpoch() throws {
+        let started = UInt64(max(0, now().timeIntervalSince1970 * 1000))
+        try measure(LaunchLogEvent.epoch(number: epoch, startedMillis: started, resetCount: counters.reset, restartCount: counters.restart).encoded)
+    }
+
+    /// Appends the event durably, then extends PCR 13 with its digest.
+    private func measure(_ event: [UInt8]) throws {
         try log.append(event)
         do { try client.extendPCR(launchPCRIndex, with: LaunchLogEvent.digest(of: event)) } catch {
             throw ParleyError(.io, "extending PCR \(launchPCRIndex) failed: \(error.reason)")
@@ -80,10 +156,11 @@ public final class TPMQuoteProvider: @unchecked Sendable {
     public func recordLaunch(_ claims: LaunchClaims) throws {
         lock.lock()
         defer { lock.unlock() }
-        try Self.measure(LaunchLogEvent.launch(claims).encoded, log: log, client: client)
+        try measure(LaunchLogEvent.launch(claims).encoded)
     }
 
-    /// Evidence for `job` with the party's `nonce`: a fresh quote over PCR 23 and the epoch's log.
+    /// Evidence for `job` with the party's `nonce`: a fresh quote, the epoch's launch log, and the
+    /// platform logs read after the quote (so the IMA list covers at least what PCR 10 does).
     /// - Throws: if the job has no launch event in the current epoch.
     public func evidence(job: String, nonce: Nonce) throws -> [UInt8] {
         lock.lock()
@@ -98,13 +175,14 @@ public final class TPMQuoteProvider: @unchecked Sendable {
         let ak: AttestationKeyPublic, q: TPMQuote
         do {
             ak = try client.attestationKey()
-            q = try client.quote(nonce: nonce.bytes, pcrs: [launchPCRIndex])
+            q = try client.quote(nonce: nonce.bytes, pcrs: quotedPCRs)
         } catch {
             throw ParleyError(.io, "TPM quote failed: \(error.reason)")
         }
+        let logs = try platformLogs.map(Self.readLogs)
         return TPMEvidence.make(attest: q.attest, signature: q.signature, akPublic: ak.tpm2bPublic, pcrs: q.pcrs,
                                 eventLog: log.events, job: job, nonce: nonce,
-                                publicKey: claims.publicKey, signingKey: claims.signingKey)
+                                publicKey: claims.publicKey, signingKey: claims.signingKey, platformLogs: logs)
     }
 
     /// The current epoch's events (for auditors' exports).

@@ -6,7 +6,7 @@ import ParleyCore
 /// and answer a party's nonce with evidence its verifier can check.
 public protocol QuoteProvider: AnyObject, Sendable {
     var tier: AssuranceTier { get }
-    /// Measures a worker launch (for a TPM: an event extended into PCR 23).
+    /// Measures a worker launch (for a TPM: an event extended into PCR 13).
     func recordLaunch(_ claims: LaunchClaims) throws
     /// Fresh evidence for `claims.job` carrying the party's nonce.
     func evidence(for claims: LaunchClaims, nonce: Nonce) throws -> [UInt8]

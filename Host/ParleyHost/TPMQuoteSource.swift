@@ -9,9 +9,11 @@ public final class TPMQuoteSource: QuoteProvider, @unchecked Sendable {
     let provider: TPMQuoteProvider
     public var tier: AssuranceTier { .tpm }
 
-    /// - Parameter tcti: e.g. `swtpm:path=…/sock` or `device:/dev/tpmrm0`.
-    public init(tcti: String, dataDirectory: String, now: Date = Date()) throws {
-        provider = try TPMQuoteProvider(tcti: tcti, dataDirectory: dataDirectory, now: now)
+    /// - Parameters:
+    ///   - tcti: e.g. `swtpm:path=…/sock` or `device:/dev/tpmrm0`.
+    ///   - platformLogs: the boot log and IMA list sent with every quote; nil sends none.
+    public init(tcti: String, dataDirectory: String, platformLogs: PlatformLogPaths? = nil) throws {
+        provider = try TPMQuoteProvider(tcti: tcti, dataDirectory: dataDirectory, platformLogs: platformLogs)
     }
 
     public func recordLaunch(_ claims: LaunchClaims) throws { try provider.recordLaunch(claims) }

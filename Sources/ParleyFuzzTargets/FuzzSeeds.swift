@@ -23,10 +23,10 @@ public enum FuzzSeeds {
             let claims = LaunchClaims(job: "seed", runtime: .of([1]), module: .of([2]), moduleSigner: .of([3]), debug: false,
                                       publicKey: Array(Curve25519.KeyAgreement.PrivateKey().publicKey.rawRepresentation),
                                       signingKey: Array(P384.Signing.PrivateKey().publicKey.derRepresentation))
-            let events = [LaunchLogEvent.epoch(number: 1, startedMillis: 0).encoded, LaunchLogEvent.launch(claims).encoded]
+            let events = [LaunchLogEvent.epoch(number: 1, startedMillis: 0, resetCount: 0, restartCount: 0).encoded, LaunchLogEvent.launch(claims).encoded]
             let tpm = TPMEvidence.make(attest: [0xff, 0x54, 0x43, 0x47, 0x80, 0x18] + [UInt8](repeating: 0, count: 90),
                                        signature: [0, 0x18, 0, 0x0b, 0, 32] + [UInt8](repeating: 1, count: 32) + [0, 32] + [UInt8](repeating: 2, count: 32),
-                                       akPublic: [UInt8](repeating: 0, count: 90), pcrs: [23: LaunchLogEvent.replay(events)],
+                                       akPublic: [UInt8](repeating: 0, count: 90), pcrs: [launchPCRIndex: LaunchLogEvent.replay(events)],
                                        eventLog: events, job: "seed", nonce: FuzzTarget.nonce,
                                        publicKey: claims.publicKey, signingKey: claims.signingKey)
             return [try ca.quote(claims, nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000)), tpm]
@@ -45,6 +45,21 @@ public enum FuzzSeeds {
                 """.utf8)]
         case .csv:
             return [Array("email_hash,campaign,region,day\r\nab12,\"spring, \"\"big\"\"\",3,2024-02-29\nff00,fall,-1,1999-12-31\n".utf8)]
+        case .bootlog:
+            let banks: [PCRBank] = [.sha1, .sha256]
+            let locality = BootEvent(sequence: 1, pcr: 0, type: BootEvent.noAction, digests: [.sha1: [UInt8](repeating: 0, count: 20), .sha256: [UInt8](repeating: 0, count: 32)],
+                                     data: Array("StartupLocality".utf8) + [0, 3])
+            let events = [locality] + (0..<8).map { pcr in
+                BootEvent(sequence: pcr + 2, pcr: pcr, type: 0x8000_0001, digests: [.sha1: PCRBank.sha1.hash([UInt8(pcr)]), .sha256: PCRBank.sha256.hash([UInt8(pcr)])],
+                          data: Array("seed event".utf8))
+            }
+            return [UnverifiedBootLog(header: UnverifiedBootLog.header(banks: banks), banks: banks, events: events, startupLocality: 3).encoded]
+        case .ima:
+            return [UnverifiedIMAList(entries: [
+                .file(path: "boot_aggregate", algorithm: .sha256, digest: [UInt8](repeating: 1, count: 32)),
+                .file(sequence: 1, path: "/usr/bin/parley", algorithm: .sha256, digest: [UInt8](repeating: 2, count: 32)),
+                .file(sequence: 2, path: "/usr/lib/x", algorithm: .sha1, digest: [UInt8](repeating: 3, count: 20), signature: [3, 2, 1]),
+            ]).binary]
         }
     }
 }

@@ -25,6 +25,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case sql
     /// CSV loading against a fixed schema.
     case csv
+    /// The TCG crypto-agile measured-boot log: parse, then replay in every bank it declares.
+    case bootlog
+    /// The IMA measurement list (binary): parse, decode every template, replay to a fixed PCR 10.
+    case ima
 
     /// Runs the target on one input.
     public func run(_ bytes: [UInt8]) {
@@ -57,6 +61,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .csv:
             guard let schema = Self.catalog.datasets["exposures"] else { return }
             _ = try? CSVLoader.load(bytes, schema: schema, limits: CSVLimits(maxBytes: 1 << 20, maxRows: 10_000, maxFieldBytes: 256))
+        case .bootlog:
+            guard let log = try? UnverifiedBootLog(bytes: bytes) else { return }
+            for bank in log.banks { _ = log.replayedValues(bank: bank) }
+            _ = BootLogReplay.replay(log, quoted: Self.zeroPCRs)
+        case .ima:
+            guard let list = try? UnverifiedIMAList(binary: bytes) else { return }
+            for e in list.entries { _ = e.content }
+            _ = IMAReplay.replay(list, quoted: Self.zeroPCRs)
         }
     }
 
@@ -69,6 +81,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     static let coseKey = ECVerifyingKey.p384(try! P384.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 7, count: 48)).publicKey)
     static let streamKey = try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: [UInt8](repeating: 9, count: 32))
     static let nonce = try! Nonce(bytes: [UInt8](repeating: 5, count: 32))
+    static let zeroPCRs = Dictionary(uniqueKeysWithValues: (0..<24).map { ($0, [UInt8](repeating: 0, count: 32)) })
     static let anchors = TrustAnchors(quotingRoot: nil, tpmAttestationKey: Array(P256.Signing.PrivateKey().publicKey.derRepresentation))
     public static let catalog: DatasetCatalog = try! DatasetCatalog([
         DatasetSchema(name: "exposures", provider: "brand", columns: [

@@ -12,7 +12,8 @@ public enum ClientOps {
         return try r.json()
     }
 
-    /// Fetches evidence for a fresh nonce and verifies it against the party's policy.
+    /// Fetches evidence for a fresh nonce and verifies it against the party's policy; evidence whose
+    /// launch names another job than `job` is refused.
     /// - Parameter log: the client's memory of the host's log; when given, the host's log must
     ///   first be proved to extend what the client saw (``LogFollower/follow()``).
     /// - Throws: the refusal, with every reason; nothing is sent to the worker in that case.
@@ -22,8 +23,9 @@ public enum ClientOps {
         let r = try http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce.hex)")
         guard r.status == 200 else { throw ParleyError(.io, "no evidence for \(job) (\(r.status)): \(r.errorMessage)") }
         var ledger = InMemoryNonceLedger()
-        switch AttestationVerifier(policy: policy, now: Date()).verify(r.body, nonce: nonce, ledger: &ledger) {
+        switch AttestationVerifier(policy: policy, now: Date()).verify(r.body, nonce: nonce, ledger: &ledger, job: job) {
         case .trusted(let result):
+            if let warning = result.warning { FileHandle.standardError.write(Data("parley: \(warning)\n".utf8)) }
             if let log, let head { try log.checkLedger(result.claims, head: head) }
             return result
         case .refused(let reasons):

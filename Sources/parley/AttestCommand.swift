@@ -7,7 +7,7 @@ struct AttestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attest",
         abstract: "Check a worker's evidence against your own policy before you send it anything.",
-        subcommands: [Verify.self, AttestFetchCommand.self]
+        subcommands: [Verify.self, AttestFetchCommand.self, AttestReferenceCommand.self]
     )
 
     struct Verify: ParsableCommand {
@@ -16,9 +16,15 @@ struct AttestCommand: ParsableCommand {
             discussion: """
             Three stages, each of which must pass: parse the evidence; check its integrity (the \
             quoting certificate chains to your pinned root and signs the document, or the TPM quote \
-            is signed by your pinned attestation key and its event log replays to the quoted PCR; \
-            the nonce is yours); appraise it against your policy (module, runtime, signer, debug \
-            mode, age, nonce not used before).
+            is signed by your pinned attestation key, its launch log replays to the quoted PCR 13 \
+            in the quote's boot of the TPM, and the platform's measured-boot log and IMA list \
+            replay to PCRs 0-7 and 10; the nonce is yours); appraise it against your policy \
+            (module, runtime, signer, debug mode, age, nonce not used before, the job you name, \
+            and for TPM quotes the boot state and every executable the kernel measured).
+
+            The verdict names the tier: `tpm` only when the platform was appraised. TPM evidence \
+            without platform logs is refused unless the policy sets allow_unappraised_tpm = true; \
+            it is then `tpm-unappraised`, with a warning: anyone who controls the TPM can forge it.
 
             Exit status 0 means trusted. On refusal the reason is printed on standard error (every \
             reason with --json) and the exit status is 3; 2 means the command itself could not run.
@@ -32,9 +38,13 @@ struct AttestCommand: ParsableCommand {
               tpm_ak = "tpm-ak.pem"             # from the host's data directory (tpm)
               max_age_seconds = 300
               allow_debug = false
+              boot_reference = "boot-reference.json"   # tpm: from `parley attest reference`
+              runtime_policy = "runtime-policy.json"   # tpm: Keylime runtime-policy JSON
+              required_measured = ["<sha256 hex>", …]  # tpm: reviewed parley, parley-enclave
+              allow_unappraised_tpm = false            # true accepts forgeable TPM launches
 
             Example:
-              parley attest verify evidence.cbor --nonce "$NONCE" --policy policy.toml
+              parley attest verify evidence.cbor --nonce "$NONCE" --policy policy.toml --job "$JOB"
             """
         )
 
@@ -46,6 +56,9 @@ struct AttestCommand: ParsableCommand {
 
         @Option(help: "Your appraisal policy (TOML).")
         var policy: String
+
+        @Option(help: "The job you asked about: evidence whose launch names another job is refused.")
+        var job: String?
 
         @Option(help: "File recording nonces already used (default: ~/.parley/seen-nonces).")
         var nonceLedger: String?
@@ -70,10 +83,11 @@ struct AttestCommand: ParsableCommand {
             } catch let e as ParleyError {
                 fail(e.reason, code: 2)
             }
-            let verdict = AttestationVerifier(policy: policy, now: Date()).verify(bytes, nonce: nonce, ledger: &ledger)
+            let verdict = AttestationVerifier(policy: policy, now: Date()).verify(bytes, nonce: nonce, ledger: &ledger, job: job)
             if json { print(VerdictJSON.render(verdict)) }
             switch verdict {
             case .trusted(let r):
+                if let warning = r.warning { FileHandle.standardError.write(Data("parley: \(warning)\n".utf8)) }
                 if !json {
                     print("trusted: \(r.tier) quote; job \(r.claims.job); module \(r.claims.module.hex.prefix(16))…; runtime \(r.claims.runtime.hex.prefix(16))…")
                 }
@@ -100,6 +114,7 @@ enum VerdictJSON {
                 "module_signer": r.claims.moduleSigner.hex, "debug": r.claims.debug,
                 "public_key": Hex.encode(r.claims.publicKey), "signing_key": Hex.encode(r.claims.signingKey),
             ] as [String: Any]]
+            if let warning = r.warning { obj["warning"] = warning }
         case .refused(let reasons):
             obj = ["verdict": "refused", "reasons": reasons.map { ["code": $0.code, "message": $0.description] }]
         }

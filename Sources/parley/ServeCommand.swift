@@ -5,6 +5,7 @@ import ParleyAudit
 import ParleyCore
 import ParleyHost
 import ParleyHTTP
+import ParleyTPMProvider
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +30,14 @@ struct ServeCommand: AsyncParsableCommand {
           parley serve --quote tpm --tcti device:/dev/tpmrm0
           parley serve --quote tpm --tcti swtpm:path=/run/swtpm/sock --listen 127.0.0.1:7400
           parley serve --tls-cert host.crt --tls-key host.key   # HTTPS
+
+        With --quote tpm, launches are measured into PCR 13 (which nothing on the host can reset) \
+        and every quote covers PCRs 0-7, 10 and 13 and carries the firmware's measured-boot log \
+        and the kernel's IMA list (--boot-log, --ima-log), which parties replay and appraise \
+        against their own reference values (`parley attest reference`). The host refuses to \
+        start if PCR 13 holds a value its launch log does not explain. --no-platform-logs sends \
+        quotes without them: parties refuse those unless they set allow_unappraised_tpm, and \
+        then anyone who controls the TPM can forge launches.
         """
     )
 
@@ -36,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).") var listen = "127.0.0.1:7300"
     @Option(help: "Quote provider: software or tpm.") var quote = "software"
     @Option(help: "TPM TCTI, with --quote tpm (e.g. device:/dev/tpmrm0 or swtpm:path=…).") var tcti = "device:/dev/tpmrm0"
+    @Option(help: "With --quote tpm: the measured-boot event log to send with each quote.")
+    var bootLog = PlatformLogPaths.linuxDefault.bootLog
+    @Option(help: "With --quote tpm: the binary IMA measurement list to send with each quote.")
+    var imaLog = PlatformLogPaths.linuxDefault.imaLog
+    @Flag(help: "With --quote tpm: send no platform logs (parties refuse such quotes by default: they prove nothing against whoever controls the TPM).")
+    var noPlatformLogs = false
     @Option(help: "Worker executable (default: the parley-enclave beside parley).") var worker: String?
     @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key).") var tlsCert: String?
     @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
@@ -72,8 +87,10 @@ struct ServeCommand: AsyncParsableCommand {
             limits.idleDeadline = idleSeconds
             limits.headerDeadline = headerSeconds
             limits.maxConnectionsPerAddress = maxConnectionsPerAddress
-            started = try RunningHost.start(data: data, quote: quote, tcti: tcti, worker: worker ?? defaultWorkerPath(),
-                                            debugWorkers: debugWorkers, witnesses: witnesses, limits: limits)
+            started = try RunningHost.start(data: data, quote: quote, tcti: tcti, worker: worker ?? defaultWorkerPath(), debugWorkers: debugWorkers,
+                                            witnesses: witnesses,
+                                            platformLogs: noPlatformLogs ? nil : PlatformLogPaths(bootLog: bootLog, imaLog: imaLog),
+                                            limits: limits)
         } catch let e as ParleyError {
             fail(e.reason, code: 2)
         }
@@ -104,7 +121,8 @@ struct RunningHost {
     let server: HostServer
 
     static func start(data: String, quote: String, tcti: String, worker: String, debugWorkers: Bool = false,
-                      witnesses: [String] = [], limits: HostServer.Limits = HostServer.Limits()) throws -> RunningHost {
+                      witnesses: [String] = [], platformLogs: PlatformLogPaths? = nil,
+                      limits: HostServer.Limits = HostServer.Limits()) throws -> RunningHost {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard FileManager.default.isExecutableFile(atPath: worker) else {
             throw ParleyError(.io, "no worker executable at \(worker); build it (swift build) or pass --worker PATH")
@@ -114,7 +132,7 @@ struct RunningHost {
         try HostSecrets.requireProtected(dataDirectory: data)
         let token = try OperatorToken.loadOrCreate(dataDirectory: data)
         let quotes: any QuoteProvider = quote == "tpm"
-            ? try TPMQuoteSource(tcti: tcti, dataDirectory: data)
+            ? try TPMQuoteSource(tcti: tcti, dataDirectory: data, platformLogs: platformLogs)
             : try SoftwareQuoteProvider(dataDirectory: data)
         let log = try HostLog(dataDirectory: data)
         let store = try JobStore(path: data + "/jobs.sqlite")

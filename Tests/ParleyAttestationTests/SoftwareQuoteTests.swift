@@ -22,7 +22,7 @@ final class SoftwareQuoteTests: XCTestCase {
                             runtime: [MeasurementDigest(bytes: .init(repeating: runtime, count: 48))],
                             moduleSigners: try signers.map { try $0.map { try MeasurementDigest(bytes: .init(repeating: $0, count: 48)) } },
                             anchors: TrustAnchors(quotingRoot: root ?? ca.root, tpmAttestationKey: [1]),
-                            maxAgeSeconds: maxAge, allowDebug: allowDebug)
+                            maxAgeSeconds: maxAge, allowDebug: allowDebug, allowUnappraisedTPM: tier == .tpm)
     }
 
     func verify(_ doc: [UInt8], nonce: Nonce, policy p: AppraisalPolicy? = nil, at: Date? = nil) throws -> AttestationVerdict {

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyTestSupport
+import ParleyTPMProvider
 import XCTest
 
 /// Claims for a launch with fresh worker keys.
@@ -25,5 +27,47 @@ func refusals(_ verdict: AttestationVerdict, file: StaticString = #filePath, lin
     switch verdict {
     case .trusted: XCTFail("expected a refusal, the evidence was trusted", file: file, line: line); return []
     case .refused(let r): return r
+    }
+}
+
+/// A private swtpm booted by a ``TestPlatform`` (a real boot log's digests in PCRs 0-7, an IMA
+/// list in PCR 10), with a host data directory: what each TPM test starts from.
+final class PlatformFixture {
+    let environment: TPMTestEnvironment
+    let platform: TestPlatform
+    let dir: String
+    /// Stand-ins for the reviewed executables (the HTTP end-to-end test measures the real ones).
+    let hostBinary = Array("parley: the reviewed host executable (test stand-in)".utf8)
+    let workerBinary = Array("parley-enclave: the reviewed worker executable (test stand-in)".utf8)
+    static let hostPath = "/usr/local/bin/parley"
+
+    init(_ test: XCTestCase, measureWorker: Bool = true) throws {
+        environment = try TPMTestEnvironment(privateTPM: true)
+        dir = try makeDirectory(test)
+        platform = try TestPlatform(client: try environment.client(), bootLog: try FileIO.read(TestPlatform.bootLogFixture),
+                                    directory: dir + "/platform")
+        try platform.measure(path: Self.hostPath, bytes: hostBinary)
+        if measureWorker { try platform.measure(path: PlatformReferenceBuilder.workerIMAPath, bytes: workerBinary) }
+        let env = environment
+        test.addTeardownBlock { env.shutdown() }
+    }
+
+    func provider(logs: Bool = true, now: Date = Date(timeIntervalSince1970: 1_780_000_000)) throws -> TPMQuoteProvider {
+        try TPMQuoteProvider(tcti: environment.tcti, dataDirectory: dir, platformLogs: logs ? platform.logPaths : nil, now: { now })
+    }
+
+    func pinnedAK() throws -> [UInt8] {
+        try ECVerifyingKey(pem: try String(contentsOfFile: TPMQuoteProvider.attestationKeyPath(in: dir), encoding: .utf8)).derRepresentation
+    }
+
+    /// Reference values written from this platform as it is now (a known-good host).
+    func reference() throws -> PlatformReference {
+        try platform.reference(executables: [([Self.hostPath], hostBinary), ([PlatformReferenceBuilder.workerIMAPath], workerBinary)])
+    }
+
+    func policy(claims: LaunchClaims, reference: PlatformReference? = nil, ak: [UInt8]? = nil, allowUnappraised: Bool = false) throws -> AppraisalPolicy {
+        try AppraisalPolicy(quote: .tpm, module: claims.module, runtime: [claims.runtime],
+                            anchors: TrustAnchors(tpmAttestationKey: try ak ?? pinnedAK()),
+                            platform: allowUnappraised ? reference : try reference ?? self.reference(), allowUnappraisedTPM: allowUnappraised)
     }
 }

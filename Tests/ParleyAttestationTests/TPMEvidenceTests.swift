@@ -7,38 +7,23 @@ import ParleyTPM
 import ParleyTPMProvider
 import XCTest
 
-/// Both halves on a real swtpm: the host's TPM quote provider and the party's verifier.
+/// Both halves on a real swtpm (private to each test: PCRs 0-15 cannot be reset), booted by a
+/// test platform: the host's TPM quote provider and the party's verifier.
 final class TPMEvidenceTests: XCTestCase {
     let t0 = Date(timeIntervalSince1970: 1_780_000_000)
-    var environment: TPMTestEnvironment!
-    var dir = ""
+    var fixture: PlatformFixture!
+    var environment: TPMTestEnvironment { fixture.environment }
+    var dir: String { fixture.dir }
 
     override func setUpWithError() throws {
-        environment = try TPMTestEnvironment()
-        dir = try makeDirectory(self)
+        fixture = try PlatformFixture(self)
     }
 
-    override func tearDown() {
-        environment?.shutdown()
-        environment = nil
-    }
-
-    func provider() throws -> TPMQuoteProvider {
-        try TPMQuoteProvider(tcti: environment.tcti, dataDirectory: dir, now: t0)
-    }
-
-    func pinnedAK() throws -> [UInt8] {
-        try ECVerifyingKey(pem: try String(contentsOfFile: TPMQuoteProvider.attestationKeyPath(in: dir), encoding: .utf8)).derRepresentation
-    }
-
-    func policy(ak: [UInt8]? = nil, claims: LaunchClaims) throws -> AppraisalPolicy {
-        try AppraisalPolicy(quote: .tpm, module: claims.module, runtime: [claims.runtime],
-                            anchors: TrustAnchors(tpmAttestationKey: try ak ?? pinnedAK()))
-    }
+    func provider() throws -> TPMQuoteProvider { try fixture.provider(now: t0) }
 
     func verify(_ evidence: [UInt8], nonce: Nonce, claims: LaunchClaims, ak: [UInt8]? = nil) throws -> AttestationVerdict {
         var ledger = InMemoryNonceLedger()
-        return AttestationVerifier(policy: try policy(ak: ak, claims: claims), now: t0).verify(evidence, nonce: nonce, ledger: &ledger)
+        return AttestationVerifier(policy: try fixture.policy(claims: claims, ak: ak), now: t0).verify(evidence, nonce: nonce, ledger: &ledger)
     }
 
     /// Rewrites fields of the evidence map, as a malicious host could.
@@ -81,16 +66,24 @@ final class TPMEvidenceTests: XCTestCase {
         XCTAssertEqual(refusals(try verify(evidence, nonce: .random(), claims: claims, ak: other)).first, .integrity(.attestationKeyNotPinned))
     }
 
+    /// Every cut in the first and last KiB (the map head, the launch log, the keys), and every
+    /// 61st byte through the platform logs between them.
     func testRefusesTruncationAtEveryByte() throws {
         let (evidence, nonce, claims) = try launched()
-        for cut in 0..<evidence.count {
+        let cuts = Set(Array(0..<min(1024, evidence.count)) + Array(stride(from: 0, to: evidence.count, by: 61))
+                       + Array(max(0, evidence.count - 1024)..<evidence.count))
+        for cut in cuts.sorted() {
             if case .trusted = try verify(Array(evidence.prefix(cut)), nonce: nonce, claims: claims) { XCTFail("cut at \(cut) trusted") }
         }
     }
 
     func testRefusesChangedPCRValueAndPCRSetMismatch() throws {
         let (evidence, nonce, claims) = try launched()
-        let changed = try mutate(evidence) { $0["pcrs"] = .map([.unsigned(23): .bytes(.init(repeating: 7, count: 32))]) }
+        let changed = try mutate(evidence) { m in
+            guard case .map(var pcrs)? = m["pcrs"] else { return }
+            pcrs[.unsigned(UInt64(launchPCRIndex))] = .bytes(.init(repeating: 7, count: 32))
+            m["pcrs"] = .map(pcrs)
+        }
         XCTAssertEqual(refusals(try verify(changed, nonce: nonce, claims: claims)), [.integrity(.tpmQuote(.pcrDigestMismatch))])
         let extra = try mutate(evidence) { m in
             guard case .map(var pcrs)? = m["pcrs"] else { return }
@@ -189,7 +182,7 @@ final class TPMEvidenceTests: XCTestCase {
         XCTAssertTrue(r.contains { if case .integrity(.tpmQuote(.attestationKeyAttributesMissing)) = $0 { return true }; return false }, "\(r)")
     }
 
-    func testLogStaysConsistentAcrossRestartsAndStartsANewEpochAfterAReset() throws {
+    func testLogStaysConsistentAcrossRestartsAndStartsANewEpochAfterAReboot() throws {
         var p: TPMQuoteProvider? = try provider()
         let claims = try sampleClaims()
         try p?.recordLaunch(claims)
@@ -208,17 +201,37 @@ final class TPMEvidenceTests: XCTestCase {
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: logPath))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data([0, 0, 1, 0, 0xa1]))
+        // A complete event appended but never extended (crash between append and extend) is cut too.
+        try handle.write(contentsOf: Data(LengthPrefix.frame(LaunchLogEvent.launch(try sampleClaims(job: "never-extended")).encoded)))
         try handle.close()
         p = try provider()
         XCTAssertEqual(p?.epoch, 1)
+        XCTAssertEqual(p?.eventLog.count, 2)
         p = nil
-        // The TPM was reset (reboot): the log no longer matches, so a new epoch starts.
-        try environment.client().resetPCR(launchPCRIndex)
+        // A reboot (TPM Reset: PCRs zero, resetCount + 1): a new epoch starts.
+        try XCTUnwrap(environment.softwareTPM).restart()
         p = try provider()
         XCTAssertEqual(p?.epoch, 2)
         XCTAssertEqual(p?.eventLog.count, 1, "a new epoch starts with its epoch event")
         XCTAssertTrue(FileManager.default.fileExists(atPath: logPath), "old epochs stay for auditors")
         XCTAssertThrowsError(try p!.evidence(job: claims.job, nonce: .random()), "the old job is not in the new epoch")
+    }
+
+    /// PCR 13 cannot be reset: a value the launch log does not explain stops the host (no silent re-basing).
+    func testHostRefusesToStartWhenThePCRAndTheLogDisagree() throws {
+        try environment.client().extendPCR(launchPCRIndex, with: .init(repeating: 0x42, count: 32))
+        XCTAssertThrowsError(try provider()) { error in
+            let reason = (error as? ParleyError)?.reason ?? ""
+            XCTAssertTrue(reason.contains("PCR 13 holds a value that the launch log does not explain"), reason)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/tpm-events/epoch-1.log"))
+        // A log that no longer matches (someone extended after the host's last event) stops it too.
+        let other = try PlatformFixture(self)
+        do { _ = try other.provider() }
+        try other.environment.client().extendPCR(launchPCRIndex, with: .init(repeating: 0x43, count: 32))
+        XCTAssertThrowsError(try other.provider()) { error in
+            XCTAssertTrue(((error as? ParleyError)?.reason ?? "").contains("tpm-events/epoch-1.log"))
+        }
     }
 
     /// An independent verifier, tpm2_checkquote, accepts the quote inside our evidence.
@@ -228,20 +241,23 @@ final class TPMEvidenceTests: XCTestCase {
         let work = try makeDirectory(self)
         try Data(try m.required("attest", in: "e").bytesValue("attest")).write(to: URL(fileURLWithPath: work + "/attest"))
         try Data(try m.required("signature", in: "e").bytesValue("sig")).write(to: URL(fileURLWithPath: work + "/sig"))
-        guard case .map(let pcrs)? = m["pcrs"], case .bytes(let pcr23)? = pcrs[.unsigned(23)] else { return XCTFail("no PCR 23") }
-        try Data(pcr23).write(to: URL(fileURLWithPath: work + "/pcrs"))
+        guard case .map(let pcrs)? = m["pcrs"] else { return XCTFail("no PCRs") }
+        let quoted = bootPCRIndices + [imaPCRIndex, launchPCRIndex]
+        XCTAssertEqual(Set(pcrs.keys), Set(quoted.map { CBOR.unsigned(UInt64($0)) }), "the quote covers PCRs 0-7, 10 and 13")
+        let ours = try quoted.flatMap { try XCTUnwrap(pcrs[.unsigned(UInt64($0))]).bytesValue("pcr") }
+        // tpm2-tools 5.4's raw PCR input handles at most 8 PCRs, so the PCRs come from
+        // tpm2_pcrread in its serialized form (nothing extended them since the quote); its raw
+        // values must equal the evidence's.
+        let list = "sha256:" + quoted.map(String.init).joined(separator: ",")
+        let tools = ["TPM2TOOLS_TCTI": environment.tcti], pcrread = try findExecutable("tpm2_pcrread")
+        XCTAssertEqual(try runTool(pcrread, ["-Q", list, "-F", "serialized", "-o", work + "/pcrs"], environment: tools).status, 0)
+        XCTAssertEqual(try runTool(pcrread, ["-Q", list, "-o", work + "/pcrs.raw"], environment: tools).status, 0)
+        XCTAssertEqual(try FileIO.read(work + "/pcrs.raw"), ours, "tpm2_pcrread reads the values the evidence states")
         let akPEM = try String(contentsOfFile: TPMQuoteProvider.attestationKeyPath(in: dir), encoding: .utf8)
         try akPEM.write(toFile: work + "/ak.pem", atomically: true, encoding: .utf8)
         func checkquote(_ nonceHex: String) throws -> Int32 {
-            let p = Process()
-            p.executableURL = try findExecutable("tpm2_checkquote")
-            p.arguments = ["-u", work + "/ak.pem", "-m", work + "/attest", "-s", work + "/sig", "-f", work + "/pcrs",
-                           "-l", "sha256:23", "-g", "sha256", "-q", nonceHex]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
+            try runTool(try findExecutable("tpm2_checkquote"), ["-u", work + "/ak.pem", "-m", work + "/attest", "-s", work + "/sig",
+                                                                 "-f", work + "/pcrs", "-g", "sha256", "-q", nonceHex]).status
         }
         XCTAssertEqual(try checkquote(nonce.hex), 0)
         XCTAssertNotEqual(try checkquote(Nonce.random().hex), 0)

@@ -103,4 +103,58 @@ final class AttestVerifyCLITests: CLITestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("openssl rand -hex 32"), r.err)
     }
+
+    /// `--job`: evidence whose launch names another job than the one asked about is refused.
+    func testJobOptionRefusesEvidenceForAnotherJob() throws {
+        let nonce = Nonce.random()
+        let ev = try evidence(nonce: nonce)
+        let policy = try writePolicy(goodPolicy)
+        let other = try run("parley", ["attest", "verify", ev, "--nonce", nonce.hex, "--policy", policy, "--job", "job-8",
+                                       "--nonce-ledger", dir + "/ledger"])
+        XCTAssertEqual(other.status, 3, other.out)
+        XCTAssertTrue(other.err.contains("another job"), other.err)
+        let same = try run("parley", ["attest", "verify", ev, "--nonce", nonce.hex, "--policy", policy, "--job", "job-7",
+                                      "--nonce-ledger", dir + "/ledger"])
+        XCTAssertEqual(same.status, 0, same.err)
+    }
+
+    /// `parley attest reference` on real logs (../shared/fixtures/tpm): writes a boot reference and
+    /// a Keylime runtime policy that a TPM policy file then loads.
+    func testReferenceWritesBootReferenceAndKeylimePolicy() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/fixtures/tpm").path
+        let host = dir + "/parley-copy", worker = dir + "/enclave-copy"
+        try Data("host bytes".utf8).write(to: URL(fileURLWithPath: host))
+        try Data("worker bytes".utf8).write(to: URL(fileURLWithPath: worker))
+        let r = try run("parley", ["attest", "reference", "--boot-log", fixtures + "/boot/go-attestation-crypto_agile_eventlog",
+                                   "--ima-log", fixtures + "/ima/keylime-ima-log-sha256", "--host", host, "--host-path", "/usr/bin/parley",
+                                   "--worker", worker, "--out", dir + "/ref"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let boot = try BootReference(json: try FileIO.read(dir + "/ref/boot-reference.json"))
+        XCTAssertEqual(Hex.encode(try XCTUnwrap(boot.pcrs[0])), "1536de221b2187a421602cd81f43aa04496b0bd5a424d3b25b637a942080d0fa",
+                       "PCR 0 as tpm2_eventlog computes it for this log")
+        let runtime = try RuntimePolicy(json: try FileIO.read(dir + "/ref/runtime-policy.json"))
+        XCTAssertEqual(runtime.digests["/data"], ["96d7fae8adb7286a419a88f78c13d35fb782d63df654b7db56f154765698b754"])
+        XCTAssertEqual(runtime.digests["/usr/bin/parley"], [Hex.encode(SHA256.hash(data: Array("host bytes".utf8)))])
+        XCTAssertEqual(runtime.digests[PlatformReferenceBuilder.workerIMAPath], [Hex.encode(SHA256.hash(data: Array("worker bytes".utf8)))])
+        let lines = r.out.split(separator: "\n").filter { $0.contains(" = ") }.joined(separator: "\n")
+        let key = P256.Signing.PrivateKey().publicKey.pemRepresentation
+        try key.write(toFile: dir + "/ref/tpm-ak.pem", atomically: true, encoding: .utf8)
+        let policyPath = dir + "/ref/policy.toml"
+        try """
+        quote = "tpm"
+        module = "\(claims.module.hex)"
+        runtime = ["\(claims.runtime.hex)"]
+        tpm_ak = "tpm-ak.pem"
+        \(lines)
+        """.write(toFile: policyPath, atomically: true, encoding: .utf8)
+        let policy = try AppraisalPolicy.load(path: policyPath)
+        XCTAssertEqual(policy.platform?.requiredMeasured.count, 2)
+        // Without the reference lines a TPM policy is refused unless it accepts forgeable launches.
+        try "quote = \"tpm\"\nmodule = \"\(claims.module.hex)\"\nruntime = [\"\(claims.runtime.hex)\"]\ntpm_ak = \"tpm-ak.pem\"\n"
+            .write(toFile: policyPath, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try AppraisalPolicy.load(path: policyPath)) { e in
+            XCTAssertTrue(((e as? ParleyError)?.reason ?? "").contains("allow_unappraised_tpm"), "\(e)")
+        }
+    }
 }

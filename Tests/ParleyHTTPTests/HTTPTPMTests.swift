@@ -6,27 +6,37 @@ import ParleyParty
 import ParleyTestSupport
 import XCTest
 
-/// The whole workflow through HTTP with the TPM quote provider on swtpm, then the auditor's
-/// replay of the exported log, which re-verifies the TPM evidence and replays its event log.
+/// The whole workflow through HTTP with the TPM quote provider on a private swtpm that a test
+/// platform booted (a real boot log in PCRs 0-7; an IMA list in PCR 10 holding the real built
+/// `parley` and `parley-enclave`), then the auditor's replay of the exported log, which
+/// re-verifies the TPM evidence and replays its event logs.
 final class HTTPTPMTests: HTTPTestCase {
     var tpm: TPMTestEnvironment?
+    var platform: TestPlatform?
+    static var products: URL { URL(fileURLWithPath: worker).deletingLastPathComponent() }
 
     override func setUp() async throws {
-        let env = try TPMTestEnvironment()
+        let env = try TPMTestEnvironment(privateTPM: true)
         tpm = env
         tpmTCTI = env.tcti
+        let platformDir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-platform-\(UUID().uuidString)").path
+        let booted = try TestPlatform.bootedHost(client: try env.client(), directory: platformDir, products: Self.products)
+        platform = booted
+        tpmPlatformLogs = booted.logPaths
         try await super.setUp()
     }
 
     override func tearDown() async throws {
         try await super.tearDown()
         tpm?.shutdown()
+        if let platform { try? FileManager.default.removeItem(atPath: platform.directory) }
     }
 
     func tpmPolicy() throws -> AppraisalPolicy {
         try AppraisalPolicy(quote: .tpm, module: module.measurement,
                             runtime: [MeasurementDigest.of(try FileIO.read(Self.worker, maxBytes: 1 << 30))],
-                            anchors: TrustAnchors(tpmAttestationKey: try ECVerifyingKey(pem: try FileIO.readText(dir + "/host/tpm-ak.pem")).derRepresentation))
+                            anchors: TrustAnchors(tpmAttestationKey: try ECVerifyingKey(pem: try FileIO.readText(dir + "/host/tpm-ak.pem")).derRepresentation),
+                            platform: try XCTUnwrap(platform).reference(products: Self.products))
     }
 
     func testTPMQuotedWorkflowAndAuditReplay() async throws {

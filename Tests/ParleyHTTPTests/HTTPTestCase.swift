@@ -7,6 +7,7 @@ import ParleyHost
 import ParleyHTTP
 import ParleyModule
 import ParleyParty
+import ParleyTPMProvider
 import XCTest
 
 /// A real `parley serve` stack in this process: HTTP on a free loopback port, job store, log,
@@ -25,6 +26,8 @@ class HTTPTestCase: XCTestCase {
     var tpmTCTI: String?
     /// The server's limits; subclasses shorten the deadlines.
     var serverLimits = HostServer.Limits()
+    /// With ``tpmTCTI``: the platform logs the host sends with each quote.
+    var tpmPlatformLogs: PlatformLogPaths?
     /// How long the host waits for a worker's heartbeat before it fails the job.
     var heartbeatTimeout: TimeInterval { 15 }
 
@@ -59,7 +62,7 @@ class HTTPTestCase: XCTestCase {
         let store = try JobStore(path: data + "/jobs.sqlite")
         let log = try HostLog(dataDirectory: data)
         for orphan in try store.failOrphans(at: Date()) { try log.recordFailed(job: orphan, reason: "host restarted") }
-        let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data) }
+        let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data, platformLogs: tpmPlatformLogs) }
             ?? SoftwareQuoteProvider(dataDirectory: data)
         var configuration = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
         configuration.heartbeatTimeout = heartbeatTimeout

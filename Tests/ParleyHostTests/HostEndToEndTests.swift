@@ -161,14 +161,16 @@ final class HostEndToEndTests: HostFixture {
     }
 
     func testTPMQuotedJobIsTrustedAtTheTPMTier() throws {
-        let tpm = try TPMTestEnvironment()
+        let tpm = try TPMTestEnvironment(privateTPM: true)
         addTeardownBlock { tpm.shutdown() }
         try FileManager.default.createDirectory(atPath: dir + "/host", withIntermediateDirectories: true)
-        let host = try host(quotes: TPMQuoteSource(tcti: tpm.tcti, dataDirectory: dir + "/host"))
+        let platform = try TestPlatform.bootedHost(client: try tpm.client(), directory: dir + "/platform", products: Self.products)
+        let host = try host(quotes: TPMQuoteSource(tcti: tpm.tcti, dataDirectory: dir + "/host", platformLogs: platform.logPaths))
         let job = try host.launch(bundle: bundle)
         let module = try SealedModule(bytes: bundle)
         let policy = try AppraisalPolicy(quote: .tpm, module: module.measurement, runtime: [job.session.runtime],
-                                         anchors: TrustAnchors(tpmAttestationKey: try ECVerifyingKey(pem: try FileIO.readText(dir + "/host/tpm-ak.pem")).derRepresentation))
+                                         anchors: TrustAnchors(tpmAttestationKey: try ECVerifyingKey(pem: try FileIO.readText(dir + "/host/tpm-ak.pem")).derRepresentation),
+                                         platform: try platform.reference(products: Self.products))
         let attested = try attest(host, job: job.id, policy: policy)
         XCTAssertEqual(attested.tier, .tpm)
         XCTAssertEqual(attested.claims, job.claims)

@@ -3,7 +3,8 @@ import Foundation
 /// A swtpm process started for tests, listening on a Unix socket in its own state directory.
 ///
 /// Started with `--flags not-need-init,startup-clear`, so it is ready for ESAPI at once. Stopped
-/// by pid (SIGTERM) in ``stop()``, which tests call from tearDown; deinit is a safety net.
+/// in ``stop()`` (through its control channel, else SIGKILL by pid), which tests call from
+/// tearDown; deinit is a safety net.
 public final class SoftwareTPM {
     /// The directory holding the TPM state, the sockets and the pid file.
     public let stateDirectory: URL
@@ -82,13 +83,29 @@ public final class SoftwareTPM {
     private func terminate() {
         guard let process else { return }
         self.process = nil
-        let recorded = (try? String(contentsOfFile: pidPath, encoding: .utf8))
-            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        let pid = recorded ?? process.processIdentifier
-        if process.isRunning {
-            kill(pid, SIGTERM)
-            process.waitUntilExit()
+        guard process.isRunning else { return }
+        // Shut down through the control channel: a swtpm started from a thread that blocks signals
+        // (Swift concurrency, NIO) inherits that mask and never sees SIGTERM. If the control
+        // channel fails, SIGKILL, which cannot be blocked.
+        let ctrl = stateDirectory.appendingPathComponent("sock.ctrl").path
+        var stopped = false
+        if let ioctl = try? findExecutable("swtpm_ioctl") {
+            let p = Process()
+            p.executableURL = ioctl
+            p.arguments = ["--unix", ctrl, "-s"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            if (try? p.run()) != nil {
+                p.waitUntilExit()
+                stopped = p.terminationStatus == 0
+            }
         }
+        if !stopped {
+            let recorded = (try? String(contentsOfFile: pidPath, encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            kill(recorded ?? process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
     }
 
     private static func makeTemporaryDirectory() throws -> URL {

@@ -32,8 +32,20 @@ public struct AppraisalPolicy: Sendable {
     /// How many of `witnesses` must have cosigned every checkpoint the client accepts (0: none).
     public var witnessQuorum = 0
 
+    /// TPM only: the reference values the platform's boot log and IMA list are appraised against.
+    public var platform: PlatformReference?
+    /// TPM only: accept TPM evidence whose platform was not appraised (no logs, or no reference
+    /// values), at the weaker `tpm-unappraised` tier. Security consequence: nothing then shows
+    /// which software extended the launch PCR, so whoever controls the TPM can forge launches
+    /// with keys of their choosing. Default false; never set it for real data.
+    public var allowUnappraisedTPM: Bool
+
+    /// The warning every verdict accepted under ``allowUnappraisedTPM`` carries.
+    public static let unappraisedWarning = "WARNING: the platform was not appraised (tpm-unappraised): anyone who controls this host's TPM can forge launches and receive your data"
+
     public init(quote: AssuranceTier, module: MeasurementDigest, runtime: [MeasurementDigest], moduleSigners: [MeasurementDigest]? = nil,
-                anchors: TrustAnchors, maxAgeSeconds: Int = 300, allowDebug: Bool = false, logKey: NoteVerifierKey? = nil) throws {
+                anchors: TrustAnchors, maxAgeSeconds: Int = 300, allowDebug: Bool = false, logKey: NoteVerifierKey? = nil,
+                platform: PlatformReference? = nil, allowUnappraisedTPM: Bool = false) throws {
         guard !runtime.isEmpty else { throw ParleyError(.malformed, "policy: runtime must list at least one accepted measurement") }
         if let s = moduleSigners, s.isEmpty {
             throw ParleyError(.malformed, "policy: module_signers is empty; list at least one signer or leave it out")
@@ -44,8 +56,14 @@ public struct AppraisalPolicy: Sendable {
             throw ParleyError(.malformed, "policy: quote = \"software\" needs quoting_root (the host's quoting-root.pem)")
         case .tpm where anchors.tpmAttestationKey == nil:
             throw ParleyError(.malformed, "policy: quote = \"tpm\" needs tpm_ak (the host's tpm-ak.pem)")
+        case .tpm where platform == nil && !allowUnappraisedTPM:
+            throw ParleyError(.malformed, "policy: quote = \"tpm\" needs boot_reference, runtime_policy and required_measured (from `parley attest reference` on a known-good host)")
+        case .tpmUnappraised:
+            throw ParleyError(.malformed, "policy: quote is \"software\" or \"tpm\"; tpm-unappraised is accepted only through allow_unappraised_tpm")
         default: break
         }
+        self.platform = platform
+        self.allowUnappraisedTPM = allowUnappraisedTPM
         self.quote = quote
         self.module = module
         self.runtime = runtime
@@ -67,6 +85,13 @@ public enum AppraisalFailure: Sendable, Equatable, CustomStringConvertible {
     case stale(ageSeconds: Int)
     case fromTheFuture(aheadSeconds: Int)
     case nonceReused
+    /// The evidence's launch names another job than the one the party asked about.
+    case otherJob
+    /// TPM evidence without platform logs (or a policy without reference values): refused unless
+    /// the policy sets `allow_unappraised_tpm`.
+    case platformNotAppraised
+    /// The replayed platform does not match the party's reference values.
+    case platform(PlatformAppraisalFailure)
 
     /// A stable identifier for scripts.
     public var code: String {
@@ -79,6 +104,9 @@ public enum AppraisalFailure: Sendable, Equatable, CustomStringConvertible {
         case .stale: return "stale"
         case .fromTheFuture: return "fromTheFuture"
         case .nonceReused: return "nonceReused"
+        case .otherJob: return "otherJob"
+        case .platformNotAppraised: return "platformNotAppraised"
+        case .platform(let f): return "platform." + f.code
         }
     }
 
@@ -92,6 +120,10 @@ public enum AppraisalFailure: Sendable, Equatable, CustomStringConvertible {
         case .stale(let s): return "the attestation document is \(s) seconds old, older than the policy allows"
         case .fromTheFuture(let s): return "the attestation document is dated \(s) seconds in the future"
         case .nonceReused: return "this nonce was already used within its window; use a fresh nonce for every request"
+        case .otherJob: return "the evidence is for another job than the one asked about"
+        case .platformNotAppraised:
+            return "the TPM evidence's platform (measured boot and IMA) could not be appraised: without it, whoever controls the TPM can forge launches; the host must send its boot and IMA logs and the policy must pin boot_reference and runtime_policy"
+        case .platform(let f): return f.description
         }
     }
 }
@@ -107,11 +139,29 @@ public struct Appraiser: Sendable {
     }
 
     /// Every failure, in a fixed order; empty means the evidence meets the policy.
-    /// - Parameter nonceSeen: whether the party's ledger already holds this nonce.
-    public func appraise(_ evidence: VerifiedEvidence, nonceSeen: Bool) -> [AppraisalFailure] {
+    /// - Parameters:
+    ///   - nonceSeen: whether the party's ledger already holds this nonce.
+    ///   - job: the job the party asked about; the launch must name it.
+    public func appraise(_ evidence: VerifiedEvidence, nonceSeen: Bool, job: String? = nil) -> [AppraisalFailure] {
+        appraiseWithTier(evidence, nonceSeen: nonceSeen, job: job).failures
+    }
+
+    /// The failures, and the tier the evidence earns when there are none.
+    public func appraiseWithTier(_ evidence: VerifiedEvidence, nonceSeen: Bool, job: String?) -> (failures: [AppraisalFailure], tier: AssuranceTier) {
         var failures: [AppraisalFailure] = []
+        var tier = evidence.tier
         let c = evidence.claims
+        if let job, c.job != job { failures.append(.otherJob) }
         if evidence.tier != policy.quote { failures.append(.wrongTier(got: evidence.tier)) }
+        if evidence.tier == .tpm, policy.quote == .tpm {
+            if let replayed = evidence.platform, let reference = policy.platform {
+                failures += PlatformAppraiser.appraise(boot: replayed.boot, ima: replayed.ima, reference: reference).map { .platform($0) }
+            } else if policy.allowUnappraisedTPM {
+                tier = .tpmUnappraised
+            } else {
+                failures.append(.platformNotAppraised)
+            }
+        }
         if c.module != policy.module { failures.append(.moduleNotExpected) }
         if !policy.runtime.contains(c.runtime) { failures.append(.runtimeNotAccepted) }
         if let signers = policy.moduleSigners, !signers.contains(c.moduleSigner) { failures.append(.signerNotAccepted) }
@@ -122,6 +172,6 @@ public struct Appraiser: Sendable {
             if -age > Double(policy.maxClockSkewSeconds) { failures.append(.fromTheFuture(aheadSeconds: Int(-age))) }
         }
         if nonceSeen { failures.append(.nonceReused) }
-        return failures
+        return (failures, tier)
     }
 }

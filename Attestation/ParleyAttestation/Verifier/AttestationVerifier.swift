@@ -7,6 +7,8 @@ public struct AttestationResult: Sendable {
     public let tier: AssuranceTier
     /// Authentic, appraised claims: the worker keys here are the ones to encrypt to and trust.
     public let claims: LaunchClaims
+    /// What a person must be told about this result (the `tpm-unappraised` warning), if anything.
+    public var warning: String? { tier == .tpmUnappraised ? AppraisalPolicy.unappraisedWarning : nil }
 }
 
 /// Why evidence was refused, by stage.
@@ -57,7 +59,8 @@ public struct AttestationVerifier {
     ///   - evidence: untrusted bytes from the host.
     ///   - nonce: the fresh nonce this party sent with its request.
     ///   - ledger: the party's record of nonces already used; a pass records this nonce.
-    public func verify(_ evidence: [UInt8], nonce: Nonce, ledger: inout some NonceLedger) -> AttestationVerdict {
+    ///   - job: the job the party asked about: evidence whose launch names another is refused.
+    public func verify(_ evidence: [UInt8], nonce: Nonce, ledger: inout some NonceLedger, job: String? = nil) -> AttestationVerdict {
         let parsed: UnverifiedEvidence
         do { parsed = try UnverifiedEvidence.parse(evidence) } catch let e as ParleyError {
             return .refused([.unparseable(e.reason)])
@@ -70,11 +73,11 @@ public struct AttestationVerifier {
         case .intact(let v): verified = v
         }
         let seen = ledger.contains(nonce, now: now)
-        let failures = Appraiser(policy: policy, now: now).appraise(verified, nonceSeen: seen)
+        let (failures, tier) = Appraiser(policy: policy, now: now).appraiseWithTier(verified, nonceSeen: seen, job: job)
         guard failures.isEmpty else { return .refused(failures.map { .appraisal($0) }) }
         do { try ledger.record(nonce, at: now) } catch {
             return .refused([.unparseable("the nonce ledger could not be written: \(error)")])
         }
-        return .trusted(AttestationResult(tier: verified.tier, claims: verified.claims))
+        return .trusted(AttestationResult(tier: tier, claims: verified.claims))
     }
 }

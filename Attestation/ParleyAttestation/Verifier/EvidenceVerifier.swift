@@ -22,6 +22,22 @@ public struct VerifiedEvidence: Sendable {
     public let nonce: Nonce
     /// When the document says it was made (software documents only; TPM freshness is the nonce).
     public let timestamp: Date?
+    /// TPM evidence only: the platform logs, replayed against the quote; nil when the host sent none.
+    public let platform: ReplayedPlatform?
+
+    init(tier: AssuranceTier, claims: LaunchClaims, nonce: Nonce, timestamp: Date?, platform: ReplayedPlatform? = nil) {
+        self.tier = tier
+        self.claims = claims
+        self.nonce = nonce
+        self.timestamp = timestamp
+        self.platform = platform
+    }
+}
+
+/// Both platform logs after replay: what stage 3 appraises.
+public struct ReplayedPlatform: Sendable, Equatable {
+    public let boot: ReplayedBootLog
+    public let ima: ReplayedIMAList
 }
 
 /// Why evidence failed its integrity checks (stage 2).
@@ -39,6 +55,10 @@ public enum IntegrityFailure: Sendable, Equatable, CustomStringConvertible {
     case launchEventMissing
     case launchEventDuplicated
     case keyMismatch
+    /// The launch log's epoch was written in another boot (TPM Reset or Restart) than the quote's.
+    case epochFromAnotherBoot
+    /// A platform log does not replay to the quoted PCRs.
+    case platformReplay(PlatformReplayFailure)
 
     /// A stable identifier for scripts.
     public var code: String {
@@ -56,6 +76,8 @@ public enum IntegrityFailure: Sendable, Equatable, CustomStringConvertible {
         case .launchEventMissing: return "launchEventMissing"
         case .launchEventDuplicated: return "launchEventDuplicated"
         case .keyMismatch: return "keyMismatch"
+        case .epochFromAnotherBoot: return "epochFromAnotherBoot"
+        case .platformReplay(let f): return "platformReplay." + f.code
         }
     }
 
@@ -74,6 +96,8 @@ public enum IntegrityFailure: Sendable, Equatable, CustomStringConvertible {
         case .launchEventMissing: return "the event log has no launch event for this job"
         case .launchEventDuplicated: return "the event log has more than one launch event for this job"
         case .keyMismatch: return "the worker keys in the evidence differ from those in the job's launch event"
+        case .epochFromAnotherBoot: return "the launch log's epoch was written in another boot of the TPM than the one that signed this quote (its reset or restart count differs)"
+        case .platformReplay(let f): return f.description
         }
     }
 }
@@ -129,8 +153,9 @@ public struct EvidenceVerifier: Sendable {
     }
 
     /// Order (as go-attestation's): the quote (signature, magic, type, nonce, PCR selection and
-    /// digest), that its key is the pinned one, then the event log replay to PCR 23, then the job's
-    /// launch event.
+    /// digest), that its key is the pinned one, then the launch log's replay to PCR 13 and its
+    /// epoch against the quote's reset and restart counts, then the platform logs' replay (boot
+    /// log to PCRs 0-7, IMA list to PCR 10), then the job's launch event.
     private func verifyTPM(_ ev: UnverifiedTPMEvidence) -> IntegrityVerdict {
         guard let pinned = anchors.tpmAttestationKey else { return .broken([.noTrustAnchor(.tpm)]) }
         var failures: [IntegrityFailure] = []
@@ -152,7 +177,26 @@ public struct EvidenceVerifier: Sendable {
 
         guard let pcr = ev.pcrs[launchPCRIndex] else { return .broken([.launchPCRNotQuoted]) }
         guard LaunchLogEvent.replay(ev.eventBytes) == pcr else { return .broken([.eventLogDoesNotReplay]) }
-        guard case .epoch? = ev.events.first else { return .broken([.eventLogWithoutEpoch]) }
+        guard case .epoch(_, _, let firstReset, _)? = ev.events.first else { return .broken([.eventLogWithoutEpoch]) }
+        let clock = quote.attestation.clockInfo
+        let lastEpoch = ev.events.reversed().compactMap { e -> (UInt32, UInt32)? in
+            if case .epoch(_, _, let reset, let restart) = e { return (reset, restart) }
+            return nil
+        }.first
+        guard firstReset == clock.resetCount, let lastEpoch, lastEpoch == (clock.resetCount, clock.restartCount) else {
+            return .broken([.epochFromAnotherBoot])
+        }
+        var platform: ReplayedPlatform?
+        if let logs = ev.platform {
+            switch (BootLogReplay.replay(logs.boot, quoted: ev.pcrs), IMAReplay.replay(logs.ima, quoted: ev.pcrs)) {
+            case (.success(let boot), .success(let ima)): platform = ReplayedPlatform(boot: boot, ima: ima)
+            case (let b, let i):
+                var fs: [PlatformReplayFailure] = []
+                if case .failure(let l) = b { fs += l.failures }
+                if case .failure(let l) = i { fs += l.failures }
+                return .broken(fs.map { .platformReplay($0) })
+            }
+        }
         let launches = ev.events.compactMap { e -> LaunchClaims? in
             if case .launch(let c) = e, c.job == ev.job { return c }
             return nil
@@ -160,6 +204,6 @@ public struct EvidenceVerifier: Sendable {
         guard let claims = launches.first else { return .broken([.launchEventMissing]) }
         guard launches.count == 1 else { return .broken([.launchEventDuplicated]) }
         guard claims.publicKey == ev.publicKey, claims.signingKey == ev.signingKey else { return .broken([.keyMismatch]) }
-        return .intact(VerifiedEvidence(tier: .tpm, claims: claims, nonce: expectedNonce, timestamp: nil))
+        return .intact(VerifiedEvidence(tier: .tpm, claims: claims, nonce: expectedNonce, timestamp: nil, platform: platform))
     }
 }

@@ -5,7 +5,9 @@ import ParleyTOML
 
 extension AppraisalPolicy {
     /// The keys a policy file may hold.
-    static let fileKeys = ["quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug", "log_key", "witnesses", "witness_quorum"]
+    static let fileKeys = ["quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug",
+                           "log_key", "witnesses", "witness_quorum",
+                           "boot_reference", "runtime_policy", "required_measured", "allow_unappraised_tpm"]
 
     /// Reads a party's policy file (TOML). Paths inside it are relative to the file.
     ///
@@ -20,6 +22,10 @@ extension AppraisalPolicy {
     ///     log_key = "log-key.pub"           # the host's log key: checkpoints are held to it
     ///     witnesses = ["w1.pub", "w2.pub"]  # witness keys (`parley witness`), optional
     ///     witness_quorum = 2                # cosignatures required (default: all listed)
+    ///     boot_reference = "boot-reference.json"     # tpm: `parley attest reference`
+    ///     runtime_policy = "runtime-policy.json"     # tpm: Keylime runtime-policy JSON
+    ///     required_measured = ["<sha256 hex>", …]    # tpm: reviewed parley and parley-enclave
+    ///     allow_unappraised_tpm = false              # tpm without platform appraisal: forgeable
     ///
     /// - Throws: ``ParleyError`` whose reason starts `file:line:column:` for a problem in the file;
     ///   a missing or empty expectation is an error, never a silent pass.
@@ -30,7 +36,7 @@ extension AppraisalPolicy {
             let t = try TOMLDocument.parse(text, fileName: path)
             try t.rejectUnknownKeys(allowed: fileKeys)
             let isHex96: (String) -> Bool = { (try? MeasurementDigest(hex: $0)) != nil }
-            let quoteText = try t.requiredString("quote", mustBe: "\"software\" or \"tpm\"") { AssuranceTier(rawValue: $0) != nil }
+            let quoteText = try t.requiredString("quote", mustBe: "\"software\" or \"tpm\"") { $0 == "software" || $0 == "tpm" }
             let module = try t.requiredString("module", mustBe: "96 hex digits (from `parley module measure BUNDLE`)", where: isHex96)
             let runtime = try t.requiredStringArray("runtime", mustBe: "96 hex digits (from `parley runtime measure`)", where: isHex96)
             guard !runtime.isEmpty else { throw t.error("\"runtime\" is empty: list at least one accepted runtime measurement", at: "runtime") }
@@ -74,9 +80,35 @@ extension AppraisalPolicy {
             if tier == .tpm, anchors.tpmAttestationKey == nil {
                 throw t.error("quote = \"tpm\" needs tpm_ak = \"tpm-ak.pem\" (copy it from the host's data directory)", at: "quote")
             }
+            let allowUnappraised = try t.optionalBool("allow_unappraised_tpm") ?? false
+            var platform: PlatformReference?
+            let bootPath = try t.optionalString("boot_reference"), runtimePath = try t.optionalString("runtime_policy")
+            let required = try t.optionalStringArray("required_measured", mustBe: "a hex file digest (from `parley attest reference`)") {
+                [20, 32, 48, 64].contains((try? Hex.decode($0))?.count ?? 0)
+            }
+            if bootPath != nil || runtimePath != nil || required != nil {
+                guard let bootPath, let runtimePath, let required else {
+                    throw t.error("boot_reference, runtime_policy and required_measured go together (write them with `parley attest reference`)",
+                                  at: bootPath == nil ? "boot_reference" : runtimePath == nil ? "runtime_policy" : "required_measured")
+                }
+                let boot: BootReference, runtime: RuntimePolicy
+                do { boot = try BootReference(json: try FileIO.read(resolve(bootPath), maxBytes: 64 << 10)) } catch let e as ParleyError {
+                    throw t.error("boot_reference \(resolve(bootPath)): \(e.reason)", at: "boot_reference")
+                }
+                do { runtime = try RuntimePolicy(json: try FileIO.read(resolve(runtimePath), maxBytes: RuntimePolicy.Limits.maxBytes)) } catch let e as ParleyError {
+                    throw t.error("runtime_policy \(resolve(runtimePath)): \(e.reason)", at: "runtime_policy")
+                }
+                do { platform = try PlatformReference(boot: boot, runtime: runtime, requiredMeasured: required) } catch let e as ParleyError {
+                    throw t.error(e.reason, at: "required_measured")
+                }
+            }
+            if tier == .tpm, platform == nil, !allowUnappraised {
+                throw t.error("quote = \"tpm\" needs boot_reference, runtime_policy and required_measured (run `parley attest reference` on a known-good host); allow_unappraised_tpm = true accepts forgeable launches instead", at: "quote")
+            }
             var policy = try AppraisalPolicy(quote: tier, module: try MeasurementDigest(hex: module), runtime: try runtime.map { try MeasurementDigest(hex: $0) },
                                        moduleSigners: try signers.map { try $0.map { try MeasurementDigest(hex: $0) } },
-                                       anchors: anchors, maxAgeSeconds: Int(maxAge), allowDebug: allowDebug, logKey: logKey)
+                                       anchors: anchors, maxAgeSeconds: Int(maxAge), allowDebug: allowDebug, logKey: logKey,
+                                       platform: platform, allowUnappraisedTPM: allowUnappraised)
             policy.witnesses = witnesses
             policy.witnessQuorum = quorum.map(Int.init) ?? witnesses.count
             return policy

@@ -5,8 +5,13 @@ import ParleyCore
 public enum AssuranceTier: String, Sendable, CaseIterable, CustomStringConvertible {
     /// A quoting key on the host, certified by a local CA: proves nothing against a malicious host root.
     case software
-    /// A TPM's restricted attestation key over a PCR: the launch log is anchored in hardware (or swtpm).
+    /// A TPM quote whose platform logs (measured boot, IMA) replayed and were appraised against
+    /// the party's reference values, with the launch log in a PCR nobody can reset.
     case tpm
+    /// A TPM quote over the launch log alone: nothing shows that the software that extended the
+    /// launch PCR was the reviewed host, so whoever controls the TPM can forge launches. Only a
+    /// verdict carries this tier (evidence is `tpm`), and only with `allow_unappraised_tpm`.
+    case tpmUnappraised = "tpm-unappraised"
 
     public var description: String { rawValue }
 }
@@ -17,7 +22,7 @@ public enum UnverifiedEvidence: Sendable {
     case tpm(UnverifiedTPMEvidence)
 
     /// Largest evidence accepted, in bytes.
-    public static let maxSize = 4 << 20
+    public static let maxSize = 40 << 20
 
     /// Parses evidence, telling the two formats apart by their outer CBOR: a COSE_Sign1 (tag 18,
     /// head byte `0xd2`) is a software document; a map is TPM evidence.

@@ -174,7 +174,7 @@ let package = Package(
                     dependencies: ["ParleyTPM", "ParleyTPMVerify", "COpenSSL", "ParleyTestSupport"],
                     path: "Tests/ParleyTPMTests", swiftSettings: strict),
         .testTarget(name: "ParleyTPMVerifyTests",
-                    dependencies: ["ParleyTPMVerify"],
+                    dependencies: ["ParleyTPMVerify", "ParleyTestSupport"],
                     path: "Tests/ParleyTPMVerifyTests", swiftSettings: strict),
         .testTarget(name: "ParleyAttestationTests",
                     dependencies: ["ParleyAttestation", "ParleyTPMProvider", "ParleyTPM", "ParleyCore", "ParleyTestSupport",

@@ -36,3 +36,11 @@ if ! command -v swift >/dev/null 2>&1; then
   echo "setup: the Swift toolchain (6.x) is not on PATH; install it from swift.org, then run this again" >&2
   exit 1
 fi
+
+# The unprivileged user a worker started by a root host switches to (docs/sandbox.md, step
+# "identity"): a system user with no home, no shell and no files. Without it workers use nobody.
+if [ "$(id -u)" -eq 0 ] && ! getent passwd parley-worker >/dev/null; then
+  echo "setup: creating the system user parley-worker"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --user-group parley-worker
+fi

@@ -17,7 +17,8 @@ public struct ResourceLimits: Sendable, Hashable {
     /// `RLIMIT_NPROC`: processes *and threads* of the real user id, counted across the whole host.
     /// The kernel does not enforce it for root (or any holder of `CAP_SYS_RESOURCE`/`CAP_SYS_ADMIN`),
     /// and it counts threads, so it cannot be small; the syscall filter (clone only with
-    /// `CLONE_THREAD`) is the real guard against new processes. Default 512.
+    /// `CLONE_THREAD`) is the real guard against new processes. Every worker of a root host runs
+    /// as the one user `parley-worker`, so the count is of all of them together. Default 8192.
     public var processes: UInt64
     /// `RLIMIT_FSIZE`: bytes a write may extend a regular file to. The worker cannot open files
     /// for writing, so this only bounds growth of an inherited file (a log on stderr, say);
@@ -26,7 +27,7 @@ public struct ResourceLimits: Sendable, Hashable {
 
     /// Creates limits; every parameter defaults to the value ``standard`` uses.
     public init(addressSpaceBytes: UInt64 = 4 << 30, cpuSeconds: UInt64 = 3600, openFiles: UInt64 = 64,
-                processes: UInt64 = 512, fileSizeBytes: UInt64 = 64 << 20) {
+                processes: UInt64 = 8192, fileSizeBytes: UInt64 = 64 << 20) {
         self.addressSpaceBytes = addressSpaceBytes
         self.cpuSeconds = cpuSeconds
         self.openFiles = openFiles

@@ -15,6 +15,8 @@ public struct SandboxError: Error, Sendable, CustomStringConvertible {
         public static let filterNotLoaded = Code(rawValue: "filter-not-loaded")
         /// The step reported success but a read-back shows it did not take effect.
         public static let notInEffect = Code(rawValue: "not-in-effect")
+        /// The kernel lacks the feature the step uses (Landlock): recorded as unavailable, not fatal.
+        public static let unavailable = Code(rawValue: "unavailable")
         /// The code's stable name.
         public var description: String { rawValue }
     }

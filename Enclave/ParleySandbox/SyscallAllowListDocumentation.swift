@@ -30,6 +30,23 @@ extension SyscallAllowList {
         }
     }
 
+    /// One "name decision" line per rule (`allow`, `allow-if`, `fail`, `ignore`, `denied`,
+    /// `kill`), for Scripts/derive-syscalls.py to compare a trace with.
+    public func decisionLines() -> String {
+        rules.map { rule in
+            let word: String
+            switch rule.decision {
+            case .allow: word = "allow"
+            case .allowIf: word = "allow-if"
+            case .fail: word = "fail"
+            case .ignore: word = "ignore"
+            case .denied: word = "denied"
+            case .killProcess: word = "kill"
+            }
+            return "\(rule.name) \(word)"
+        }.joined(separator: "\n")
+    }
+
     /// The names of every system call the filter lets through (conditionally or not).
     public var allowedNames: [String] { rules.filter(\.isAllowed).map(\.name) }
 

@@ -9,8 +9,9 @@ import Glibc
 enum SyscallFilterStep {
     /// Loads the filter; returns a one-line summary of what it contains.
     /// - Throws: ``SandboxError`` naming the libseccomp call that failed.
-    static func apply(_ list: SyscallAllowList) throws(SandboxError) -> String {
-        guard let context = seccomp_init(parley_scmp_act_errno(UInt16(list.defaultErrno))) else {
+    static func apply(_ list: SyscallAllowList, unlisted: UnlistedSyscallAction = .fail) throws(SandboxError) -> String {
+        let defaultAction = unlisted == .killProcess ? parley_scmp_act_kill_process() : parley_scmp_act_errno(UInt16(list.defaultErrno))
+        guard let context = seccomp_init(defaultAction) else {
             throw SandboxError(.filterNotLoaded, step: .syscallFilter, reason: "seccomp_init returned NULL")
         }
         defer { seccomp_release(context) }
@@ -27,7 +28,7 @@ enum SyscallFilterStep {
                 unknown.append(rule.name)  // not a system call on this architecture
                 continue
             }
-            added += try add(rule, number: number, to: context, defaultErrno: list.defaultErrno)
+            added += try add(rule, number: number, to: context, killIsDefault: unlisted == .killProcess)
         }
         try check(seccomp_load(context), "seccomp_load")
         guard parley_prctl_get_seccomp() == 2 else {
@@ -36,12 +37,13 @@ enum SyscallFilterStep {
         }
         let arch = architectureName(seccomp_arch_native())
         let skipped = unknown.isEmpty ? "" : ", not on this architecture: \(unknown.joined(separator: " "))"
-        return "\(added) rules for \(arch), default EPERM, other architectures kill\(skipped)"
+        let unlistedText = unlisted == .killProcess ? "default kill-process" : "default EPERM"
+        return "\(added) rules for \(arch), \(unlistedText), other architectures kill\(skipped)"
     }
 
     /// Adds one rule (several for alternatives); returns how many filter rules were added.
     private static func add(_ rule: SyscallRule, number: Int32, to context: scmp_filter_ctx,
-                            defaultErrno: Int32) throws(SandboxError) -> Int {
+                            killIsDefault: Bool) throws(SandboxError) -> Int {
         switch rule.decision {
         case .denied:
             return 0  // the default action; libseccomp refuses rules that repeat it
@@ -55,6 +57,7 @@ enum SyscallFilterStep {
             try addOne(context, parley_scmp_act_errno(0), number, [], rule.name)
             return 1
         case .killProcess:
+            if killIsDefault { return 0 }  // repeats the default, which libseccomp refuses
             try addOne(context, parley_scmp_act_kill_process(), number, [], rule.name)
             return 1
         case .allowIf(let alternatives):

@@ -29,7 +29,10 @@ public final class WorkerRuntime {
     var tables: [String: Table] = [:]
     var digests: [String: [UInt8]] = [:]
     var seenQueryNonces: Set<[UInt8]> = []
-    var upload: UploadInProgress?
+    /// Uploads under way, by dataset (the host relays uploads of different datasets side by side).
+    var uploads: [String: UploadInProgress] = [:]
+    /// At most this many uploads at once (a module declares few datasets; the host sends one per dataset).
+    static let maxConcurrentUploads = 16
     /// A worker-held key that ranks each unit's groups when contributions are bounded.
     let boundingKey: BoundingKey
     /// Uploaded plaintext cap (CSV bytes per dataset).
@@ -85,8 +88,8 @@ public final class WorkerRuntime {
         case .heartbeat: return WorkerMessage(.heartbeatAck, ["seq": m["seq"]])
         case .start: return try start(m)
         case .uploadBegin: return try uploadBegin(m)
-        case .uploadData: uploadData(try m["bytes"].bytesValue("bytes")); return nil
-        case .uploadEnd: return try uploadEnd()
+        case .uploadData: try uploadData(try m["dataset"].textValue("dataset"), try m["bytes"].bytesValue("bytes")); return nil
+        case .uploadEnd: return try uploadEnd(try m["dataset"].textValue("dataset"))
         case .query: return try closed ? refuseAfterClose(m) : query(m)
         case .close: return try close()
         default: throw ParleyError(.malformed, "the host sent \(m.kind.rawValue), which only a worker sends")
@@ -160,6 +163,12 @@ public final class WorkerRuntime {
     /// the first reason found) comes with `upload_end`, and nothing of a refused upload is kept.
     func uploadBegin(_ m: WorkerMessage) throws -> WorkerMessage? {
         let dataset = try m["dataset"].textValue("dataset")
+        guard uploads[dataset] == nil else {
+            throw ParleyError(.malformed, "upload_begin for dataset \(dataset) while one is under way")
+        }
+        guard uploads.count < Self.maxConcurrentUploads else {
+            throw ParleyError(.malformed, "more than \(Self.maxConcurrentUploads) uploads at once")
+        }
         var u = UploadInProgress(dataset: dataset, signature: try m["signature"].bytesValue("signature"),
                                  opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)))
         if module?.datasets[dataset] == nil {
@@ -167,12 +176,17 @@ public final class WorkerRuntime {
         } else if tables[dataset] != nil {
             u.failure = (.alreadyUploaded, "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed")
         }
-        upload = u
+        uploads[dataset] = u
         return nil
     }
 
-    func uploadData(_ bytes: [UInt8]) {
-        guard var u = upload, u.failure == nil else { return }
+    func uploadData(_ dataset: String, _ bytes: [UInt8]) throws {
+        // Taken out while it grows, so the dictionary holds no second reference to copy on write.
+        guard var u = uploads.removeValue(forKey: dataset) else {
+            throw ParleyError(.malformed, "upload_data for dataset \(dataset) without upload_begin")
+        }
+        defer { uploads[dataset] = u }
+        guard u.failure == nil else { return }
         u.hasher.update(data: bytes)
         do {
             for chunk in try u.opener.feed(bytes) {
@@ -182,12 +196,12 @@ public final class WorkerRuntime {
         } catch let e as ParleyError {
             u.failure = (.badStream, e.reason)
         } catch { u.failure = (.badStream, "the upload stream does not open with the worker's key") }
-        upload = u
     }
 
-    func uploadEnd() throws -> WorkerMessage {
-        guard let u = upload else { throw ParleyError(.malformed, "upload_end without upload_begin") }
-        upload = nil
+    func uploadEnd(_ dataset: String) throws -> WorkerMessage {
+        guard let u = uploads.removeValue(forKey: dataset) else {
+            throw ParleyError(.malformed, "upload_end for dataset \(dataset) without upload_begin")
+        }
         if let failure = u.failure { return refusedUpload(u.dataset, failure.code, failure.reason) }
         do { try u.opener.finish() } catch let e as ParleyError { return refusedUpload(u.dataset, .badStream, e.reason) }
         guard let module, let decl = module.datasets[u.dataset], let provider = module.parties[decl.provider] else {

@@ -36,11 +36,19 @@ let debug = environment["PARLEY_ENCLAVE_DEBUG"] == "1"
 var limits = ResourceLimits.standard
 if let v = environment["PARLEY_ENCLAVE_MEMORY_MIB"].flatMap(UInt64.init) { limits.addressSpaceBytes = v << 20 }
 if let v = environment["PARLEY_ENCLAVE_CPU_SECONDS"].flatMap(UInt64.init) { limits.cpuSeconds = v }
+// Stricter, never weaker: a system call the allow-list lacks kills the worker instead of failing
+// with EPERM. The test suite runs every worker so (docs/sandbox.md, "Re-deriving the list").
+let unlisted: UnlistedSyscallAction = environment["PARLEY_ENCLAVE_KILL_UNLISTED"] == "1" ? .killProcess : .fail
 
+// From here on stdout and stderr are /dev/null (the host's own streams must not be a way out):
+// a refusal goes to the host over the channel, as a `failure` message.
 let report: LockdownReport
 do {
-    report = try Sandbox.lockDown(SandboxPolicy(limits: limits, networkNamespace: .bestEffort, debug: debug))
+    report = try Sandbox.lockDown(SandboxPolicy(limits: limits, networkNamespace: .bestEffort,
+                                                descriptors: .worker(channel: fd), identity: .standard(),
+                                                unlistedSyscalls: unlisted, debug: debug))
 } catch {
+    try? FramedChannel(fd: fd).send(WorkerMessage(.failure, ["reason": .text("refusing to start: \(error)")]).encoded)
     die("refusing to start: \(error)", 78)
 }
 

@@ -39,8 +39,16 @@ pid_t parley_spawn_image(int image_fd, int channel_fd, char *const argv[], char 
     if (img < 0) _exit(127);
     int ch = fcntl(channel_fd, F_DUPFD_CLOEXEC, img + 1);
     if (ch < 0) _exit(127);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull >= 0) dup2(devnull, 0); /* dup2 clears close-on-exec on fd 0 */
+    /* 0, 1 and 2 on /dev/null: the host's own stdout and stderr (often its log file) must not be
+     * a channel out of the sandbox. dup2 clears close-on-exec on each target. The worker checks
+     * this again (and closes anything else) in its first lock-down step. */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) _exit(127);
+    for (int target = 0; target <= 2; target++) {
+        if (target == devnull) { /* dup2 onto itself would keep close-on-exec */
+            if (fcntl(devnull, F_SETFD, 0) < 0) _exit(127);
+        } else if (dup2(devnull, target) < 0) _exit(127);
+    }
     if (dup2(ch, 3) < 0) _exit(127);    /* and on fd 3: the worker's channel */
     /* Close everything above 3 but the image (which exec closes itself). */
     for (int fd = 4; fd < img; fd++) close(fd);

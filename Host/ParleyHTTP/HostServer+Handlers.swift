@@ -179,26 +179,38 @@ extension HostServer {
     }
 
     func logEntries(_ req: Request) async throws -> Response {
-        let start = Self.query(req, "start").flatMap(UInt64.init) ?? 0
-        let count = min(Self.query(req, "count").flatMap(Int.init) ?? 100, 1000)
-        let entries = try await offload { try self.log.entries(from: start, count: count) }
-        return Self.bytes(CBOREncoder.encode(.array(entries.map { .bytes($0) })), type: "application/cbor")
+        let startText = Self.query(req, "start"), countText = Self.query(req, "count")
+        // Absent: the default; present: must be a number.
+        let startValue: UInt64? = startText.map { UInt64($0) } ?? 0
+        let countValue: Int? = countText.map { Int($0) } ?? 100
+        guard let start = startValue, let count = countValue, (1...HostLog.maxEntriesPerRead).contains(count) else {
+            return Self.error(.badRequest, "give ?start=N&count=M with M from 1 to \(HostLog.maxEntriesPerRead)", code: "bad-request")
+        }
+        return try await logRead { CBOREncoder.encode(.array(try self.log.entries(from: start, count: count).map { .bytes($0) })) }
     }
 
     func inclusion(_ req: Request) async throws -> Response {
         guard let index = Self.query(req, "index").flatMap(UInt64.init), let size = Self.query(req, "size").flatMap(UInt64.init) else {
             return Self.error(.badRequest, "give ?index=N&size=M", code: "bad-request")
         }
-        let proof = try await offload { try self.log.inclusionProof(index: index, size: size) }
-        return Self.bytes(CBOREncoder.encode(.array(proof.map { .bytes($0) })), type: "application/cbor")
+        return try await logRead { CBOREncoder.encode(.array(try self.log.inclusionProof(index: index, size: size).map { .bytes($0) })) }
     }
 
     func consistency(_ req: Request) async throws -> Response {
         guard let first = Self.query(req, "first").flatMap(UInt64.init), let second = Self.query(req, "second").flatMap(UInt64.init) else {
             return Self.error(.badRequest, "give ?first=N&second=M", code: "bad-request")
         }
-        let proof = try await offload { try self.log.consistencyProof(from: first, to: second) }
-        return Self.bytes(CBOREncoder.encode(.array(proof.map { .bytes($0) })), type: "application/cbor")
+        return try await logRead { CBOREncoder.encode(.array(try self.log.consistencyProof(from: first, to: second).map { .bytes($0) })) }
+    }
+
+    /// Runs a log read off the event loop; a range the log does not have is the caller's
+    /// mistake (400 `out-of-range`, with the log's size), not a server failure.
+    private func logRead(_ body: @escaping @Sendable () throws -> [UInt8]) async throws -> Response {
+        do {
+            return Self.bytes(try await offload(body), type: "application/cbor")
+        } catch let e as AuditError where e.code == .outOfRange {
+            return Self.error(.badRequest, "\(e.reason); ask for a range within the log's size (GET /v1/log/checkpoint)", code: "out-of-range")
+        }
     }
 }
 

@@ -29,11 +29,22 @@ public final class HostServer: @unchecked Sendable {
     let nonceLock = NSLock()
     let recordLock = NSLock()
     var seenQueryNonces: Set<[UInt8]> = []
+    /// The per-address connection count of the running application (for tests and diagnostics).
+    var connections: ConnectionCounter?
 
+    /// Sizes, deadlines and connection caps (`parley serve --help` names the flags).
     public struct Limits: Sendable {
         public var maxBundleBytes = 1 << 20
         public var maxUploadBytes = 8 << 30
         public var maxQueryRequestBytes = 4 << 10
+        /// Seconds a connection may take to deliver a request's head (line and headers), from
+        /// its start or from the end of the previous response; then it is closed.
+        public var headerDeadline: TimeInterval = 10
+        /// Seconds a request (an upload above all) may send nothing before it is cut; an upload
+        /// cut this way is refused and its dataset's slot freed.
+        public var idleDeadline: TimeInterval = 30
+        /// Connections one client address may hold at once; more are closed on arrival.
+        public var maxConnectionsPerAddress = 128
         public init() {}
     }
 
@@ -82,14 +93,20 @@ public final class HostServer: @unchecked Sendable {
         router.get("/v1/audit/export") { _, _ in try await self.auditExport() }
         var logger = Logger(label: "parley-serve")
         logger.logLevel = logLevel
-        var server: HTTPServerBuilder = .http1()
+        let counter = ConnectionCounter(maxPerAddress: limits.maxConnectionsPerAddress)
+        connections = counter
+        let headerDeadline = TimeAmount.nanoseconds(Int64(limits.headerDeadline * 1e9))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuardHandler(counter: counter, headerDeadline: headerDeadline)],
+            idleTimeout: .nanoseconds(Int64(limits.idleDeadline * 1e9)))
+        var server: HTTPServerBuilder = .http1(configuration: http1)
         if let tls {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChain).map { NIOSSLCertificateSource.certificate($0) }
                 let key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
                 var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
                 config.minimumTLSVersion = .tlsv12
-                server = try .tls(.http1(), tlsConfiguration: config)
+                server = try .tls(.http1(configuration: http1), tlsConfiguration: config)
             } catch {
                 throw ParleyError(.badKey, "cannot use the TLS certificate \(tls.certificateChain) and key \(tls.privateKey): \(error)")
             }

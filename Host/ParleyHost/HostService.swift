@@ -34,7 +34,9 @@ public final class HostService: @unchecked Sendable {
         public let launchedAt: Date
         private let lock = NSLock()
         private var _receipts: [String: UploadReceipt] = [:]
-        private var uploading = false
+        /// Datasets with an upload under way: one slot per dataset, so a stuck upload of one
+        /// party never blocks another's.
+        private var uploading: Set<String> = []
 
         /// Dataset -> receipt of its accepted upload.
         public var receipts: [String: UploadReceipt] {
@@ -49,17 +51,15 @@ public final class HostService: @unchecked Sendable {
             lock.unlock()
         }
 
-        func startUpload() -> Bool {
+        func startUpload(_ dataset: String) -> Bool {
             lock.lock()
             defer { lock.unlock() }
-            if uploading { return false }
-            uploading = true
-            return true
+            return uploading.insert(dataset).inserted
         }
 
-        func endUpload() {
+        func endUpload(_ dataset: String) {
             lock.lock()
-            uploading = false
+            uploading.remove(dataset)
             lock.unlock()
         }
 
@@ -204,7 +204,7 @@ public final class HostService: @unchecked Sendable {
             buffer.append(contentsOf: bytes)
             bytesRelayed += bytes.count
             while buffer.count >= 1 << 20 {
-                try job.session.send(WorkerMessage(.uploadData, ["bytes": .bytes(Array(buffer.prefix(1 << 20)))]))
+                try job.session.send(WorkerMessage(.uploadData, ["dataset": .text(dataset), "bytes": .bytes(Array(buffer.prefix(1 << 20)))]))
                 buffer.removeFirst(1 << 20)
             }
         }
@@ -214,10 +214,17 @@ public final class HostService: @unchecked Sendable {
         public func finish() throws -> Outcome<UploadReceipt> {
             guard !done else { throw ParleyError(.internal, "upload finished twice") }
             done = true
-            defer { job.endUpload() }
-            if !buffer.isEmpty { try job.session.send(WorkerMessage(.uploadData, ["bytes": .bytes(buffer)])) }
-            buffer = []
-            let reply = try job.session.request(WorkerMessage(.uploadEnd), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
+            let reply: WorkerMessage
+            do {
+                if !buffer.isEmpty { try job.session.send(WorkerMessage(.uploadData, ["dataset": .text(dataset), "bytes": .bytes(buffer)])) }
+                buffer = []
+                reply = try job.session.request(WorkerMessage(.uploadEnd, ["dataset": .text(dataset)]), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
+            } catch {
+                job.endUpload(dataset)
+                throw error
+            }
+            // The slot is free before anyone hears the outcome, so a retry after it never sees 409.
+            job.endUpload(dataset)
             switch reply.kind {
             case .uploadAccepted:
                 let receipt = UploadReceipt(dataset: dataset, rows: try reply["rows"].unsignedValue("rows"),
@@ -237,7 +244,8 @@ public final class HostService: @unchecked Sendable {
     }
 
     /// Starts relaying an upload: checks the job is collecting, the dataset is declared and not
-    /// yet uploaded, and no other upload to this job is under way.
+    /// yet uploaded, and no other upload of this dataset is under way (uploads of different
+    /// datasets run side by side).
     public func beginUpload(job id: String, dataset: String, signature: [UInt8]) throws -> Outcome<UploadRelay> {
         let j = try job(id)
         guard case .collectingDatasets(let received) = j.session.state else {
@@ -249,11 +257,13 @@ public final class HostService: @unchecked Sendable {
         guard !received.contains(dataset) else {
             return .refused(reason: "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed", entry: nil)
         }
-        guard j.startUpload() else { return .refused(reason: "another upload to job \(id) is in progress; retry when it ends", entry: nil) }
+        guard j.startUpload(dataset) else {
+            return .refused(reason: "another upload of dataset \(dataset) to job \(id) is in progress; retry when it ends", entry: nil)
+        }
         do {
             try j.session.send(WorkerMessage(.uploadBegin, ["dataset": .text(dataset), "signature": .bytes(signature)]))
         } catch {
-            j.endUpload()
+            j.endUpload(dataset)
             throw error
         }
         return .accepted(UploadRelay(service: self, job: j, dataset: dataset))

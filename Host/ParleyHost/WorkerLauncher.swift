@@ -53,7 +53,9 @@ public enum WorkerLauncher {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw ParleyError(.io, "cannot create the worker channel: \(String(cString: strerror(errno)))")
         }
-        var env = ["PARLEY_ENCLAVE_FD": "3", "PATH": "/usr/bin:/bin"]
+        // SWIFT_BACKTRACE: a crashing worker dies with its signal at once. The runtime's backtracer
+        // would walk /proc and spawn a helper, which the sandbox denies (docs/sandbox.md).
+        var env = ["PARLEY_ENCLAVE_FD": "3", "PATH": "/usr/bin:/bin", "SWIFT_BACKTRACE": "enable=no"]
         if debug { env["PARLEY_ENCLAVE_DEBUG"] = "1" }
         for (k, v) in environment { env[k] = v }
         let argv = ["parley-enclave"] + arguments

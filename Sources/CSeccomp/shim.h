@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <linux/sched.h> /* CLONE_* without _GNU_SOURCE */
+#include "privileges.h"
 
 /* SCMP_ACT_* are macros (one of them function-like); Swift cannot import them. */
 static inline uint32_t parley_scmp_act_errno(uint16_t e) { return SCMP_ACT_ERRNO(e); }

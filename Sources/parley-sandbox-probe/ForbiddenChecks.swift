@@ -32,6 +32,12 @@ struct ForbiddenChecks {
             }),
             ("connect-loopback", { connectLoopback(preparedSocket) }),
             ("bind-loopback", { bindLoopback(preparedSocket) }),
+            // The worker is single-threaded: no thread can be started after lock-down.
+            ("thread-create", { startThread() }),
+            // Read-only opens: denied by the filter, and by Landlock (the whole file system) behind it.
+            ("open-readonly-file", { closing(open("/etc/passwd", O_RDONLY)) }),
+            ("open-readonly-proc", { closing(open("/proc/self/status", O_RDONLY)) }),
+            ("open-directory", { closing(open("/", O_RDONLY | O_DIRECTORY)) }),
             ("open-write-new", { closing(open(scratchFile + "-new", O_WRONLY | O_CREAT | O_EXCL, 0o600)) }),
             ("open-rdwr-existing", { closing(open(scratchFile, O_RDWR)) }),
             ("open-append-existing", { closing(open(scratchFile, O_WRONLY | O_APPEND)) }),
@@ -59,6 +65,7 @@ struct ForbiddenChecks {
             ("setns-own-net", { setnsOwnNet() }),
             ("mount-tmpfs", { status(mount("none", "/nonexistent-parley-probe", "tmpfs", 0, nil)) }),
             ("chroot", { status(chroot("/")) }),
+            ("setuid-root", { status(setuid(0)) }),
             ("unlink", { status(unlink(scratchFile)) }),
             // Last: if it worked, the probe would be replaced by /bin/true.
             ("execve", { execTrue() }),
@@ -154,4 +161,12 @@ private func execTrue() -> Int32? {
     defer { arguments.forEach { free($0) } }
     execv("/bin/true", arguments)
     return errno
+}
+
+private func startThread() -> Int32? {
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { _ in nil }, nil)
+    guard result == 0 else { return result }
+    pthread_join(thread, nil)
+    return nil
 }

@@ -19,17 +19,13 @@ enum StateChecks {
         check("no-new-privs", noNewPrivs == 1, "PR_GET_NO_NEW_PRIVS=\(noNewPrivs)")
         let seccomp = parley_prctl_get_seccomp()
         check("seccomp-mode", seccomp == 2, "PR_GET_SECCOMP=\(seccomp)")
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let fields = status.split(separator: "\n").filter {
-            $0.hasPrefix("NoNewPrivs:") || $0.hasPrefix("Seccomp:")
-        }.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
-        check("proc-status", fields.contains("NoNewPrivs: 1") && fields.contains("Seccomp: 2"),
-              fields.joined(separator: ", "))
-        // Informational: a non-dumpable process's /proc files belong to root, except inside a user
-        // namespace without a uid map (the unprivileged lock-down), where they keep the owner.
-        var owner = stat()
-        let ownerKnown = stat("/proc/self/status", &owner) == 0
-        ProbeOutput.line("INFO proc-owner /proc/self/status uid=\(ownerKnown ? String(owner.st_uid) : "?")")
+        // No file can be opened after lock-down, /proc included (the filter denies openat, and
+        // Landlock the whole file system behind it): the worker cannot even read its own status.
+        let fd = open("/proc/self/status", O_RDONLY)
+        let openErrno = errno
+        if fd >= 0 { close(fd) }
+        check("proc-status", fd < 0 && (openErrno == EPERM || openErrno == EACCES),
+              fd < 0 ? "open(/proc/self/status): \(String(cString: strerror(openErrno)))" : "open(/proc/self/status) worked")
         return failed ? 1 : 0
     }
 }

@@ -11,7 +11,8 @@ guard let options = ProbeOptions.parse(Array(CommandLine.arguments.dropFirst()))
 }
 
 if options.mode == .allowList {
-    print(SyscallAllowList.worker().markdownTable())
+    let list = SyscallAllowList.worker()
+    print(options.namesOnly ? list.decisionLines() : list.markdownTable())
     exit(0)
 }
 
@@ -22,10 +23,22 @@ if options.startThreadFirst {
 }
 
 let forbidden = ForbiddenChecks.prepare()
+var policy = options.policy
+if let fd = options.reportFD {
+    ProbeOutput.descriptor = fd
+    policy.descriptors = .worker(channel: fd)
+} else {
+    // The probe reports on stdout and reads stdin; its prepared socket must survive close_range.
+    policy.descriptors = DescriptorPolicy(standardStreams: .inherited, keep: [forbidden.preparedSocket])
+}
+
+if options.mode == .identity {
+    exit(IdentityChecks.run(policy, secret: options.secretPath))
+}
 
 if options.lockDown {
     do throws(SandboxError) {
-        let report = try Sandbox.lockDown(options.policy)
+        let report = try Sandbox.lockDown(policy)
         ProbeOutput.line("LOCKED debug=\(report.debug) complete=\(report.isComplete)")
         for (step, outcome) in report.steps {
             ProbeOutput.line("STEP \(step) \(outcome)")
@@ -67,6 +80,8 @@ case .dump:
     exit(StateChecks.run())
 case .kill:
     exit(StressModes.kill())
-case .report, .allowList:
+case .strayOutput:
+    exit(IdentityChecks.writeStrayOutput())
+case .report, .allowList, .identity:
     exit(0)
 }

@@ -18,6 +18,13 @@ struct ServeCommand: AsyncParsableCommand {
         (mode 0600) for operator requests, and log-key.pub for auditors. Stop with Ctrl-C: \
         workers are stopped; a later start marks jobs that were live as failed.
 
+        The host refuses to start while its secrets (log-key, operator-token, quoting-ca/*-key.pem) \
+        or their directories are open to other users, and prints the chmod that fixes it. \
+        Run as root, it starts every worker as the unprivileged user parley-worker (or nobody). \
+        A request must send its headers within --header-seconds and may stall at most \
+        --idle-seconds (an upload cut so is refused); one address holds at most \
+        --max-connections-per-address connections.
+
         Examples:
           parley serve
           parley serve --quote tpm --tcti device:/dev/tpmrm0
@@ -47,6 +54,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Worker executable (default: the parley-enclave beside parley).") var worker: String?
     @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key).") var tlsCert: String?
     @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(help: "Seconds a request may send nothing (an upload that stalls) before it is cut and refused.")
+    var idleSeconds: Double = 30
+    @Option(help: "Seconds a connection has to send a request's line and headers.")
+    var headerSeconds: Double = 10
+    @Option(help: "Connections one client address may hold at once; more are closed on arrival.")
+    var maxConnectionsPerAddress = 128
     @Option(name: .customLong("witness"), help: "A witness (`parley witness`) URL to gather checkpoint cosignatures from (repeatable).")
     var witnesses: [String] = []
     @Flag(help: "Start workers WITHOUT their sandbox. Their evidence says so and parties refuse it by default. Never for real data.")
@@ -56,6 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard listenParts != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:7300") }
         guard quote == "software" || quote == "tpm" else { throw ValidationError("--quote must be software or tpm") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard idleSeconds > 0, idleSeconds <= 3600 else { throw ValidationError("--idle-seconds must be above 0 and at most 3600, e.g. 30") }
+        guard headerSeconds > 0, headerSeconds <= 600 else { throw ValidationError("--header-seconds must be above 0 and at most 600, e.g. 10") }
+        guard maxConnectionsPerAddress >= 1 else { throw ValidationError("--max-connections-per-address must be at least 1, e.g. 128") }
     }
 
     var listenParts: (String, Int)? {
@@ -67,9 +83,14 @@ struct ServeCommand: AsyncParsableCommand {
         let (host, port) = listenParts!
         let started: RunningHost
         do {
+            var limits = HostServer.Limits()
+            limits.idleDeadline = idleSeconds
+            limits.headerDeadline = headerSeconds
+            limits.maxConnectionsPerAddress = maxConnectionsPerAddress
             started = try RunningHost.start(data: data, quote: quote, tcti: tcti, worker: worker ?? defaultWorkerPath(), debugWorkers: debugWorkers,
                                             witnesses: witnesses,
-                                            platformLogs: noPlatformLogs ? nil : PlatformLogPaths(bootLog: bootLog, imaLog: imaLog))
+                                            platformLogs: noPlatformLogs ? nil : PlatformLogPaths(bootLog: bootLog, imaLog: imaLog),
+                                            limits: limits)
         } catch let e as ParleyError {
             fail(e.reason, code: 2)
         }
@@ -100,11 +121,15 @@ struct RunningHost {
     let server: HostServer
 
     static func start(data: String, quote: String, tcti: String, worker: String, debugWorkers: Bool = false,
-                      witnesses: [String] = [], platformLogs: PlatformLogPaths? = nil) throws -> RunningHost {
+                      witnesses: [String] = [], platformLogs: PlatformLogPaths? = nil,
+                      limits: HostServer.Limits = HostServer.Limits()) throws -> RunningHost {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard FileManager.default.isExecutableFile(atPath: worker) else {
             throw ParleyError(.io, "no worker executable at \(worker); build it (swift build) or pass --worker PATH")
         }
+        // The log key, the quoting CA's keys and the operator token: refuse to use them if anyone
+        // else could read them (checked before they are loaded, and again once all exist).
+        try HostSecrets.requireProtected(dataDirectory: data)
         let token = try OperatorToken.loadOrCreate(dataDirectory: data)
         let quotes: any QuoteProvider = quote == "tpm"
             ? try TPMQuoteSource(tcti: tcti, dataDirectory: data, platformLogs: platformLogs)
@@ -114,10 +139,11 @@ struct RunningHost {
         for orphan in try store.failOrphans(at: Date()) {
             try log.recordFailed(job: orphan, reason: "the host restarted while the job was live; its worker, keys and data are gone")
         }
+        try HostSecrets.requireProtected(dataDirectory: data)
         var config = HostService.Configuration(dataDirectory: data, workerExecutable: worker)
         config.debugWorkers = debugWorkers
         let service = HostService(configuration: config, quotes: quotes)
-        let server = HostServer(service: service, store: store, log: log, token: token)
+        let server = HostServer(service: service, store: store, log: log, token: token, limits: limits)
         server.witnesses = WitnessCollector(witnesses: witnesses)
         server.connect()
         return RunningHost(service: service, server: server)

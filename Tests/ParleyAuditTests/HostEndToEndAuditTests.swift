@@ -39,8 +39,9 @@ final class HostEndToEndAuditTests: XCTestCase {
         try purchases.write(toFile: dir + "/purchases.csv", atomically: true, encoding: .utf8)
 
         let log = try HostLog(dataDirectory: data)
-        let host = HostService(configuration: .init(dataDirectory: data, workerExecutable: Self.worker),
-                               quotes: try SoftwareQuoteProvider(dataDirectory: data))
+        var config = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
+        config.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"]  // a call the allow-list lacks fails the test
+        let host = HostService(configuration: config, quotes: try SoftwareQuoteProvider(dataDirectory: data))
         addTeardownBlock { host.shutdown() }
         let recorded = LockedErrors()
         host.onEvent = { [unowned host] event in

@@ -24,6 +24,8 @@ class HTTPTestCase: XCTestCase {
     var serverTask: Task<Void, any Error>?
     /// Subclasses set this to quote with a TPM instead of the software CA.
     var tpmTCTI: String?
+    /// The server's limits; subclasses shorten the deadlines.
+    var serverLimits = HostServer.Limits()
     /// With ``tpmTCTI``: the platform logs the host sends with each quote.
     var tpmPlatformLogs: PlatformLogPaths?
     /// How long the host waits for a worker's heartbeat before it fails the job.
@@ -64,8 +66,10 @@ class HTTPTestCase: XCTestCase {
             ?? SoftwareQuoteProvider(dataDirectory: data)
         var configuration = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
         configuration.heartbeatTimeout = heartbeatTimeout
+        // A system call the worker's allow-list lacks kills it and fails the test (docs/sandbox.md).
+        configuration.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"]
         service = HostService(configuration: configuration, quotes: quotes)
-        let server = HostServer(service: service, store: store, log: log, token: token)
+        let server = HostServer(service: service, store: store, log: log, token: token, limits: serverLimits)
         self.server = server
         server.connect()
         let box = BoundPort()

@@ -47,7 +47,9 @@ class HostFixture: XCTestCase {
 
     func host(quotes: (any QuoteProvider)? = nil, environment: [String: String] = [:]) throws -> HostService {
         var config = HostService.Configuration(dataDirectory: dir + "/host", workerExecutable: Self.worker)
-        config.workerEnvironment = environment
+        // Every worker of the suite runs with kill-on-unlisted: a system call its allow-list lacks
+        // kills it (SIGSYS) and fails the test, instead of an EPERM the worker might get past.
+        config.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"].merging(environment) { $1 }
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let h = HostService(configuration: config, quotes: try quotes ?? SoftwareQuoteProvider(dataDirectory: config.dataDirectory))
         addTeardownBlock { h.shutdown() }

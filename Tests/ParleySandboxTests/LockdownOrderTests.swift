@@ -9,31 +9,39 @@ final class LockdownOrderTests: XCTestCase {
     final class FakeSteps: @unchecked Sendable {
         private(set) var ran: [LockdownStep] = []
         let failing: Set<LockdownStep>
+        let code: SandboxError.Code
 
-        init(failing: Set<LockdownStep> = []) { self.failing = failing }
+        init(failing: Set<LockdownStep> = [], code: SandboxError.Code = .kernelRefused) {
+            self.failing = failing
+            self.code = code
+        }
 
         private func run(_ step: LockdownStep) throws(SandboxError) -> String {
             ran.append(step)
             if failing.contains(step) {
-                throw SandboxError(.kernelRefused, step: step, errno: EPERM, reason: "injected \(step) failure")
+                throw SandboxError(code, step: step, errno: EPERM, reason: "injected \(step) failure")
             }
             return "fake \(step)"
         }
 
         var actions: LockdownActions {
             LockdownActions(
+                descriptors: { _ throws(SandboxError) in try self.run(.descriptors) },
                 resourceLimits: { _ throws(SandboxError) in try self.run(.resourceLimits) },
                 networkNamespace: { () throws(SandboxError) in try self.run(.networkNamespace) },
+                identity: { _ throws(SandboxError) in try self.run(.identity) },
                 noNewPrivileges: { () throws(SandboxError) in try self.run(.noNewPrivileges) },
+                fileSystem: { () throws(SandboxError) in try self.run(.fileSystem) },
                 notDumpable: { () throws(SandboxError) in try self.run(.notDumpable) },
-                syscallFilter: { () throws(SandboxError) in try self.run(.syscallFilter) })
+                syscallFilter: { _ throws(SandboxError) in try self.run(.syscallFilter) })
         }
     }
 
     func testAllStepsRunInOrder() throws {
         let fake = FakeSteps()
         let report = try Sandbox.lockDown(SandboxPolicy(), using: fake.actions)
-        XCTAssertEqual(fake.ran, [.resourceLimits, .networkNamespace, .noNewPrivileges, .notDumpable, .syscallFilter])
+        XCTAssertEqual(fake.ran, [.descriptors, .resourceLimits, .networkNamespace, .identity, .noNewPrivileges,
+                                  .fileSystem, .notDumpable, .syscallFilter])
         XCTAssertTrue(report.isComplete)
         XCTAssertFalse(report.debug)
     }
@@ -66,7 +74,7 @@ final class LockdownOrderTests: XCTestCase {
     func testBestEffortNamespaceFailureIsRecorded() throws {
         let fake = FakeSteps(failing: [.networkNamespace])
         let report = try Sandbox.lockDown(SandboxPolicy(networkNamespace: .bestEffort), using: fake.actions)
-        XCTAssertEqual(fake.ran.count, 5)
+        XCTAssertEqual(fake.ran.count, LockdownStep.allCases.count)
         XCTAssertFalse(report.isComplete)
         XCTAssertFalse(report.debug)
         guard case .unavailable(let error)? = report.outcome(of: .networkNamespace) else {
@@ -75,10 +83,33 @@ final class LockdownOrderTests: XCTestCase {
         XCTAssertEqual(error.step, .networkNamespace)
     }
 
+    /// A kernel without Landlock: the report says "unavailable" and lock-down goes on (the
+    /// evidence carries the report, so a verifier can insist).
+    func testMissingLandlockIsRecordedAsUnavailable() throws {
+        let fake = FakeSteps(failing: [.fileSystem], code: .unavailable)
+        let report = try Sandbox.lockDown(SandboxPolicy(), using: fake.actions)
+        XCTAssertEqual(fake.ran.count, LockdownStep.allCases.count)
+        guard case .unavailable(let error)? = report.outcome(of: .fileSystem) else {
+            return XCTFail("file-system outcome: \(String(describing: report.outcome(of: .fileSystem)))")
+        }
+        XCTAssertEqual(error.code, .unavailable)
+        XCTAssertTrue(report.description.contains("file-system unavailable: "), report.description)
+        XCTAssertFalse(report.isComplete)
+    }
+
+    /// Landlock present but refusing (or any other step failing) stops the worker.
+    func testLandlockThatFailsIsFatal() {
+        let fake = FakeSteps(failing: [.fileSystem])
+        XCTAssertThrowsError(try Sandbox.lockDown(SandboxPolicy(), using: fake.actions)) {
+            XCTAssertEqual(($0 as? SandboxError)?.step, .fileSystem)
+        }
+        XCTAssertEqual(fake.ran.last, .fileSystem)
+    }
+
     func testDebugModeRecordsFailuresAndRunsTheRest() throws {
         let fake = FakeSteps(failing: [.resourceLimits, .syscallFilter])
         let report = try Sandbox.lockDown(SandboxPolicy(debug: true), using: fake.actions)
-        XCTAssertEqual(fake.ran.count, 5)
+        XCTAssertEqual(fake.ran.count, LockdownStep.allCases.count)
         XCTAssertTrue(report.debug)
         XCTAssertFalse(report.isComplete)
         XCTAssertEqual(report.debugFailures.map(\.step), [.resourceLimits, .syscallFilter])
@@ -105,6 +136,11 @@ final class LockdownOrderTests: XCTestCase {
         XCTAssertEqual(policy.limits.addressSpaceBytes, 4 << 30)
         XCTAssertEqual(policy.limits.cpuSeconds, 3600)
         XCTAssertEqual(policy.limits.openFiles, 64)
+        XCTAssertEqual(policy.descriptors.standardStreams, .nullDevice)
+        XCTAssertEqual(policy.descriptors.keep, [])
+        XCTAssertNotEqual(policy.identity.uid, 0)
+        XCTAssertNotEqual(policy.identity.gid, 0)
+        XCTAssertEqual(DescriptorPolicy.worker(channel: 3).keep, [3])
         XCTAssertTrue(policy.limits.problems().isEmpty)
     }
 

@@ -32,37 +32,24 @@ final class SyscallAllowListTests: XCTestCase {
         }
     }
 
-    func testCloneNeedsCloneThreadAndNoNamespaceFlag() throws {
-        let rule = try XCTUnwrap(list.rules.first { $0.name == "clone" })
-        guard case .allowIf(let alternatives) = rule.decision, let condition = alternatives.first?.first else {
-            return XCTFail("clone is not conditional")
+    /// Derived from the real worker, which has one thread and opens no file after lock-down:
+    /// neither threads nor processes nor file opens get through.
+    func testNoThreadNoProcessNoFile() {
+        let allowed = Set(list.allowedNames)
+        for name in ["clone", "clone3", "fork", "vfork", "openat", "open", "openat2", "newfstatat", "epoll_wait",
+                     "mprotect", "close", "ioctl"] {
+            XCTAssertFalse(allowed.contains(name), "\(name) is allowed")
         }
-        XCTAssertEqual(alternatives.count, 1)
-        XCTAssertEqual(condition.argument, 0)
-        XCTAssertEqual(condition.value, UInt64(CLONE_THREAD))
-        for flag in [CLONE_THREAD, CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID] {
-            XCTAssertNotEqual(condition.mask & UInt64(flag), 0)
-        }
-        let threadFlags = UInt64(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
-                                 | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
-        XCTAssertEqual(threadFlags & condition.mask, condition.value, "glibc's pthread_create flags must pass")
-        let forkFlags = UInt64(CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID) | UInt64(SIGCHLD)
-        XCTAssertNotEqual(forkFlags & condition.mask, condition.value, "fork's flags must not pass")
+        XCTAssertEqual(Set(list.rules.filter { $0.isAllowed && $0.seen }.map(\.name)),
+                       ["brk", "mmap", "munmap", "madvise", "futex", "getrandom", "exit_group", "read", "sendto", "prctl", "gettid"],
+                       "the calls the traced worker made (Scripts/derive-syscalls.sh); re-derive before changing")
     }
 
-    func testOpenatAllowsOnlyReadOnlyFlags() throws {
-        let rule = try XCTUnwrap(list.rules.first { $0.name == "openat" })
-        guard case .allowIf(let alternatives) = rule.decision, let condition = alternatives.first?.first else {
-            return XCTFail("openat is not conditional")
-        }
-        XCTAssertEqual(condition.argument, 2)
-        let passes = { (flags: Int32) in UInt64(UInt32(bitPattern: flags)) & condition.mask == condition.value }
-        XCTAssertTrue(passes(O_RDONLY | O_CLOEXEC))
-        XCTAssertTrue(passes(O_RDONLY | O_NONBLOCK | O_DIRECTORY))
-        for flags in [O_WRONLY, O_RDWR, O_RDONLY | O_CREAT, O_RDONLY | O_TRUNC, O_RDONLY | O_APPEND,
-                      O_WRONLY | O_CREAT | O_TRUNC, O_RDWR | 0o20000000 | O_DIRECTORY] {
-            XCTAssertFalse(passes(flags), "flags \(String(flags, radix: 8)) pass")
-        }
+    func testPrctlOnlyReadsBack() throws {
+        let rule = try XCTUnwrap(list.rules.first { $0.name == "prctl" })
+        guard case .allowIf(let alternatives) = rule.decision else { return XCTFail("prctl is not conditional") }
+        let options = alternatives.compactMap { $0.first?.value }
+        XCTAssertEqual(Set(options), Set([PR_GET_SECCOMP, PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS].map { UInt64($0) }))
     }
 
     func testSignalsOnlyToItself() throws {

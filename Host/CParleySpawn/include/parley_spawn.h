@@ -8,7 +8,7 @@
 int parley_sealed_image(const unsigned char *image, size_t length);
 
 /* Forks and executes the sealed image with fexecve. In the child, `channel_fd` becomes fd 3,
- * every other descriptor above 2 is closed, and stdin is /dev/null. Only async-signal-safe calls
+ * every other descriptor above 2 is closed, and 0, 1 and 2 are /dev/null. Only async-signal-safe calls
  * run between fork and exec. Returns the child's pid, or -1 with errno set. */
 pid_t parley_spawn_image(int image_fd, int channel_fd, char *const argv[], char *const envp[]);
 

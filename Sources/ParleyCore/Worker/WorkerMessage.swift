@@ -8,8 +8,8 @@ public struct WorkerMessage: Sendable, Equatable {
         case start            // job, module (sealed bundle), debug, ledger (handoff map, or null)
         case heartbeat        // seq
         case uploadBegin = "upload_begin"   // dataset, signature (provider's, over the stream header)
-        case uploadData = "upload_data"     // bytes
-        case uploadEnd = "upload_end"
+        case uploadData = "upload_data"     // dataset, bytes (uploads to different datasets may interleave)
+        case uploadEnd = "upload_end"       // dataset
         case query            // query, receiver, nonce, signature
         case stop
         case close            // end the job's spending: the worker signs a closing entry and refuses queries after
@@ -28,8 +28,8 @@ public struct WorkerMessage: Sendable, Equatable {
             case .start: return ["job", "module", "debug", "ledger"]
             case .heartbeat, .heartbeatAck: return ["seq"]
             case .uploadBegin: return ["dataset", "signature"]
-            case .uploadData: return ["bytes"]
-            case .uploadEnd: return []
+            case .uploadData: return ["dataset", "bytes"]
+            case .uploadEnd: return ["dataset"]
             case .query: return ["query", "receiver", "nonce", "signature"]
             case .stop, .close: return []
             case .ready: return ["public_key", "signing_key", "debug", "sandbox", "ledger"]

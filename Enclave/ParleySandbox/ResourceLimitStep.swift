@@ -1,3 +1,6 @@
+// CSeccomp's shim includes <sys/resource.h>: a build from scratch (CI) does not always see the
+// RLIMIT_* enum constants through Glibc alone, as DescriptorStep does through CSeccomp.
+import CSeccomp
 import Glibc
 
 /// Applies ``ResourceLimits`` with `setrlimit`, each limit as both soft and hard value.

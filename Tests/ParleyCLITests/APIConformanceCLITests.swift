@@ -64,13 +64,14 @@ extension ServeWorkflowCLITests {
 
     /// schemathesis against a live host with a job that has one dataset in: first every
     /// operation with generated ids (unknown jobs), then the job's own paths with its real id
-    /// and its module's dataset and query names, then the same after the job is stopped.
+    /// and its module's dataset and query names, then the same after the job is stopped, and
+    /// the jobs paths once more after a restart of the host.
     func testTheLiveServerAnswersAsTheOpenAPIDocumentSays() throws {
         let schemathesis = try conformanceTool("schemathesis")
         let started = Date()
         let dir = try temporaryDirectory()
         try prepareParties(in: dir)
-        let url = try startServe(data: dir + "/host")
+        var url = try startServe(data: dir + "/host")
         let launched = try parley(["job", "launch", "campaign-lift.parley", "--server", url, "--data", "host"], in: dir)
         XCTAssertEqual(launched.status, 0, launched.err)
         let job = launched.out.split(separator: "\n").last.map(String.init) ?? ""
@@ -82,7 +83,9 @@ extension ServeWorkflowCLITests {
         let environment = ProcessInfo.processInfo.environment
         let seed = environment["PARLEY_SCHEMATHESIS_SEED"] ?? "20261201"
         let examples = environment["PARLEY_SCHEMATHESIS_EXAMPLES"] ?? "25"
-        // The job's own names: every `id` is the live job; datasets and queries the module declares.
+        // The job's own names: every `id` is the live job; datasets and queries the module
+        // declares; uploads carry a well-formed (but not the provider's) signature, so they
+        // get past the header check to the stream and signature checks.
         try """
         [parameters]
         id = "\(job)"
@@ -90,6 +93,7 @@ extension ServeWorkflowCLITests {
         [[operations]]
         include-path = "/v1/jobs/{id}/datasets/{name}"
         parameters = { name = "purchases" }
+        headers = { "Parley-Signature" = "\(String(repeating: "ab", count: 64))" }
 
         [[operations]]
         include-path = "/v1/jobs/{id}/queries/{name}"
@@ -116,6 +120,10 @@ extension ServeWorkflowCLITests {
         let stopped = try parley(["job", "stop", job, "--server", url, "--data", "host"], in: dir)
         XCTAssertEqual(stopped.status, 0, stopped.err)
         try run("the stopped job's paths", config: dir + "/live-job.toml", ["--include-path-regex", "^/v1/jobs/\\{id\\}"])
+        // After a restart the job is known only to the job store (a shorter status).
+        stopServe()
+        url = try startServe(data: dir + "/host")
+        try run("the job store's record after a restart", config: dir + "/live-job.toml", ["--include-path-regex", "^/v1/jobs"])
         print("API conformance: \(String(format: "%.1f", Date().timeIntervalSince(started))) s in all")
     }
 }

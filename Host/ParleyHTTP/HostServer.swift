@@ -74,6 +74,8 @@ public final class HostServer: @unchecked Sendable {
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         throws -> some ApplicationProtocol {
         let router = Router()
+        // First, so it wraps every route and the not-found answer.
+        router.add(middleware: APIErrorMiddleware())
         router.get("/v1/health") { _, _ in Self.json(["status": "ok"]) }
         router.post("/v1/jobs") { req, _ in try await self.launch(req) }
         router.get("/v1/jobs") { req, _ in try await self.list(req) }

@@ -16,10 +16,8 @@ extension WorkerRuntime {
     /// Order (docs/privacy.md, "Charge first"): checks that read only the request and the
     /// module; the charge; then everything that reads the data. A failure after the charge is
     /// the one generic refusal ``RefusalCode/notComputable``, with the charge kept.
-    func query(_ m: WorkerMessage) throws -> WorkerMessage {
-        let name = try m["query"].textValue("query")
-        let receiver = try m["receiver"].textValue("receiver")
-        let nonce = try m["nonce"].bytesValue("nonce")
+    func query(_ m: WorkerMessage.Query) throws -> WorkerMessage {
+        let name = m.query, receiver = m.receiver, nonce = m.nonce
         let started = releaseClock.now
         func refuse(_ code: RefusalCode, _ reason: String, charged: ChargedRun? = nil) throws -> WorkerMessage {
             var fields: [String: CBOR] = ["kind": .text("query-refused"), "query": .text(name), "receiver": .text(receiver),
@@ -30,8 +28,7 @@ extension WorkerRuntime {
                 fields["budget_left"] = .text(charged.budgetRemaining.description)
             }
             let entry = try signedEntry(fields)
-            return WorkerMessage(.queryRefused, ["query": .text(name), "code": .text(code.rawValue), "reason": .text(reason),
-                                                 "entry": .bytes(entry)])
+            return .queryRefused(.init(query: name, code: code, reason: reason, entry: entry))
         }
         guard let module, let gate, var budget else { return try refuse(.noModule, "the worker has no module yet") }
         guard let decl = module.queries[name], let plan = plans[name] else {
@@ -43,7 +40,7 @@ extension WorkerRuntime {
         guard (16...64).contains(nonce.count) else { return try refuse(.badNonce, "the request nonce must be 16 to 64 bytes") }
         guard !seenQueryNonces.contains(nonce) else { return try refuse(.replayed, "this request was already used (replayed nonce)") }
         let signed = DataPlane.queryRequestMessage(job: job, query: name, receiver: receiver, nonce: nonce)
-        guard DataPlane.check(try m["signature"].bytesValue("signature"), over: signed, by: party.signing) == .valid else {
+        guard DataPlane.check(m.signature, over: signed, by: party.signing) == .valid else {
             return try refuse(.badSignature, "the request is not signed by \(receiver)")
         }
         seenQueryNonces.insert(nonce)
@@ -93,7 +90,7 @@ extension WorkerRuntime {
             "delta": .text(doc.deltaCharged), "budget_left": .text(doc.budgetLeft),
             "suppressed_groups": .unsigned(doc.suppressedGroups), "inputs": .textMap(inputs),
         ])
-        return WorkerMessage(.result, ["query": .text(name), "sealed": .bytes(sealed), "entry": .bytes(entry)])
+        return .result(.init(query: name, sealed: sealed, entry: entry))
     }
 
     /// The data-dependent part of a charged run: the engine, then the gate's release.

@@ -59,9 +59,9 @@ public final class WorkerSession: @unchecked Sendable {
         condition.unlock()
         for a in actions {
             switch a {
-            case .sendHeartbeat: try? channel.send(WorkerMessage(.heartbeat, ["seq": .unsigned(UInt64(now().timeIntervalSince1970 * 1000))]).encoded)
+            case .sendHeartbeat: try? channel.send(WorkerMessage.heartbeat(seq: UInt64(now().timeIntervalSince1970 * 1000)).encoded)
             case .sendStop:
-                try? channel.send(WorkerMessage(.stop).encoded)
+                try? channel.send(WorkerMessage.stop.encoded)
                 terminate(grace: 2)
             case .killWorker: kill(pid, SIGKILL)
             case .rejected: break
@@ -133,8 +133,8 @@ public final class WorkerSession: @unchecked Sendable {
                 guard let frame = try channel.receive() else { break }
                 let msg = try WorkerMessage(decoding: frame)
                 handle(.heardFromWorker(now()))
-                if msg.kind == .heartbeatAck { continue }
-                if msg.kind == .failure, case .text(let why) = msg["reason"] { violation = "the worker reported: \(why)" ; break }
+                if case .heartbeatAck = msg { continue }
+                if case .failure(let why) = msg { violation = "the worker reported: \(why)" ; break }
                 condition.lock()
                 inbox.append(msg)
                 condition.broadcast()

@@ -20,14 +20,11 @@ extension WorkerRuntime {
         let name = m.query, receiver = m.receiver, nonce = m.nonce
         let started = releaseClock.now
         func refuse(_ code: RefusalCode, _ reason: String, charged: ChargedRun? = nil) throws -> WorkerMessage {
-            var fields: [String: CBOR] = ["kind": .text("query-refused"), "query": .text(name), "receiver": .text(receiver),
-                                          "code": .text(code.rawValue)]
-            if let charged {
-                fields["epsilon"] = .text(charged.cost.epsilon.description)
-                fields["delta"] = .text(charged.cost.delta.description)
-                fields["budget_left"] = .text(charged.budgetRemaining.description)
+            let charge = charged.map {
+                WorkerEntry.Charge(epsilon: $0.cost.epsilon.description, delta: $0.cost.delta.description,
+                                   budgetLeft: $0.budgetRemaining.description)
             }
-            let entry = try signedEntry(fields)
+            let entry = try signedEntry(.queryRefused(.init(query: name, receiver: receiver, code: code, charge: charge)))
             return .queryRefused(.init(query: name, code: code, reason: reason, entry: entry))
         }
         guard let module, let gate, var budget else { return try refuse(.noModule, "the worker has no module yet") }
@@ -82,14 +79,9 @@ extension WorkerRuntime {
                                  timestampMillis: UInt64(Date().timeIntervalSince1970 * 1000))
         let signedResult = try COSESign1.sign(payload: doc.encoded, with: .p384(signingKey))
         let sealed = try ParleyHPKE.seal(signedResult, to: party.agreement, info: DataPlane.resultInfo(job: job, query: name, nonce: nonce))
-        var inputs: [String: CBOR] = [:]
-        for (k, v) in doc.inputs { inputs[k] = .bytes(v) }
-        let entry = try signedEntry([
-            "kind": .text("release"), "query": .text(name), "receiver": .text(receiver),
-            "result_sha256": .bytes(Array(SHA256.hash(data: signedResult))), "epsilon": .text(doc.epsilonCharged),
-            "delta": .text(doc.deltaCharged), "budget_left": .text(doc.budgetLeft),
-            "suppressed_groups": .unsigned(doc.suppressedGroups), "inputs": .textMap(inputs),
-        ])
+        let entry = try signedEntry(.release(.init(query: name, receiver: receiver, resultSHA256: Array(SHA256.hash(data: signedResult)),
+                                                   epsilon: doc.epsilonCharged, delta: doc.deltaCharged, budgetLeft: doc.budgetLeft,
+                                                   suppressedGroups: doc.suppressedGroups, inputs: doc.inputs)))
         return .result(.init(query: name, sealed: sealed, entry: entry))
     }
 

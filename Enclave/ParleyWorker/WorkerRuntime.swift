@@ -144,15 +144,13 @@ public final class WorkerRuntime {
     func close() throws -> WorkerMessage {
         closed = true
         let spent = budget.map { (try? $0.epsilonSpent.subtracting(inherited)) ?? $0.epsilonSpent } ?? .zero
-        let entry = try signedEntry(["kind": .text("closed"), "spent": .text(spent.description),
-                                     "budget_left": .text((budget?.remaining ?? .zero).description)])
+        let entry = try signedEntry(.closed(spent: spent.description, budgetLeft: (budget?.remaining ?? .zero).description))
         return .closed(entry: entry)
     }
 
     func refuseAfterClose(_ m: WorkerMessage.Query) throws -> WorkerMessage {
         let code = RefusalCode.jobClosed
-        let entry = try signedEntry(["kind": .text("query-refused"), "query": .text(m.query), "receiver": .text(m.receiver),
-                                     "code": .text(code.rawValue)])
+        let entry = try signedEntry(.queryRefused(.init(query: m.query, receiver: m.receiver, code: code, charge: nil)))
         return .queryRefused(.init(query: m.query, code: code,
                                    reason: "the job was closed; its budget is handed on to the ledger's next job", entry: entry))
     }
@@ -170,11 +168,8 @@ public final class WorkerRuntime {
         }
         var u = UploadInProgress(dataset: dataset, signature: signature,
                                  opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)))
-        if module?.datasets[dataset] == nil {
-            u.failure = (.undeclaredDataset, "dataset \(dataset) is not declared by the module")
-        } else if tables[dataset] != nil {
-            u.failure = (.alreadyUploaded, "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed")
-        }
+        // Defense in depth: the host's rule, checked again here (the signature at the end).
+        if let refusal = admission(dataset, signedByProvider: { _ in nil }) { u.failure = refusal }
         uploads[dataset] = u
         return nil
     }
@@ -203,13 +198,13 @@ public final class WorkerRuntime {
         }
         if let failure = u.failure { return refusedUpload(u.dataset, failure.code, failure.reason) }
         do { try u.opener.finish() } catch let e as ParleyError { return refusedUpload(u.dataset, .badStream, e.reason) }
-        guard let module, let decl = module.datasets[u.dataset], let provider = module.parties[decl.provider] else {
-            return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) has no declared provider")
-        }
         let digest = Array(u.hasher.finalize())
         let signed = DataPlane.uploadSignedMessage(job: job, dataset: u.dataset, headerDigest: u.opener.headerDigest)
-        guard DataPlane.check(u.signature, over: signed, by: provider.signing) == .valid else {
-            return refusedUpload(u.dataset, .notProvider, "the upload is not signed by \(decl.provider), the dataset's declared provider")
+        if let refusal = admission(u.dataset, signedByProvider: { DataPlane.check(u.signature, over: signed, by: $0.signing) == .valid }) {
+            return refusedUpload(u.dataset, refusal.code, refusal.reason)
+        }
+        guard let module, let decl = module.datasets[u.dataset] else {
+            return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) is not declared by the module")
         }
         let table: Table
         do {
@@ -225,9 +220,22 @@ public final class WorkerRuntime {
         }
         tables[u.dataset] = table
         digests[u.dataset] = digest
-        let entry = try signedEntry(["kind": .text("upload-accepted"), "dataset": .text(u.dataset), "provider": .text(decl.provider),
-                                     "ciphertext_sha256": .bytes(digest), "rows": .unsigned(UInt64(table.rowCount))])
+        let entry = try signedEntry(.uploadAccepted(.init(dataset: u.dataset, provider: decl.provider, ciphertextSHA256: digest,
+                                                          rows: UInt64(table.rowCount))))
         return .uploadAccepted(.init(dataset: u.dataset, rows: UInt64(table.rowCount), digest: digest, entry: entry))
+    }
+
+    /// The upload rule (``UploadAdmission``) as the worker sees the job: it collects until the
+    /// module's datasets are in. - Returns: the refusal's code and reason, or nil if admitted.
+    func admission(_ dataset: String, signedByProvider: (PartyPublicKey) -> Bool?) -> (code: RefusalCode, reason: String)? {
+        guard let module else { return (.undeclaredDataset, "dataset \(dataset) is not declared by the module") }
+        switch UploadAdmission.decide(module: module, dataset: dataset, signedByProvider: signedByProvider,
+                                      job: .collecting(received: Set(tables.keys))) {
+        case .admitted: return nil
+        case .refused(let why):
+            // `.collecting` is passed, so the refusal is one the worker has a code for.
+            return (why.code ?? .undeclaredDataset, why.description)
+        }
     }
 
     /// A refused upload: the code (for the public log) and the reason (for the provider only).
@@ -236,11 +244,7 @@ public final class WorkerRuntime {
     }
 
     /// A log entry that speaks for the worker: COSE_Sign1 (ES384) by its attested signing key.
-    func signedEntry(_ fields: [String: CBOR]) throws -> [UInt8] {
-        var m = fields
-        m["format"] = .text("parley/worker-entry/1")
-        m["job"] = .text(job)
-        m["timestamp"] = .unsigned(UInt64(Date().timeIntervalSince1970 * 1000))
-        return try COSESign1.sign(payload: CBOREncoder.encode(.textMap(m)), with: .p384(signingKey))
+    func signedEntry(_ kind: WorkerEntryKind) throws -> [UInt8] {
+        try WorkerEntry(job: job, timestampMillis: UInt64(Date().timeIntervalSince1970 * 1000), kind: kind).signed(with: signingKey)
     }
 }

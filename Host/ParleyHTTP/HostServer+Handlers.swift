@@ -83,9 +83,11 @@ extension HostServer {
         guard let sigHex = req.headers[.parleySignature], let signature = try? Hex.decode(sigHex), signature.count == 64 else {
             return Self.error(.unauthorized, "uploads carry the provider's signature in the Parley-Signature header", code: "unsigned")
         }
-        guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
-        guard let decl = job.module.definition.datasets[dataset], let provider = job.module.definition.parties[decl.provider] else {
-            return Self.error(.notFound, "the module declares no dataset \(dataset)", code: "no-dataset")
+        guard (try? service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        // Who may upload which dataset when is the job's state machine's to say. Before the
+        // stream's header is read only "is it declared" is answered here; the rest after it.
+        if case .refused(let why) = try service.admitUpload(job: id, dataset: dataset), case .undeclaredDataset = why {
+            return Self.error(.notFound, why.description, code: "no-dataset")
         }
         var iterator = req.body.makeAsyncIterator()
         var pending: [UInt8] = []
@@ -101,8 +103,14 @@ extension HostServer {
         }
         let headerDigest = DataPlane.sha256(Array(pending[4..<4 + headerLength]))
         let signed = DataPlane.uploadSignedMessage(job: id, dataset: dataset, headerDigest: headerDigest)
-        guard DataPlane.check(signature, over: signed, by: provider.signing) == .valid else {
-            return Self.error(.forbidden, "the upload is not signed by \(decl.provider), the dataset's declared provider", code: "not-provider")
+        switch try service.admitUpload(job: id, dataset: dataset, signedByProvider: { DataPlane.check(signature, over: signed, by: $0.signing) == .valid }) {
+        case .admitted: break
+        case .refused(let why):
+            switch why {
+            case .undeclaredDataset: return Self.error(.notFound, why.description, code: "no-dataset")
+            case .notProvider: return Self.error(.forbidden, why.description, code: "not-provider")
+            case .notCollecting, .alreadyUploaded: return Self.error(.conflict, why.description, code: "upload-refused")
+            }
         }
         let relay: HostService.UploadRelay
         switch try await offload({ try self.service.beginUpload(job: id, dataset: dataset, signature: signature) }) {

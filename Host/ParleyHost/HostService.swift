@@ -247,14 +247,10 @@ public final class HostService: @unchecked Sendable {
     /// datasets run side by side).
     public func beginUpload(job id: String, dataset: String, signature: [UInt8]) throws -> Outcome<UploadRelay> {
         let j = try job(id)
-        guard case .collectingDatasets(let received) = j.session.state else {
-            return .refused(reason: "job \(id) is \(j.session.state), not collecting datasets", entry: nil)
-        }
-        guard j.module.definition.datasets[dataset] != nil else {
-            return .refused(reason: "dataset \(dataset) is not declared by the module", entry: nil)
-        }
-        guard !received.contains(dataset) else {
-            return .refused(reason: "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed", entry: nil)
+        // The signature is the worker's to check again at the stream's end (the HTTP handler
+        // asked ``admitUpload(job:dataset:signedByProvider:)`` with it before relaying a byte).
+        if case .refused(let why) = JobStateMachine.admitUpload(dataset, module: j.module.definition, state: j.session.state) {
+            return .refused(reason: why.description, entry: nil)
         }
         guard j.startUpload(dataset) else {
             return .refused(reason: "another upload of dataset \(dataset) to job \(id) is in progress; retry when it ends", entry: nil)
@@ -266,6 +262,13 @@ public final class HostService: @unchecked Sendable {
             throw error
         }
         return .accepted(UploadRelay(service: self, job: j, dataset: dataset))
+    }
+
+    /// Asks the job's state machine whether an upload may go on (``UploadAdmission``).
+    /// - Throws: `ParleyError` `.notFound` if there is no such job.
+    public func admitUpload(job id: String, dataset: String, signedByProvider: (PartyPublicKey) -> Bool? = { _ in nil }) throws -> UploadAdmission {
+        let j = try job(id)
+        return JobStateMachine.admitUpload(dataset, module: j.module.definition, state: j.session.state, signedByProvider: signedByProvider)
     }
 
     /// Relays one whole upload; `chunks` yields the ciphertext in pieces (nil at the end).

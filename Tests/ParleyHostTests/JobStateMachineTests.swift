@@ -1,5 +1,7 @@
 import Foundation
+import ParleyCore
 import ParleyHost
+import ParleyModule
 import XCTest
 
 /// Every transition of the job state machine, including the failure ones, without processes.
@@ -51,6 +53,30 @@ final class JobStateMachineTests: XCTestCase {
         XCTAssertTrue(twice.contains("already uploaded"))
         XCTAssertEqual(m.state, .collectingDatasets(received: ["a"]))
         XCTAssertEqual(m.handle(.queryFinished).count, 1, "no query is running")
+    }
+
+    /// The machine applies the one upload rule to its state: only while collecting, only what is not in yet.
+    func testUploadAdmissionFollowsTheState() throws {
+        let author = PartyPrivateKey(), brand = PartyPrivateKey(), retailer = PartyPrivateKey()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-jsm-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try brand.publicKey.pemRepresentation.write(toFile: dir + "/brand.pub", atomically: true, encoding: .utf8)
+        try retailer.publicKey.pemRepresentation.write(toFile: dir + "/retailer.pub", atomically: true, encoding: .utf8)
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Enclave/Modules/campaign-lift/campaign-lift.toml")
+        try FileManager.default.copyItem(atPath: source.path, toPath: dir + "/campaign-lift.toml")
+        let module = try ModuleDefinition.load(source: dir + "/campaign-lift.toml", author: Array(author.signing.publicKey.derRepresentation))
+        func admit(_ state: JobStateMachine.State, _ dataset: String = "exposures", signed: Bool? = nil) -> UploadAdmission {
+            JobStateMachine.admitUpload(dataset, module: module, state: state, signedByProvider: { _ in signed })
+        }
+        XCTAssertEqual(admit(.collectingDatasets(received: [])), .admitted(provider: "brand"))
+        XCTAssertEqual(admit(.collectingDatasets(received: ["exposures"])), .refused(.alreadyUploaded("exposures")))
+        XCTAssertEqual(admit(.collectingDatasets(received: []), signed: false), .refused(.notProvider(dataset: "exposures", provider: "brand")))
+        XCTAssertEqual(admit(.collectingDatasets(received: []), "nope"), .refused(.undeclaredDataset("nope")))
+        for state: JobStateMachine.State in [.launching, .attesting, .ready, .runningQuery("q"), .stopped, .failed("gone")] {
+            XCTAssertEqual(admit(state), .refused(.notCollecting(state: state.description)), "\(state)")
+        }
     }
 
     func testHeartbeatsAreSentOnScheduleAndSilenceFailsTheJob() {

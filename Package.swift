@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // System libraries (pkg-config), each with a shim header for macros Swift cannot import.
@@ -40,7 +44,7 @@ let package = Package(
         .target(name: "ParleyTPM", dependencies: ["CTSS2", "COpenSSL"],
                 path: "Attestation/ParleyTPM", swiftSettings: strict),
         // Parses and verifies TPM quote structures; never links tss2 (a party's verify path).
-        .target(name: "ParleyTPMVerify", dependencies: ["COpenSSL"],
+        .target(name: "ParleyTPMVerify", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
                 path: "Attestation/ParleyTPMVerify", swiftSettings: strict),
 
         // A strict TOML 1.0 subset parser that keeps the position of every key and value, so that
@@ -62,8 +66,10 @@ let package = Package(
 
         // Evidence formats, quote providers, the verifier and its appraisal policy.
         .target(name: "ParleyAttestation",
-                dependencies: ["ParleyCore", "ParleyTPMVerify", "ParleyTOML", "COpenSSL", "ParleyLog",
-                               .product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["ParleyCore", "ParleyTPMVerify", "ParleyTOML", "ParleyLog",
+                               .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "X509", package: "swift-certificates"),
+                               .product(name: "SwiftASN1", package: "swift-asn1")],
                 path: "Attestation/ParleyAttestation", swiftSettings: strict),
 
         // The host's TPM quote provider: PCR 23 launch log and quotes (links tss2; parties never need it).
@@ -89,7 +95,10 @@ let package = Package(
                 path: "Sources/ParleyWitness", swiftSettings: strict),
 
         // What a party runs on its own machine: sealed uploads, signed requests, checked results.
-        .target(name: "ParleyParty", dependencies: ["ParleyCore", "ParleyAttestation", "ParleyLog", "ParleyAudit", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "ParleyParty", dependencies: ["ParleyCore", "ParleyAttestation", "ParleyLog", "ParleyAudit", .product(name: "Crypto", package: "swift-crypto"),
+                                                   .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                   .product(name: "NIOCore", package: "swift-nio"),
+                                                   .product(name: "NIOHTTP1", package: "swift-nio")],
                 path: "Sources/ParleyParty", swiftSettings: strict),
 
         // The host: worker launch and supervision (a state machine), HTTP API, job store, log writer.
@@ -174,11 +183,13 @@ let package = Package(
                     dependencies: ["ParleyTPM", "ParleyTPMVerify", "COpenSSL", "ParleyTestSupport"],
                     path: "Tests/ParleyTPMTests", swiftSettings: strict),
         .testTarget(name: "ParleyTPMVerifyTests",
-                    dependencies: ["ParleyTPMVerify", "ParleyTestSupport"],
+                    dependencies: ["ParleyTPMVerify", "ParleyTestSupport", .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyTPMVerifyTests", swiftSettings: strict),
         .testTarget(name: "ParleyAttestationTests",
                     dependencies: ["ParleyAttestation", "ParleyTPMProvider", "ParleyTPM", "ParleyCore", "ParleyTestSupport",
-                                   .product(name: "Crypto", package: "swift-crypto")],
+                                   .product(name: "Crypto", package: "swift-crypto"),
+                                   .product(name: "X509", package: "swift-certificates"),
+                                   .product(name: "SwiftASN1", package: "swift-asn1")],
                     path: "Tests/ParleyAttestationTests", swiftSettings: strict),
         .testTarget(name: "ParleyFuzzTargetTests", dependencies: ["ParleyFuzzTargets", "ParleyAttestation", "ParleyCore", "ParleyLedger", "ParleyLog"],
                     path: "Tests/ParleyFuzzTargetTests", swiftSettings: strict),

@@ -41,8 +41,8 @@ final class HTTPLoadTests: HTTPTestCase {
             for id in ids.prefix(uploads) {
                 group.addTask {
                     try await runBlocking {
-                        let w = try ClientOps.verifiedWorker(http, job: id, policy: policy)
-                        let r = try ClientOps.upload(http, job: id, dataset: "exposures", file: dir + "/big.csv", key: brand, worker: w, progress: false)
+                        let w = try await ClientOps.verifiedWorker(http, job: id, policy: policy)
+                        let r = try await ClientOps.upload(http, job: id, dataset: "exposures", file: dir + "/big.csv", key: brand, worker: w, progress: false)
                         return (r["rows"] as? Int) ?? 0
                     }
                 }
@@ -80,14 +80,14 @@ final class HTTPLoadTests: HTTPTestCase {
         separate.ledger = "load-test-other"
         let sealed = try SealedModule.seal(separate, key: author)
         let (http0, token0) = (http!, token)
-        let other = try await blocking { try ClientOps.launch(http0, token: token0, bundle: sealed.bytes)["job"] as? String ?? "" }
+        let other = try await blocking { try await ClientOps.launch(http0, token: token0, bundle: sealed.bytes)["job"] as? String ?? "" }
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy(module: sealed.measurement))
         let start = Date()
         let doc = try await blocking { () -> ResultDocument in
-            let w = try ClientOps.verifiedWorker(http, job: other, policy: policy)
-            _ = try ClientOps.upload(http, job: other, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
-            _ = try ClientOps.upload(http, job: other, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
-            return try ClientOps.runQuery(http, job: other, query: "reach", receiver: "brand", key: brand, worker: w)
+            let w = try await ClientOps.verifiedWorker(http, job: other, policy: policy)
+            _ = try await ClientOps.upload(http, job: other, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
+            _ = try await ClientOps.upload(http, job: other, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
+            return try await ClientOps.runQuery(http, job: other, query: "reach", receiver: "brand", key: brand, worker: w)
         }
         XCTAssertEqual(doc.query, "reach")
         XCTAssertLessThan(Date().timeIntervalSince(start), 60, "the idle client must not hold the others up")

@@ -96,14 +96,14 @@ public final class LogFollower: @unchecked Sendable {
             try remember(current)
             return current
         }
-        try proveExtends(old: old, new: current.checkpoint)
+        try await proveExtends(old: old, new: current.checkpoint)
         if current.checkpoint.size > old.checkpoint.size { try remember(current) }
         return current
     }
 
     /// Proves that `new` extends `old` with the host's consistency proof.
     /// - Throws: ``LogRefusal``.
-    func proveExtends(old: RememberedCheckpoint, new: Checkpoint) throws {
+    func proveExtends(old: RememberedCheckpoint, new: Checkpoint) async throws {
         let (m, n) = (old.checkpoint.size, new.size)
         if n < m { throw LogRefusal.rolledBack(current: n, remembered: m, seen: old.seen) }
         if n == m {

@@ -107,7 +107,7 @@ struct AttestCommand: ParsableCommand {
             }
             let verdict = AttestationVerifier(policy: policy, now: Date()).verify(bytes, nonce: nonce, ledger: &ledger, job: job)
             if case .trusted(let r) = verdict, let log {
-                do { try log.follower.checkLedger(r.claims, head: log.head) } catch let e as LogRefusal {
+                do { try await log.follower.checkLedger(r.claims, head: log.head) } catch let e as LogRefusal {
                     if json { print(VerdictJSON.render(refusedBy: e)) }
                     fail("refused: \(e.description)", code: 3)
                 } catch { fail("\(error)", code: 2) }

@@ -24,7 +24,7 @@ final class CertificateChainTests: XCTestCase {
     struct Issued {
         let x509: X509.Certificate
         let key: P256.Signing.PrivateKey
-        var certificate: ParleyAttestation.Certificate { get throws { try .init(der: try Self.der(x509)) } }
+        var certificate: ParleyAttestation.Certificate { get throws { try .init(der: try CertificateChainTests.der(x509)) } }
     }
 
     /// A certificate for a fresh P-256 key, signed by `issuer` (or self-signed).
@@ -80,7 +80,7 @@ final class CertificateChainTests: XCTestCase {
 
     /// Both refuse, and Parley names `failure`.
     func assertRefused(_ root: Issued, _ leaf: Issued, _ intermediates: [Issued] = [], at time: Date? = nil,
-                       _ failure: CertificateChainVerifier.Failure, file: StaticString = #filePath, line: UInt = #line) throws {
+                       expecting failure: CertificateChainVerifier.Failure, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(try ours(root, leaf, intermediates, at: time), .invalid(failure), file: file, line: line)
         XCTAssertFalse(try openssl(root, leaf, intermediates, at: time), "openssl verify accepted it", file: file, line: line)
     }
@@ -102,42 +102,42 @@ final class CertificateChainTests: XCTestCase {
 
     func testExpiredAndNotYetValid() throws {
         let root = try makeRoot()
-        try assertRefused(root, try make("old", by: root, from: -7200, to: -60), .expired)
-        try assertRefused(root, try make("early", by: root, from: 60, to: 7200), .notYetValid)
+        try assertRefused(root, try make("old", by: root, from: -7200, to: -60), expecting: .expired)
+        try assertRefused(root, try make("early", by: root, from: 60, to: 7200), expecting: .notYetValid)
         // An expired root fails the same way, and so does a valid leaf checked too late.
         let leaf = try make("leaf", by: root)
-        try assertRefused(root, leaf, at: t.addingTimeInterval(2 * 86_400), .expired)
+        try assertRefused(root, leaf, at: t.addingTimeInterval(2 * 86_400), expecting: .expired)
         XCTAssertEqual(CertificateChainVerifier.Failure.expired.description, "certificate has expired")
     }
 
     func testWrongIssuerAndBadSignature() throws {
         let root = try makeRoot(), other = try makeRoot()
-        try assertRefused(root, try make("foreign", by: other), .noPathToRoot)
+        try assertRefused(root, try make("foreign", by: other), expecting: .noPathToRoot)
         // Same issuer name and key identifier as the pinned root, but signed by another key.
         let impostor = try makeRoot("root")
-        try assertRefused(root, try make("forged", by: impostor), .noPathToRoot)
+        try assertRefused(root, try make("forged", by: impostor), expecting: .noPathToRoot)
         // An intermediate that the pinned root did not sign does not help either.
         let stray = try make("intermediate", ca: .isCertificateAuthority(maxPathLength: 0), usage: KeyUsage(keyCertSign: true), by: other)
-        try assertRefused(root, try make("leaf", by: stray), [stray], .noPathToRoot)
+        try assertRefused(root, try make("leaf", by: stray), [stray], expecting: .noPathToRoot)
     }
 
     func testIssuerThatIsNotACA() throws {
         let root = try makeRoot()
         let notCA = try make("end entity", ca: .notCertificateAuthority, usage: KeyUsage(digitalSignature: true, keyCertSign: true), by: root)
-        try assertRefused(root, try make("leaf", by: notCA), [notCA], .issuerNotCA)
+        try assertRefused(root, try make("leaf", by: notCA), [notCA], expecting: .issuerNotCA)
         let noConstraints = try make("no constraints", ca: nil, usage: KeyUsage(keyCertSign: true), by: root)
-        try assertRefused(root, try make("leaf", by: noConstraints), [noConstraints], .issuerNotCA)
+        try assertRefused(root, try make("leaf", by: noConstraints), [noConstraints], expecting: .issuerNotCA)
     }
 
     func testPathLengthConstraint() throws {
         let root = try makeRoot(pathLength: 0) // the quoting root's own profile: no intermediates
         let intermediate = try make("intermediate", ca: .isCertificateAuthority(maxPathLength: nil), usage: KeyUsage(keyCertSign: true), by: root)
-        try assertRefused(root, try make("leaf", by: intermediate), [intermediate], .pathLengthExceeded)
+        try assertRefused(root, try make("leaf", by: intermediate), [intermediate], expecting: .pathLengthExceeded)
     }
 
     func testIssuerWithoutKeyCertSign() throws {
         let root = try makeRoot(usage: KeyUsage(digitalSignature: true))
-        try assertRefused(root, try make("leaf", by: root), .keyUsage("an issuer on the path does not allow keyCertSign"))
+        try assertRefused(root, try make("leaf", by: root), expecting: .keyUsage("an issuer on the path does not allow keyCertSign"))
     }
 
     /// Stricter than `openssl verify` (which checks no purpose unless asked): the quoting key

@@ -84,7 +84,8 @@ final class CheckpointMemoryTests: HTTPTestCase {
             } catch is LogRefusal { return false }
         }
         XCTAssertFalse(sent)
-        XCTAssertEqual(try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String, "collecting-datasets")
+        let awaited1 = try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String
+        XCTAssertEqual(awaited1, "collecting-datasets")
     }
 
     func testDroppingAJobAndReSigningIsCaughtByThePartyAndByTheAuditWithItsCheckpoint() async throws {

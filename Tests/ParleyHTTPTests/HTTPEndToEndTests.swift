@@ -15,7 +15,8 @@ final class HTTPEndToEndTests: HTTPTestCase {
             let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy)
             _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
             _ = try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
-            XCTAssertEqual(try await ClientOps.partyName(http, job: job, key: brand), "brand")
+            let awaited2 = try await ClientOps.partyName(http, job: job, key: brand)
+            XCTAssertEqual(awaited2, "brand")
             return try await ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w)
         }
         XCTAssertEqual(doc.columns, ["campaign", "buyers", "revenue"])
@@ -30,9 +31,12 @@ final class HTTPEndToEndTests: HTTPTestCase {
     func testOperatorRequestsNeedTheToken() async throws {
         let r = try await http.request("POST", "/v1/jobs", body: bundle)
         XCTAssertEqual(r.status, 401)
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs", body: bundle, headers: ["Authorization": "Bearer nope"]).status, 401)
-        XCTAssertEqual(try await http.request("GET", "/v1/jobs").status, 401)
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs", body: [1, 2, 3], headers: ["Authorization": "Bearer \(token)"]).status, 422)
+        let awaited3 = try await http.request("POST", "/v1/jobs", body: bundle, headers: ["Authorization": "Bearer nope"]).status
+        XCTAssertEqual(awaited3, 401)
+        let awaited4 = try await http.request("GET", "/v1/jobs").status
+        XCTAssertEqual(awaited4, 401)
+        let awaited5 = try await http.request("POST", "/v1/jobs", body: [1, 2, 3], headers: ["Authorization": "Bearer \(token)"]).status
+        XCTAssertEqual(awaited5, 422)
     }
 
     func testUploadByANonProviderIsRefusedByTheHost() async throws {
@@ -59,7 +63,8 @@ final class HTTPEndToEndTests: HTTPTestCase {
             } catch let e as ParleyError { return e.reason }
         }
         XCTAssertTrue(error.contains("nothing was sent") && error.contains("module other than"), error)
-        XCTAssertEqual(try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String, "collecting-datasets")
+        let awaited6 = try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String
+        XCTAssertEqual(awaited6, "collecting-datasets")
     }
 
     func testReplayedTruncatedAndTamperedUploadsAreRefused() async throws {
@@ -75,15 +80,19 @@ final class HTTPEndToEndTests: HTTPTestCase {
         XCTAssertEqual(truncated.status, 422, truncated.text)
         var tampered = stream
         tampered[tampered.count / 2] ^= 0x40
-        XCTAssertEqual(try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: tampered, headers: sig).status, 422)
-        XCTAssertEqual(try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String, "collecting-datasets", "nothing kept")
+        let awaited7 = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: tampered, headers: sig).status
+        XCTAssertEqual(awaited7, 422)
+        let awaited8 = try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String
+        XCTAssertEqual(awaited8, "collecting-datasets", "nothing kept")
         let ok = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: sig)
         XCTAssertEqual(ok.status, 200, ok.text)
         let replay = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: sig)
         XCTAssertEqual(replay.status, 409)
         XCTAssertTrue(replay.errorMessage.contains("already uploaded"), replay.errorMessage)
-        XCTAssertEqual(try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream).status, 401, "unsigned")
-        XCTAssertEqual(try await http.request("PUT", "/v1/jobs/\(job)/datasets/nope", body: stream, headers: sig).status, 404)
+        let awaited9 = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream).status
+        XCTAssertEqual(awaited9, 401, "unsigned")
+        let awaited10 = try await http.request("PUT", "/v1/jobs/\(job)/datasets/nope", body: stream, headers: sig).status
+        XCTAssertEqual(awaited10, 404)
     }
 
     func testMalformedAndReplayedQueriesAndResultsFromAnotherKey() async throws {
@@ -95,19 +104,22 @@ final class HTTPEndToEndTests: HTTPTestCase {
             _ = try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
             return w
         }
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: Array("{}".utf8)).status, 400)
+        let awaited11 = try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: Array("{}".utf8)).status
+        XCTAssertEqual(awaited11, 400)
         let req = try PartyClient.queryRequest(job: job, query: "reach", receiver: "brand", key: brand)
         let body = Array(try JSONSerialization.data(withJSONObject: ["receiver": "brand", "nonce": Hex.encode(req.nonce), "signature": Hex.encode(req.signature)]))
         let first = try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: body)
         XCTAssertEqual(first.status, 200)
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: body).status, 409, "replayed request")
+        let awaited12 = try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: body).status
+        XCTAssertEqual(awaited12, 409, "replayed request")
         var impostor = w.claims
         impostor.signingKey = Array(P384.Signing.PrivateKey().publicKey.derRepresentation)
         XCTAssertThrowsError(try PartyClient.openResult(first.body, key: brand, worker: impostor, query: "reach", request: req))
         XCTAssertNoThrow(try PartyClient.openResult(first.body, key: brand, worker: w.claims, query: "reach", request: req))
         let forged = try PartyClient.queryRequest(job: job, query: "reach", receiver: "brand", key: retailer)
         let forgedBody = Array(try JSONSerialization.data(withJSONObject: ["receiver": "brand", "nonce": Hex.encode(forged.nonce), "signature": Hex.encode(forged.signature)]))
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: forgedBody).status, 403)
+        let awaited13 = try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: forgedBody).status
+        XCTAssertEqual(awaited13, 403)
     }
 
     func testHostRestartReportsLiveJobsFailedNeverResumed() async throws {
@@ -119,7 +131,8 @@ final class HTTPEndToEndTests: HTTPTestCase {
         XCTAssertTrue((status["reason"] as? String ?? "").contains("host restarted"))
         let list = try await http.request("GET", "/v1/jobs", headers: ["Authorization": "Bearer \(token)"]).json()
         XCTAssertEqual((list["jobs"] as? [[String: Any]])?.count, 1)
-        XCTAssertEqual(try await http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(Nonce.random().hex)").status, 404)
+        let awaited14 = try await http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(Nonce.random().hex)").status
+        XCTAssertEqual(awaited14, 404)
     }
 
     func testWorkerCrashIsReportedAsFailed() async throws {

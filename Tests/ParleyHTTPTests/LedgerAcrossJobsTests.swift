@@ -32,7 +32,8 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
     }
 
     func stop(_ job: String) async throws {
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"]).status, 200)
+        let awaited16 = try await http.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"]).status
+        XCTAssertEqual(awaited16, 200)
     }
 
     func testARelaunchContinuesTheSpend() async throws {
@@ -138,7 +139,8 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
             } catch let e as LogRefusal { return e }
         }
         XCTAssertEqual(refusal, .earlierJobOpen(job: first))
-        XCTAssertEqual(((try await http.request("GET", "/v1/jobs/\(second)").json()["datasets"] as? [String: Any])?["exposures"] as? [String: Any])?["accepted"] as? Bool, false)
+        let awaited17 = ((try await http.request("GET", "/v1/jobs/\(second)").json()["datasets"] as? [String: Any])?["exposures"] as? [String: Any])?["accepted"] as? Bool
+        XCTAssertEqual(awaited17, false)
     }
 
     func replay() async throws -> AuditReplayReport {

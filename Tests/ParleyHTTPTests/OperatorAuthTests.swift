@@ -39,11 +39,14 @@ final class OperatorAuthTests: HTTPTestCase {
         XCTAssertEqual(list.status, 200)
         let jobs = try XCTUnwrap(try list.json()["jobs"] as? [[String: Any]])
         XCTAssertEqual(jobs.map { $0["job"] as? String }, [job])
-        XCTAssertEqual(try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String, "collecting-datasets")
+        let awaited18 = try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String
+        XCTAssertEqual(awaited18, "collecting-datasets")
         // The messages are the ones the API has always given.
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs", body: bundle).errorMessage,
+        let awaited19 = try await http.request("POST", "/v1/jobs", body: bundle).errorMessage
+        XCTAssertEqual(awaited19,
                        "operator requests need `Authorization: Bearer <operator-token>` (the token is in the host's data directory)")
-        XCTAssertEqual(try await http.request("GET", "/v1/jobs").errorMessage, "operator requests need the bearer token")
+        let awaited20 = try await http.request("GET", "/v1/jobs").errorMessage
+        XCTAssertEqual(awaited20, "operator requests need the bearer token")
         // With the token, stop works.
         let stop = try await http.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"])
         XCTAssertEqual(stop.status, 200, stop.text)
@@ -52,15 +55,19 @@ final class OperatorAuthTests: HTTPTestCase {
     /// The middleware runs before the handler: a stop of a job that does not exist is 401
     /// without the token (nothing about the job is revealed) and 404 with it.
     func testTheTokenIsCheckedBeforeTheHandler() async throws {
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs/no-such-job/stop").status, 401)
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs/no-such-job/stop", headers: ["Authorization": "Bearer \(token)"]).status, 404)
-        XCTAssertEqual(try await http.request("POST", "/v1/jobs", body: [1, 2, 3]).status, 401, "a bad bundle is not even read")
+        let awaited21 = try await http.request("POST", "/v1/jobs/no-such-job/stop").status
+        XCTAssertEqual(awaited21, 401)
+        let awaited22 = try await http.request("POST", "/v1/jobs/no-such-job/stop", headers: ["Authorization": "Bearer \(token)"]).status
+        XCTAssertEqual(awaited22, 404)
+        let awaited23 = try await http.request("POST", "/v1/jobs", body: [1, 2, 3]).status
+        XCTAssertEqual(awaited23, 401, "a bad bundle is not even read")
     }
 
     func testPublicEndpointsNeedNoToken() async throws {
         let job = try await launch()
         for path in ["/v1/health", "/v1/jobs/\(job)", "/v1/log/checkpoint", "/v1/log/key", "/v1/log/entries?start=0&count=1", "/v1/audit/export"] {
-            XCTAssertEqual(try await http.request("GET", path).status, 200, path)
+            let awaited24 = try await http.request("GET", path).status
+            XCTAssertEqual(awaited24, 200, path)
         }
     }
 

@@ -37,7 +37,7 @@ final class WitnessTests: HTTPTestCase {
 
     func post(_ url: String, old: UInt64, proof: [TreeHash] = [], note: [UInt8]) async throws -> HTTP.Reply {
         let body = Array("old \(old)\n".utf8) + Array(proof.map { $0.base64 + "\n" }.joined().utf8) + [0x0a] + note
-        return try HTTP(server: url).request("POST", "/add-checkpoint", body: body)
+        return try await HTTP(server: url).request("POST", "/add-checkpoint", body: body)
     }
 
     func testAWitnessCosignsOnlyWhatExtendsWhatItCosignedAndRefusesAFork() async throws {
@@ -64,7 +64,8 @@ final class WitnessTests: HTTPTestCase {
         XCTAssertEqual(stale.status, 409)
         XCTAssertEqual(stale.text, "2\n", "the size it last cosigned, as text/x.tlog.size")
         let proof = try tree4.consistencyProof(oldSize: 2, newSize: 4).path
-        XCTAssertEqual(try await post(url, old: 2, proof: proof, note: four).status, 200)
+        let awaited25 = try await post(url, old: 2, proof: proof, note: four).status
+        XCTAssertEqual(awaited25, 200)
 
         // A fork: another history of the same size, signed by the same log key.
         let forkedEntries = Array(entries.prefix(3)) + [Array("rewritten".utf8)]
@@ -78,8 +79,10 @@ final class WitnessTests: HTTPTestCase {
         let inconsistent = try await post(url, old: 4, proof: badProof, note: forkSix)
         XCTAssertEqual(inconsistent.status, 422, inconsistent.text)
         // Another log's checkpoint, and one not signed by the followed key.
-        XCTAssertEqual(try await post(url, old: 0, note: try note(entries, try NoteSignerKey.generate(name: "other.example/log")).note).status, 404)
-        XCTAssertEqual(try await post(url, old: 4, note: try note(entries, try NoteSignerKey.generate(name: "test.example/log")).note).status, 403)
+        let awaited26 = try await post(url, old: 0, note: try note(entries, try NoteSignerKey.generate(name: "other.example/log")).note).status
+        XCTAssertEqual(awaited26, 404)
+        let awaited27 = try await post(url, old: 4, note: try note(entries, try NoteSignerKey.generate(name: "test.example/log")).note).status
+        XCTAssertEqual(awaited27, 403)
         // Its memory is on disk: a restarted witness still refuses to go back.
         let again = try WitnessServer(dataDirectory: dir + "/witness-a", name: "ignored", logs: [log.verifierKey], now: clock)
         XCTAssertEqual(again.key, witness.key)

@@ -37,6 +37,9 @@ public final class HTTP: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(3600))
         configuration.decompression = .disabled
+        // Parallel uploads each hold a connection for as long as they stream (URLSession opened
+        // one per request); the host accepts up to 128 per address.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 

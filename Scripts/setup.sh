@@ -14,7 +14,7 @@ PACKAGES=(
   openssl               # the openssl CLI: cross-checks of signatures and keys
   sqlite3               # the sqlite3 CLI: cross-checks of query answers
   libsqlite3-dev        # the host's job store (SQLite through GRDB)
-  python3 python3-venv  # the benchmark script's DuckDB baseline lives in a venv
+  python3 python3-venv  # venvs: the API conformance tools (below) and the benchmark's DuckDB baseline
 )
 
 missing=()
@@ -43,4 +43,18 @@ if [ "$(id -u)" -eq 0 ] && ! getent passwd parley-worker >/dev/null; then
   echo "setup: creating the system user parley-worker"
   useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
     --user-group parley-worker
+fi
+
+# The API conformance test's tools (docs/api.md, "Conformance test"): schemathesis and
+# openapi-spec-validator at the versions pinned in api-conformance-requirements.txt, in a venv
+# under .build-venv/ (git-ignored). Done once; again only when a pin changes (the venv keeps a
+# copy of the list it was built from). Debian's python3 with python3-venv (installed above).
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VENV="$ROOT/.build-venv"
+REQUIREMENTS="$ROOT/Scripts/api-conformance-requirements.txt"
+if ! cmp -s "$REQUIREMENTS" "$VENV/installed-requirements.txt" || [ ! -x "$VENV/bin/schemathesis" ]; then
+  echo "setup: installing the API conformance tools (schemathesis, openapi-spec-validator) into .build-venv"
+  /usr/bin/python3 -m venv --clear "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS"
+  cp "$REQUIREMENTS" "$VENV/installed-requirements.txt"
 fi

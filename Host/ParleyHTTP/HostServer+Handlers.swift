@@ -5,6 +5,7 @@ import NIOCore
 import ParleyAttestation
 import ParleyAudit
 import ParleyCore
+import ParleyHostLog
 import ParleyHost
 import ParleyModule
 
@@ -22,6 +23,11 @@ extension HostServer {
             return Self.error(.contentTooLarge, "a sealed module is at most \(limits.maxBundleBytes) bytes", code: "too-large")
         }
         let bundle = Array(buffer: body)
+        // Any bundle that does not open (bad CBOR, non-canonical, over a cap, bad signature or
+        // key) is the operator's to fix: 422, never the 500 an unlisted error code used to give.
+        do { _ = try await offload { try SealedModule(bytes: bundle) } } catch {
+            return Self.error(.unprocessableContent, "the module bundle was refused: \((error as? ParleyError)?.reason ?? "\(error)")", code: "bad-module")
+        }
         do {
             let job = try await offload { try self.service.launch(bundle: bundle) }
             return Self.json(["job": job.id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,

@@ -10,6 +10,7 @@ import NIOCore
 import ParleyAttestation
 import ParleyAudit
 import ParleyCore
+import ParleyHostLog
 import ParleyHost
 import ParleyModule
 
@@ -73,6 +74,8 @@ public final class HostServer: @unchecked Sendable {
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         throws -> some ApplicationProtocol {
         let router = Router()
+        // First, so it wraps every route and the not-found answer.
+        router.add(middleware: APIErrorMiddleware())
         router.get("/v1/health") { _, _ in Self.json(["status": "ok"]) }
         // The operator's endpoints: the bearer token is checked by middleware, before the handler.
         router.group()

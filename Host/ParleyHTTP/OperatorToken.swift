@@ -7,7 +7,7 @@ import ParleyCore
 /// directory (`operator-token`, mode 0600). Operator requests (launch, stop, list) carry it;
 /// ``OperatorAuthMiddleware`` checks it before any of their handlers runs.
 public enum OperatorToken {
-    public static func path(in dataDirectory: String) -> String { dataDirectory + "/operator-token" }
+    public static func path(in dataDirectory: String) -> String { HostFiles.operatorToken(in: dataDirectory) }
 
     /// Reads the token, creating it first if there is none.
     public static func loadOrCreate(dataDirectory: String) throws -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyQuoting
 import ParleyModule
 
 /// The host: launches a worker per job from a sealed module, measures and quotes it, relays
@@ -121,10 +122,11 @@ public final class HostService: @unchecked Sendable {
         self.now = now
     }
 
+    /// The live job `id`. - Throws: `ParleyError` `.notFound` when this host runs no such job.
     public func job(_ id: String) throws -> Job {
         lock.lock()
         defer { lock.unlock() }
-        guard let j = jobs[id] else { throw ParleyError(.malformed, "no job \(id) on this host") }
+        guard let j = jobs[id] else { throw ParleyError(.notFound, "no job \(id) on this host") }
         return j
     }
 

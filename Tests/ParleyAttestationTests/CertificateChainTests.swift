@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyQuoting
 import SwiftASN1
 import X509
 import XCTest

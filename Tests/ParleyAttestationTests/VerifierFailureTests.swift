@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyQuoting
 import XCTest
 
 /// A failure of the verifier itself is its own verdict, never "bad evidence": the party is told

@@ -58,11 +58,18 @@ public final class Certificate: Sendable {
 }
 
 /// What a certificate should say when ``CertificateIssuer`` makes it.
-struct CertificateProfile {
-    var commonName: String
-    var isCA: Bool
-    var notBefore: Date
-    var notAfter: Date
+package struct CertificateProfile {
+    package var commonName: String
+    package var isCA: Bool
+    package var notBefore: Date
+    package var notAfter: Date
+
+    package init(commonName: String, isCA: Bool, notBefore: Date, notAfter: Date) {
+        self.commonName = commonName
+        self.isCA = isCA
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+    }
 }
 
 /// Builds certificates with swift-certificates: a self-signed root, or a leaf signed by an issuer.
@@ -70,13 +77,13 @@ struct CertificateProfile {
 /// a root with critical `CA:TRUE, pathlen:0` and `keyCertSign, cRLSign`; a leaf with critical
 /// `CA:FALSE` and `digitalSignature`; both with subject and authority key identifiers; ECDSA
 /// with SHA-384; a random positive serial number.
-enum CertificateIssuer {
+package enum CertificateIssuer {
     /// - Parameters:
     ///   - subjectKey: the key being certified.
     ///   - signer: the issuer's private key, or the subject's own for a self-signed root.
     ///   - issuer: the issuer's certificate, or nil for a self-signed root.
-    static func issue(_ profile: CertificateProfile, subjectKey: P384.Signing.PublicKey,
-                      signer: P384.Signing.PrivateKey, issuer: Certificate?) throws -> Certificate {
+    package static func issue(_ profile: CertificateProfile, subjectKey: P384.Signing.PublicKey,
+                              signer: P384.Signing.PrivateKey, issuer: Certificate?) throws -> Certificate {
         do {
             let publicKey = X509.Certificate.PublicKey(subjectKey)
             let subject = try DistinguishedName {

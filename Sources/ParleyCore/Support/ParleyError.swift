@@ -21,6 +21,9 @@ public struct ParleyError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let unsupported = Code("unsupported")
         /// A key or key file is unusable.
         public static let badKey = Code("bad-key")
+        /// What was asked for does not exist (a job this host does not run): the request names
+        /// something unknown, which is not the same as malformed input.
+        public static let notFound = Code("not-found")
         /// File-system or other I/O failed.
         public static let io = Code("io")
         /// A bug or an unexpected failure inside Parley or a library it calls.

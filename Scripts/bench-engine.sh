@@ -5,7 +5,7 @@
 # `swift build -c release --product parley-bench`.
 #
 # Query: exposures JOIN purchases ON email_hash, GROUP BY campaign, COUNT(DISTINCT email_hash),
-# SUM(amount); see Sources/parley-bench/EngineBench.swift and Scripts/bench-engine-data.py.
+# SUM(amount); see Tests/Benchmarks/parley-bench/EngineBench.swift and Scripts/bench-engine-data.py.
 # What is timed (median of PARLEY_BENCH_REPS runs, wall clock):
 #   parley   CSV bytes already in memory -> two typed tables -> compile -> run -> groups
 #   duckdb   CSV files (page cache) -> read_csv with explicit column types -> groups

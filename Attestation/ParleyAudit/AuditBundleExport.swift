@@ -2,26 +2,13 @@ import Foundation
 import ParleyCore
 
 extension AuditBundle {
-    /// Exports a running host's log: a consistent snapshot (taken under the writer's lock) of the
-    /// entries and checkpoints, plus the keys and TPM event log in its data directory.
-    /// - Parameter directory: a new folder (or an empty one) to write the bundle into.
-    /// - Throws: `AuditError` `.storage` if the folder exists and is not empty, or a file cannot
-    ///   be read or written.
-    @discardableResult
-    public static func export(from log: HostLog, to directory: String) throws -> AuditBundle {
-        let snapshot = try log.snapshot()
-        try write(entryFile: snapshot.entryFile, notes: snapshot.checkpointNotes,
-                  logKeyText: log.verifierKey.encoded + "\n", dataDirectory: log.dataDirectory, to: directory)
-        return try open(directory)
-    }
-
     /// Exports the log of a host that is not running, read-only, from its data directory.
     /// - Throws: `AuditError` `.storage` if the host is running (its writer holds the log's lock:
     ///   export through ``export(from:to:)`` instead), if the log or `log-key.pub` is missing,
     ///   or if the folder exists and is not empty; `.malformedBundle` if `checkpoints.log` is damaged.
     @discardableResult
     public static func export(dataDirectory: String, to directory: String) throws -> AuditBundle {
-        let logDirectory = HostLog.logDirectory(in: dataDirectory)
+        let logDirectory = HostFiles.logDirectory(in: dataDirectory)
         guard let lockHandle = FileHandle(forReadingAtPath: logDirectory + "/LOCK") else {
             throw AuditError(.storage, "\(logDirectory) holds no log (no LOCK file)")
         }
@@ -38,7 +25,7 @@ extension AuditBundle {
         return try open(directory)
     }
 
-    private static func write(entryFile: [UInt8], notes: [[UInt8]], logKeyText: String, dataDirectory: String,
+    package static func write(entryFile: [UInt8], notes: [[UInt8]], logKeyText: String, dataDirectory: String,
                               to directory: String) throws(AuditError) {
         let fm = FileManager.default
         if fm.fileExists(atPath: directory) {

@@ -1,4 +1,4 @@
-import ParleyEgress
+import ParleyPrivacy
 
 /// Reads the privacy parameters workers write (`Rational.description`): an exact decimal
 /// (`"0.25"`, `"1"`) or, when no finite decimal exists, a fraction (`"1/3"`).

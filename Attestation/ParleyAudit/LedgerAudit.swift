@@ -1,5 +1,5 @@
 import ParleyCore
-import ParleyEgress
+import ParleyPrivacy
 import ParleyLedger
 import ParleyLog
 import ParleyModule

@@ -129,7 +129,7 @@ public struct LogRecord: Sendable, Equatable {
     }
 
     /// Cuts a reason to ``maxReasonLength`` characters.
-    static func boundedReason(_ reason: String) -> String {
+    package static func boundedReason(_ reason: String) -> String {
         reason.count <= maxReasonLength ? reason : String(reason.prefix(maxReasonLength - 3)) + "..."
     }
 }

@@ -1,6 +1,6 @@
 import ParleyAttestation
 import ParleyCore
-import ParleyEgress
+import ParleyPrivacy
 import ParleyLog
 import ParleyModule
 

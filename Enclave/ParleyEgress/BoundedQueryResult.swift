@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// The exact result of one query run, as the query engine hands it to the gate. It never
 /// leaves the worker: only what ``EgressGate`` makes of it does.
 ///

@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// Checks of the query engine's contract that the gate can make from the result alone.
 /// Refusals name the rule broken, never a value.
 enum ContractCheck {

@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// The egress gate: the only way a query result leaves the worker.
 ///
 /// A run has two steps, in this order, so that nothing the data decides can come before the
@@ -163,13 +164,6 @@ public struct ChargedRun: Sendable {
     fileprivate init(cost: QueryCost, budgetRemaining: Rational) {
         self.cost = cost
         self.budgetRemaining = budgetRemaining
-    }
-}
-
-extension PartitionSelection {
-    var isDeclared: Bool {
-        if case .declared = self { return true }
-        return false
     }
 }
 

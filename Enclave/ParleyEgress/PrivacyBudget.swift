@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// The privacy budget of one job: how much epsilon its runs have spent, and may still spend.
 ///
 /// A value-type ledger: the gate charges it (through `inout`) before it draws any noise, so a

@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// What leaves the worker for one query run: noisy aggregates of the groups that passed
 /// `min_group_size`, and the accounting of the run. Everything in it is differentially
 /// private (post-processing of noisy measurements); nothing exact does.

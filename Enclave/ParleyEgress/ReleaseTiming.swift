@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// When an answer may leave the worker: time is a side channel (how long a run took depends on
 /// the data), so every answer, result or refusal, is held until a whole number of release
 /// quanta has passed since its request arrived. What the timing can then reveal is only that

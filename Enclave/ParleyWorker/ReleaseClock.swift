@@ -1,5 +1,6 @@
 import Foundation
 import ParleyEgress
+import ParleyPrivacy
 
 /// The clock a query's answer waits on, so that how long a run takes leaves the worker only
 /// in whole multiples of a fixed quantum (docs/privacy.md, "Timing"). Injected, so tests

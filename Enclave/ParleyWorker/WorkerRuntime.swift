@@ -3,6 +3,7 @@ import Foundation
 import ParleyAnalysis
 import ParleyCore
 import ParleyEgress
+import ParleyPrivacy
 import ParleyEngine
 import ParleyLedger
 import ParleyModule

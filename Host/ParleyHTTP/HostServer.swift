@@ -10,6 +10,7 @@ import NIOCore
 import ParleyAttestation
 import ParleyAudit
 import ParleyCore
+import ParleyHostLog
 import ParleyHost
 import ParleyModule
 

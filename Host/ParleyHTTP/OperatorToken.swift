@@ -4,7 +4,7 @@ import ParleyCore
 /// The operator's bearer token: 32 random bytes in hex, created on first start in the data
 /// directory (`operator-token`, mode 0600). Operator requests (launch, stop, list) carry it.
 public enum OperatorToken {
-    public static func path(in dataDirectory: String) -> String { dataDirectory + "/operator-token" }
+    public static func path(in dataDirectory: String) -> String { HostFiles.operatorToken(in: dataDirectory) }
 
     /// Reads the token, creating it first if there is none.
     public static func loadOrCreate(dataDirectory: String) throws -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAudit
 import ParleyCore
+import ParleyHostLog
 import ParleyLog
 import ParleyParty
 

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyQuoting
 import ParleyModule
 
 /// The host: launches a worker per job from a sealed module, measures and quotes it, relays

@@ -1,5 +1,5 @@
 import ParleyCore
-import ParleyEgress
+import ParleyPrivacy
 import ParleyLog
 import ParleyModule
 

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import ParleyAnalysis
 import ParleyCore
-import ParleyEgress
+import ParleyPrivacy
 
 /// An analysis module: who takes part, what data each brings, which queries may run, and the
 /// privacy policy every release must pass. Sealed (signed) by its author; its measurement is
@@ -123,7 +123,7 @@ public struct ModuleDefinition: Sendable {
     }
 
     /// The egress gate's view of a compiled query's aggregates.
-    public func egressAggregates(of plan: QueryPlan) throws -> [ParleyEgress.AggregateSpec] {
+    public func egressAggregates(of plan: QueryPlan) throws -> [ParleyPrivacy.AggregateSpec] {
         try plan.aggregates.map { a in
             let kind: AggregateKind
             switch a.kind {
@@ -135,7 +135,7 @@ public struct ModuleDefinition: Sendable {
                 do { bounds = try ContributionBounds(lower: b.lower, upper: b.upper) } catch { throw ParleyError(.malformed, "\(error)") }
                 kind = a.kind == .sum ? .sum(column: col.description, bounds: bounds) : .average(column: col.description, bounds: bounds)
             }
-            return ParleyEgress.AggregateSpec(name: a.outputName, kind: kind)
+            return ParleyPrivacy.AggregateSpec(name: a.outputName, kind: kind)
         }
     }
 

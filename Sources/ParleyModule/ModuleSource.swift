@@ -1,7 +1,7 @@
 import Foundation
 import ParleyAnalysis
 import ParleyCore
-import ParleyEgress
+import ParleyPrivacy
 import ParleyTOML
 
 extension ModuleDefinition {

@@ -3,7 +3,6 @@ import Foundation
 import ParleyParty
 import ParleyAttestation
 import ParleyCore
-import ParleyHTTP
 import ParleyModule
 
 struct DemoCommand: AsyncParsableCommand {
@@ -29,27 +28,78 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let dir = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("parley-demo-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let started: RunningHost
-        do { started = try RunningHost.start(data: dir + "/host", quote: "software", tcti: "", worker: defaultWorkerPath()) } catch let e as ParleyError {
+        // The host is its own process, as in production: parley-host, beside this binary.
+        let host: DemoHost
+        do { host = try DemoHost.start(data: dir + "/host", worker: defaultWorkerPath()) } catch let e as ParleyError {
             fail(e.reason, code: 2)
         }
-        let portBox = BoundPort()
-        let app = try started.server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { portBox.set($0) }
-        let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer {
-            started.service.shutdown()
-            serverTask.cancel()
+            host.stop()
             if keep == nil { try? FileManager.default.removeItem(atPath: dir) }
         }
-        let port = try await portBox.wait()
         let rows = self.rows
-        let outcome: Result<Void, any Error> = await withCheckedContinuation { c in
-            // The story runs on its own thread: its HTTP calls block, the server must not.
-            Thread.detachNewThread { c.resume(returning: Result { try DemoStory(dir: dir, server: "http://127.0.0.1:\(port)", people: rows).run() }) }
-        }
-        if case .failure(let error) = outcome {
+        do {
+            try DemoStory(dir: dir, server: host.url, people: rows).run()
+        } catch {
             fail("the demo failed: \((error as? ParleyError)?.reason ?? "\(error)")")
         }
+    }
+}
+
+/// The demo's host: `parley-host serve` on a free loopback port, in a child process whose output
+/// goes to `<data>/serve.log`, stopped (SIGTERM, then waited for) when the demo ends.
+final class DemoHost {
+    let process: Process
+    let url: String
+
+    private init(process: Process, url: String) {
+        self.process = process
+        self.url = url
+    }
+
+    static func start(data: String, worker: String) throws -> DemoHost {
+        let executable = ProcessInfo.processInfo.environment["PARLEY_HOST_EXECUTABLE"] ?? siblingExecutable("parley-host")
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw ParleyError(.io, "the demo runs its host with parley-host, which is not at \(executable); build it (swift build)")
+        }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let logPath = data + "/serve.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard let log = FileHandle(forWritingAtPath: logPath) else { throw ParleyError(.io, "cannot write \(logPath)") }
+        let out = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0", "--worker", worker]
+        process.standardOutput = out
+        process.standardError = log
+        try process.run()
+        // The host prints "listening on http://127.0.0.1:PORT" once it is bound; everything it
+        // prints goes on to the log file.
+        let reader = out.fileHandleForReading
+        var seen = ""
+        while true {
+            let chunk = reader.availableData
+            if chunk.isEmpty {
+                process.waitUntilExit()
+                throw ParleyError(.io, "the host stopped before it listened (exit \(process.terminationStatus)); see \(logPath)")
+            }
+            log.write(chunk)
+            seen += String(decoding: chunk, as: UTF8.self)
+            if let range = seen.range(of: #"listening on (http://127\.0\.0\.1:[0-9]+)"#, options: .regularExpression) {
+                let url = String(seen[range].dropFirst("listening on ".count))
+                reader.readabilityHandler = { handle in
+                    let more = handle.availableData
+                    if more.isEmpty { handle.readabilityHandler = nil } else { log.write(more) }
+                }
+                return DemoHost(process: process, url: url)
+            }
+        }
+    }
+
+    /// SIGTERM: the host stops its workers and exits; then reap it.
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
     }
 }
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import ParleyParty
 import ParleyCore
-import ParleyHTTP
 import ParleyLog
 
 /// Where a verb finds the host and, for operator verbs, the token.
@@ -33,7 +32,7 @@ struct OperatorOptions: ParsableArguments {
     @Option(help: "A file holding the operator token (instead of --data).") var token: String?
 
     func loadToken() throws -> String {
-        let path = token ?? OperatorToken.path(in: data)
+        let path = token ?? HostFiles.operatorToken(in: data)
         do { return try FileIO.readText(path).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
             throw ParleyError(.io, "no operator token at \(path): pass --data DIR (the host's data directory) or --token FILE")
         }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ParleyAnalysis
 import ParleyCore
-import ParleyEgress
+import ParleyPrivacy
 import ParleyModule
 
 struct ModuleCommand: ParsableCommand {

@@ -17,6 +17,12 @@ struct Parley: AsyncParsableCommand {
         subcommands: [DemoCommand.self, KeygenCommand.self, ModuleCommand.self, ServeCommand.self, JobCommand.self,
                       AttestCommand.self, UploadCommand.self, QueryCommand.self, AuditCommand.self, WitnessCommand.self, RuntimeCommand.self]
     )
+
+    /// `serve` and `witness` are handed to their own executables before parsing (HandOff).
+    static func main() async {
+        HandOff.execIfHandedOff(Array(CommandLine.arguments.dropFirst()))
+        await main(nil)
+    }
 }
 
 /// Prints `message` to standard error and exits with `code`: for refusals a person must act on.

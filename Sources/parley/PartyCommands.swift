@@ -3,7 +3,7 @@ import Foundation
 import ParleyParty
 import ParleyAttestation
 import ParleyCore
-import ParleyEgress
+import ParleyPrivacy
 import ParleyModule
 import ParleyLog
 

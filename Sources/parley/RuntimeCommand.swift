@@ -35,8 +35,4 @@ struct RuntimeCommand: ParsableCommand {
 }
 
 /// The `parley-enclave` executable in the same directory as the running `parley`.
-func defaultWorkerPath() -> String {
-    let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? me.path
-    return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("parley-enclave").path
-}
+func defaultWorkerPath() -> String { siblingExecutable("parley-enclave") }

@@ -3,6 +3,7 @@ import Foundation
 import ParleyAttestation
 import ParleyCore
 import XCTest
+import ParleyQuoting
 
 final class SoftwareQuoteTests: XCTestCase {
     let t0 = Date(timeIntervalSince1970: 1_780_000_000)

@@ -6,6 +6,8 @@ import ParleyCore
 import ParleyLog
 import ParleyModule
 import XCTest
+import ParleyQuoting
+import ParleyHostLog
 
 /// A host data directory with a log, a software quoting CA, a sealed two-dataset module (budget
 /// epsilon 2, epsilon 1 per query), and synthetic workers that sign entries the way

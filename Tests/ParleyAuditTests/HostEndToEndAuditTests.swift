@@ -6,6 +6,8 @@ import ParleyHost
 import ParleyModule
 import ParleyParty
 import XCTest
+import ParleyQuoting
+import ParleyHostLog
 
 /// The real thing: a `HostService` with sandboxed `parley-enclave` workers, its events written
 /// to a `HostLog` the way `parley serve` wires them, exported and replayed.

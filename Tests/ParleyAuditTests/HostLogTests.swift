@@ -4,6 +4,7 @@ import ParleyAudit
 import ParleyCore
 import ParleyLog
 import XCTest
+import ParleyHostLog
 
 /// The writer and its read side: entries, checkpoints, proofs, the key file, export.
 final class HostLogTests: AuditFixture {

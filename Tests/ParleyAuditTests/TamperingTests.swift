@@ -4,6 +4,7 @@ import ParleyAudit
 import ParleyCore
 import ParleyLog
 import XCTest
+import ParleyHostLog
 
 /// Every way of changing the log after the fact, each named at the first entry it breaks.
 final class TamperingTests: AuditFixture {

@@ -3,6 +3,7 @@ import Foundation
 import ParleyAttestation
 import ParleyCore
 import XCTest
+import ParleyQuoting
 
 /// `parley attest verify` as a party runs it: files on disk, a policy file, exit codes.
 final class AttestVerifyCLITests: CLITestCase {

@@ -1,4 +1,5 @@
 @testable import ParleyEgress
+@testable import ParleyPrivacy
 import XCTest
 
 final class EgressGateTests: XCTestCase {

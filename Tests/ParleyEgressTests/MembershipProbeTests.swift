@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAnalysis
 @testable import ParleyEgress
+@testable import ParleyPrivacy
 import ParleyEngine
 import XCTest
 
@@ -37,7 +38,7 @@ final class MembershipProbeTests: XCTestCase {
     /// nil when the one partition is shown as suppressed.
     func probe(_ tables: [String: Table], gate: EgressGate, budget: inout PrivacyBudget,
                generator: inout SeededGenerator) throws -> (value: Int64?, release: Release) {
-        let aggregates = [ParleyEgress.AggregateSpec(name: "flagged_by_both", kind: .countDistinctUnits)]
+        let aggregates = [ParleyPrivacy.AggregateSpec(name: "flagged_by_both", kind: .countDistinctUnits)]
         let run = try gate.charge(aggregates, partitions: .whole, budget: &budget)
         let grouped = try QueryEngine(datasets: tables, maxJoinedRows: .max)
             .run(Self.plan, bounds: ParleyEngine.ContributionBounds(maxGroupsPerUnit: 1, maxRowsPerUnit: 1), key: Self.key)
@@ -63,7 +64,7 @@ final class MembershipProbeTests: XCTestCase {
         let gate = EgressGate(policy: policy)
         let runs = 4_000
         // Discrete Laplace, one measurement (the unit count), L1 = 1: scale 1.
-        XCTAssertEqual(try gate.cost(of: [ParleyEgress.AggregateSpec(name: "n", kind: .countDistinctUnits)], partitions: .whole).noise(for: .distinctUnits),
+        XCTAssertEqual(try gate.cost(of: [ParleyPrivacy.AggregateSpec(name: "n", kind: .countDistinctUnits)], partitions: .whole).noise(for: .distinctUnits),
                        .discreteLaplace(scale: .one))
         let q = exp(-1.0)
         func noise(_ z: Int64) -> Double { (1 - q) / (1 + q) * pow(q, Double(z.magnitude)) }

@@ -1,4 +1,5 @@
 @testable import ParleyEgress
+@testable import ParleyPrivacy
 import XCTest
 
 /// Public partitions (no GROUP BY, declared keys) and the charge-first order of a run.

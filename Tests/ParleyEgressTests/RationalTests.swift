@@ -1,4 +1,5 @@
 import ParleyEgress
+import ParleyPrivacy
 import XCTest
 
 final class RationalTests: XCTestCase {

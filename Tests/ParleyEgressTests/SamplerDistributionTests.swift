@@ -1,5 +1,6 @@
 import Foundation
 import ParleyEgress
+import ParleyPrivacy
 import XCTest
 
 /// Statistical tests of the exact samplers against their exact distributions.

@@ -1,5 +1,6 @@
 import Foundation
 import ParleyEgress
+import ParleyPrivacy
 import XCTest
 
 final class SensitivityAndCostTests: XCTestCase {

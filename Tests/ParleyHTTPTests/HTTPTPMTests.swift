@@ -5,6 +5,7 @@ import ParleyCore
 import ParleyParty
 import ParleyTestSupport
 import XCTest
+import ParleyQuoting
 
 /// The whole workflow through HTTP with the TPM quote provider on a private swtpm that a test
 /// platform booted (a real boot log in PCRs 0-7; an IMA list in PCR 10 holding the real built

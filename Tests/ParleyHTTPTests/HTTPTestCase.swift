@@ -9,6 +9,8 @@ import ParleyModule
 import ParleyParty
 import ParleyTPMProvider
 import XCTest
+import ParleyQuoting
+import ParleyHostLog
 
 /// A real `parley serve` stack in this process: HTTP on a free loopback port, job store, log,
 /// software quotes, real worker processes.

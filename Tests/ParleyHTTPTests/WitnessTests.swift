@@ -8,6 +8,7 @@ import ParleyLog
 import ParleyParty
 import ParleyWitness
 import XCTest
+import ParleyHostLog
 
 /// Witnesses (issue #14, item 3): a real `parley witness` HTTP service cosigns only checkpoints
 /// that extend what it cosigned (C2SP tlog-witness), in C2SP `cosignature/v1` form; a party whose

@@ -7,6 +7,8 @@ import ParleyModule
 import ParleyParty
 import ParleyTestSupport
 import XCTest
+import ParleyQuoting
+import ParleyTPMProvider
 
 /// The whole flow with real worker processes: launch, attest, upload, query, and every refusal.
 final class HostEndToEndTests: HostFixture {

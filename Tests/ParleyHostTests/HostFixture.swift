@@ -6,6 +6,7 @@ import ParleyHost
 import ParleyModule
 import ParleyParty
 import XCTest
+import ParleyQuoting
 
 /// A host with real worker processes, the campaign-lift module, two parties and their data.
 class HostFixture: XCTestCase {

@@ -2,6 +2,7 @@ import Foundation
 import ParleyAnalysis
 import ParleyCore
 import ParleyEgress
+import ParleyPrivacy
 import ParleyModule
 import XCTest
 

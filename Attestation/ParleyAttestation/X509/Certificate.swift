@@ -75,19 +75,26 @@ public final class Certificate: @unchecked Sendable {
 }
 
 /// What a certificate should say when ``CertificateIssuer`` makes it.
-struct CertificateProfile {
-    var commonName: String
-    var isCA: Bool
-    var notBefore: Date
-    var notAfter: Date
+package struct CertificateProfile {
+    package var commonName: String
+    package var isCA: Bool
+    package var notBefore: Date
+    package var notAfter: Date
+
+    package init(commonName: String, isCA: Bool, notBefore: Date, notAfter: Date) {
+        self.commonName = commonName
+        self.isCA = isCA
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+    }
 }
 
 /// Builds certificates with OpenSSL: a self-signed root, or a leaf signed by an issuer.
-enum CertificateIssuer {
+package enum CertificateIssuer {
     /// - Parameters:
     ///   - subjectKey: the key being certified.
     ///   - issuer: the issuer's certificate and key, or nil for a self-signed root.
-    static func issue(_ profile: CertificateProfile, subjectKey: OpenSSLKey,
+    package static func issue(_ profile: CertificateProfile, subjectKey: OpenSSLKey,
                       issuer: (certificate: Certificate, key: OpenSSLKey)?) throws -> Certificate {
         guard let x = X509_new() else { throw OpenSSLError.last("allocating a certificate") }
         var owned = true

@@ -4,27 +4,27 @@ import ParleyCore
 
 /// An OpenSSL EC private key (used to build and sign X.509 certificates; swift-crypto has no
 /// X.509 API). Owned: freed on deinit.
-final class OpenSSLKey {
+package final class OpenSSLKey {
     let pkey: OpaquePointer
 
     private init(pkey: OpaquePointer) { self.pkey = pkey }
     deinit { EVP_PKEY_free(pkey) }
 
     /// A fresh P-384 key from OpenSSL's CSPRNG.
-    static func generateP384() throws -> OpenSSLKey {
+    package static func generateP384() throws -> OpenSSLKey {
         guard let k = parley_evp_ec_keygen("P-384") else { throw OpenSSLError.last("generating a P-384 key") }
         return OpenSSLKey(pkey: k)
     }
 
     /// Reads a PKCS#8 or SEC1 PEM private key.
-    static func load(pem: String) throws -> OpenSSLKey {
+    package static func load(pem: String) throws -> OpenSSLKey {
         let k: OpaquePointer? = try withMemoryBIO(pem) { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
         guard let k else { throw OpenSSLError.last("reading a PEM private key") }
         return OpenSSLKey(pkey: k)
     }
 
     /// PKCS#8 PEM (`PRIVATE KEY`), readable by swift-crypto and `openssl pkey`.
-    func privateKeyPEM() throws -> String {
+    package func privateKeyPEM() throws -> String {
         try writeToMemoryBIO { PEM_write_bio_PrivateKey($0, pkey, nil, nil, 0, nil, nil) == 1 }
     }
 

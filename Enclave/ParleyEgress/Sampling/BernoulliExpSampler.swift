@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// Exact coin flips with probability `exp(-x)` for a rational `x >= 0`, using only uniform
 /// integers (Canonne, Kamath and Steinke 2020, "The Discrete Gaussian for Differential
 /// Privacy", Algorithm 1).

@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// A random number generator whose output an adversary cannot predict: the only kind the
 /// egress gate accepts.
 ///

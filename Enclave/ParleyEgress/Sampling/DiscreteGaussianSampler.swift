@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// Exact samples of the discrete Gaussian distribution on the integers,
 /// `P(z)` proportional to `exp(-z^2 / (2 sigma^2))`, for a rational variance parameter
 /// `sigma^2 = numerator / denominator` (Canonne, Kamath and Steinke 2020, Algorithm 3).
@@ -15,28 +16,16 @@ struct DiscreteGaussianSampler: Sendable {
     /// `2 p q t^2`, the acceptance exponent's denominator.
     private let exponentDenominator: UInt128
 
-    /// Prepares a sampler, refusing variances whose exact evaluation would overflow 128 bits.
+    /// Prepares a sampler, refusing variances whose exact evaluation would overflow 128 bits
+    /// (the check lives in ``DiscreteGaussianParameters``, which query costing shares).
     /// - Throws: ``Refusal/invalidNumber(_:)`` for a zero variance,
-    ///   ``Refusal/parameterOverflow(_:)`` when `2 p q t^2` does not fit in 120 bits (the
-    ///   margin keeps the per-candidate arithmetic exact except with negligible probability).
+    ///   ``Refusal/parameterOverflow(_:)`` when `2 p q t^2` does not fit in 120 bits.
     init(variance: Rational) throws(EgressError) {
-        guard !variance.isZero else {
-            throw EgressError(.invalidNumber("the discrete Gaussian needs a positive variance"))
-        }
-        let p = variance.numerator, q = variance.denominator
-        let t = integerSquareRoot(p / q) + 1
-        let overflow = EgressError(.parameterOverflow("discrete Gaussian variance"))
-        var product = UInt128(2) * UInt128(p)
-        for factor in [q, t, t] {
-            let (next, overflowed) = product.multipliedReportingOverflow(by: UInt128(factor))
-            guard !overflowed else { throw overflow }
-            product = next
-        }
-        guard product.leadingZeroBitCount >= 8 else { throw overflow }
-        varianceNumerator = p
-        varianceDenominator = q
-        proposalScale = t
-        exponentDenominator = product
+        let parameters = try DiscreteGaussianParameters(variance: variance)
+        varianceNumerator = parameters.varianceNumerator
+        varianceDenominator = parameters.varianceDenominator
+        proposalScale = parameters.proposalScale
+        exponentDenominator = parameters.exponentDenominator
     }
 
     /// One sample.
@@ -60,12 +49,4 @@ struct DiscreteGaussianSampler: Sendable {
             }
         }
     }
-}
-
-/// `floor(sqrt(n))`, exact: a floating-point estimate corrected with integer arithmetic.
-func integerSquareRoot(_ n: UInt64) -> UInt64 {
-    var root = UInt64(Double(n).squareRoot().rounded(.down))
-    while UInt128(root) * UInt128(root) > UInt128(n) { root -= 1 }
-    while UInt128(root + 1) * UInt128(root + 1) <= UInt128(n) { root += 1 }
-    return root
 }

@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// Exact samples of the discrete Laplace distribution on the integers,
 /// `P(z) = (1 - q) / (1 + q) * q^|z|` with `q = exp(-1 / scale)`, i.e. proportional to
 /// `exp(-|z| / scale)` (Canonne, Kamath and Steinke 2020, Algorithm 2).

@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// The exact integer samplers behind the egress gate, for callers and tests that need them
 /// directly. All randomness comes from a ``CryptographicRandomNumberGenerator``; no
 /// floating-point number is computed on any sampling path.

@@ -1,3 +1,4 @@
+import ParleyPrivacy
 /// Exact uniform integers and rational-probability coin flips, from random bits only.
 ///
 /// Uniform integers use rejection: draw just enough bits to cover the range and retry when the

@@ -1,4 +1,5 @@
 import ParleyEgress
+import ParleyPrivacy
 
 /// Small builders so tests read like use.
 enum Fixtures {

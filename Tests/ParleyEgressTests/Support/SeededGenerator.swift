@@ -1,4 +1,5 @@
 import ParleyEgress
+import ParleyPrivacy
 
 /// xoshiro256** seeded through SplitMix64: a fast, reproducible generator for TESTS ONLY.
 ///

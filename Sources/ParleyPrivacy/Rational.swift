@@ -124,7 +124,7 @@ public struct Rational: Hashable, Comparable, Sendable, CustomStringConvertible 
 }
 
 /// Euclid's algorithm; `gcd(0, 0)` is taken as 1 so that callers may always divide by it.
-func greatestCommonDivisor<T: FixedWidthInteger & UnsignedInteger>(_ a: T, _ b: T) -> T {
+package func greatestCommonDivisor<T: FixedWidthInteger & UnsignedInteger>(_ a: T, _ b: T) -> T {
     var (x, y) = (a, b)
     while y != 0 { (x, y) = (y, x % y) }
     return x == 0 ? 1 : x

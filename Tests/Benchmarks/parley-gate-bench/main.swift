@@ -1,6 +1,7 @@
 import Foundation
 import ParleyAnalysis
 import ParleyEgress
+import ParleyPrivacy
 import ParleyEngine
 
 // parley-gate-bench: the egress gate's running time as a side channel (issue #13, point 6): how it varies with the
@@ -29,8 +30,8 @@ private func summary(_ name: String, _ samples: [Double]) {
 func benchGate() throws {
     let policy = try PrivacyPolicy(minGroupSize: 10, epsilonPerQuery: "1.0", budgetEpsilon: "100000000", maxGroupsPerUnit: 1)
     let gate = EgressGate(policy: policy)
-    let aggregates = [ParleyEgress.AggregateSpec(name: "n", kind: .countDistinctUnits),
-                      ParleyEgress.AggregateSpec(name: "s", kind: .sum(column: "x", bounds: try ParleyEgress.ContributionBounds(lower: 0, upper: 100)))]
+    let aggregates = [ParleyPrivacy.AggregateSpec(name: "n", kind: .countDistinctUnits),
+                      ParleyPrivacy.AggregateSpec(name: "s", kind: .sum(column: "x", bounds: try ParleyPrivacy.ContributionBounds(lower: 0, upper: 100)))]
     var budget = PrivacyBudget(policy: policy)
 
     // Number of groups: the same per-group data, 1 to 1000 groups.
@@ -63,7 +64,7 @@ func benchGate() throws {
     let schemaA = try DatasetSchema(name: "a", provider: "p", columns: [ColumnSchema(name: "id", type: .text)], privacyUnit: "id")
     let schemaB = try DatasetSchema(name: "b", provider: "q", columns: [ColumnSchema(name: "id", type: .text)], privacyUnit: "id")
     let plan = try QueryCompiler.compile("SELECT COUNT(DISTINCT a.id) AS n FROM a JOIN b ON a.id = b.id", catalog: DatasetCatalog([schemaA, schemaB]))
-    let probeAggregates = [ParleyEgress.AggregateSpec(name: "n", kind: .countDistinctUnits)]
+    let probeAggregates = [ParleyPrivacy.AggregateSpec(name: "n", kind: .countDistinctUnits)]
     let key = try BoundingKey(Array(repeating: 1, count: 32))
     for present in [false, true] {
         var list = "id\n"

@@ -6,6 +6,8 @@ import ParleyHTTP
 import ParleyAudit
 import ParleyModule
 import ParleyParty
+import ParleyQuoting
+import ParleyHostLog
 
 /// End-to-end upload throughput: seal on the client, HTTP to the host, relay to the worker,
 /// decrypt, parse the CSV, sign the receipt. Compared by bench.sh with `openssl speed` AES-256-GCM.

@@ -36,3 +36,11 @@ public enum PartitionSelection: Hashable, Sendable {
         }
     }
 }
+
+extension PartitionSelection {
+    /// True for partitions the module declares (a public key set), false for keys found in data.
+    package var isDeclared: Bool {
+        if case .declared = self { return true }
+        return false
+    }
+}

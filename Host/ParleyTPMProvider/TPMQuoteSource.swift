@@ -1,7 +1,7 @@
 import Foundation
 import ParleyAttestation
 import ParleyCore
-import ParleyTPMProvider
+import ParleyQuoting
 
 /// The TPM quote provider behind the ``QuoteProvider`` protocol.
 public final class TPMQuoteSource: QuoteProvider, @unchecked Sendable {

@@ -75,7 +75,7 @@ public struct QueryCost: Hashable, Sendable {
             if let rho {
                 let variance = try NoiseCalibration.gaussianVariance(
                     l2Squared: sensitivity.l2Squared, rho: rho, shares: shares)
-                _ = try DiscreteGaussianSampler(variance: variance)
+                _ = try DiscreteGaussianParameters(variance: variance)
                 noise = .discreteGaussian(variance: variance)
             } else {
                 noise = .discreteLaplace(scale: try NoiseCalibration.laplaceScale(

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import ParleyAttestation
 import ParleyCore
+import ParleyQuoting
 import ParleyLedger
 import ParleyLog
 

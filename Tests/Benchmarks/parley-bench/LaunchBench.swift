@@ -3,6 +3,7 @@ import ParleyAttestation
 import ParleyCore
 import ParleyHost
 import ParleyModule
+import ParleyQuoting
 
 /// Launch-to-ready latency: spawn from a sealed memfd, lock-down, key generation, module check,
 /// handshake, and a software quote; the median of many runs, beside the median cost of

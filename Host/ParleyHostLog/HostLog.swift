@@ -1,5 +1,6 @@
 import Foundation
 import ParleyAttestation
+import ParleyAudit
 import ParleyCore
 import ParleyLedger
 import ParleyLog
@@ -31,7 +32,7 @@ public final class HostLog: @unchecked Sendable {
     /// The most entries ``entries(from:count:)`` returns at once.
     public static let maxEntriesPerRead = 1000
     /// The log's folder inside the data directory.
-    public static func logDirectory(in dataDirectory: String) -> String { dataDirectory + "/log" }
+    public static func logDirectory(in dataDirectory: String) -> String { HostFiles.logDirectory(in: dataDirectory) }
 
     /// Opens (or creates) the log in `<dataDirectory>/log` with the key in `<dataDirectory>/log-key`.
     /// - Parameters:
@@ -49,7 +50,7 @@ public final class HostLog: @unchecked Sendable {
         self.origin = origin
         self.dataDirectory = dataDirectory
         self.now = now
-        signer = try LogKeyFile.loadOrCreate(dataDirectory: dataDirectory, origin: origin)
+        signer = try LogSignerKeyFile.loadOrCreate(dataDirectory: dataDirectory, origin: origin)
         do { log = try DurableLog(directory: Self.logDirectory(in: dataDirectory)) } catch {
             throw AuditError(error, doing: "cannot open the log")
         }

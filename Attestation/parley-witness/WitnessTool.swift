@@ -5,9 +5,11 @@ import ParleyCore
 import ParleyLog
 import ParleyWitness
 
+/// The witness executable; `parley witness ARGS` execs it with ARGS.
+@main
 struct WitnessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "witness",
+        commandName: "parley-witness",
         abstract: "Run a witness: follow host logs and cosign their checkpoints (C2SP tlog-witness).",
         discussion: """
         Anyone may run one: a party, or a third party the parties trust. The witness keeps the \
@@ -52,4 +54,10 @@ struct WitnessCommand: AsyncParsableCommand {
         }
         try await app.runService()
     }
+}
+
+/// Prints `message` to standard error and exits with `code`: for refusals a person must act on.
+func fail(_ message: String, code: Int32 = 1) -> Never {
+    FileHandle.standardError.write(Data(("parley: " + message + "\n").utf8))
+    exit(code)
 }

@@ -4,6 +4,7 @@ import ParleyAttestation
 import ParleyCore
 import ParleyTPM
 import ParleyTPMProvider
+import ParleyQuoting
 
 /// Software quote generation and full verification (parse, chain, signature, appraisal) per
 /// second; TPM evidence latency through ESAPI when PARLEY_BENCH_TCTI names a TPM.

@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import ParleyAudit
 import ParleyCore
+import ParleyHostLog
+import ParleyQuoting
 import ParleyHost
 import ParleyHTTP
 import ParleyTPMProvider

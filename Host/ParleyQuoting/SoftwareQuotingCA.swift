@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ParleyAttestation
 import ParleyCore
 
 /// The host's software quote provider: a local quoting CA (P-384 root) and a quoting key it

@@ -58,6 +58,8 @@ final class HTTPRefusalTests: HTTPTestCase {
             ("nested too deep", [UInt8](repeating: 0x81, count: 200) + [0x00]),
             ("declares more entries than it holds", [0x9B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
             ("not CBOR", Array("a module".utf8)),
+            // What schemathesis first sent (seed 20261201): a tagged map declaring more entries than it holds.
+            ("the body schemathesis sent", [0xC3, 0xAA, 0x6B, 0xF3, 0x85, 0x98, 0x88, 0xC3, 0xA3, 0x30, 0xF1, 0xA5, 0x9A, 0x91]),
             ("signature altered", altered),
         ]
         for (defect, body) in cases {

@@ -28,14 +28,12 @@ extension HostServer {
         do { _ = try await offload { try SealedModule(bytes: bundle) } } catch {
             return Self.error(.unprocessableContent, "the module bundle was refused: \((error as? ParleyError)?.reason ?? "\(error)")", code: "bad-module")
         }
-        do {
-            let job = try await offload { try self.service.launch(bundle: bundle) }
-            return Self.json(["job": job.id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,
-                              "module": job.module.definition.name, "measurement": job.module.measurement.hex,
-                              "runtime": job.claims.runtime.hex], status: .created)
-        } catch let e as ParleyError where e.code == .malformed || e.code == .verificationFailed || e.code == .unsupported || e.code == .badKey {
-            return Self.error(.unprocessableContent, "the module bundle was refused: \(e.reason)", code: "bad-module")
-        }
+        // The bundle opened: whatever fails from here (the worker, the quote provider, the TPM)
+        // is the host's failure, 500 `internal`, never the operator's "bad module".
+        let job = try await offload { try self.service.launch(bundle: bundle) }
+        return Self.json(["job": job.id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,
+                          "module": job.module.definition.name, "measurement": job.module.measurement.hex,
+                          "runtime": job.claims.runtime.hex], status: .created)
     }
 
     /// Operator only (``OperatorAuthMiddleware``).

@@ -159,7 +159,7 @@ public final class HostService: @unchecked Sendable {
             let claims = LaunchClaims(job: id, runtime: session.runtime, module: module.measurement, moduleSigner: module.signer,
                                       debug: ready.debug, publicKey: ready.publicKey, signingKey: ready.signingKey, ledger: ready.ledger)
             guard claims.debug == configuration.debugWorkers else {
-                throw ParleyError(.malformed, "the worker's debug flag differs from how it was launched")
+                throw ParleyError(.internal, "the worker's debug flag differs from how it was launched")
             }
             try quotes.recordLaunch(claims)
             session.handle(.launchMeasured)
@@ -178,7 +178,7 @@ public final class HostService: @unchecked Sendable {
     /// Evidence for a party's nonce.
     public func evidence(job id: String, nonce: Nonce) throws -> [UInt8] {
         let j = try job(id)
-        guard !j.session.state.isTerminal else { throw ParleyError(.malformed, "job \(id) is \(j.session.state)") }
+        guard !j.session.state.isTerminal else { throw ParleyError(.io, "job \(id) is \(j.session.state)") }
         return try quotes.evidence(for: j.claims, nonce: nonce)
     }
 

@@ -104,7 +104,7 @@ public final class WorkerSession: @unchecked Sendable {
             condition.unlock()
             handle(.protocolViolation("answered \(message.kind.rawValue) with \(reply.kind.rawValue)"))
             condition.lock()
-            throw ParleyError(.malformed, "the worker answered \(message.kind.rawValue) with \(reply.kind.rawValue)")
+            throw ParleyError(.internal, "the worker answered \(message.kind.rawValue) with \(reply.kind.rawValue)")
         }
         return reply
     }

@@ -100,16 +100,18 @@ final class HTTPEndToEndTests: HTTPTestCase {
     func testUploadToAStoppedJobIsRefused() async throws {
         let job = try await launch()
         let (http, brand, dir, policy, token) = (http!, brand, dir, try policy(), token)
-        let w = try await blocking { try ClientOps.verifiedWorker(http, job: job, policy: policy) }
+        let w = try await blocking { try await ClientOps.verifiedWorker(http, job: job, policy: policy) }
         let sealed = try PartyClient.SealedUpload(path: dir + "/exposures.csv", job: job, dataset: "exposures", worker: w.claims, key: brand, chunkSize: 4096)
         var stream: [UInt8] = []
         while let p = try sealed.next() { stream += p }
-        XCTAssertEqual(try http.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"]).status, 200)
-        let late = try http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: ["Parley-Signature": Hex.encode(sealed.signature)])
+        let sig = ["Parley-Signature": Hex.encode(sealed.signature)]
+        let stopped = try await http.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"]).status
+        XCTAssertEqual(stopped, 200)
+        let late = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: sig)
         XCTAssertEqual(late.status, 409, late.text)
         XCTAssertTrue(late.errorMessage.contains("not collecting datasets"), late.errorMessage)
-        XCTAssertEqual(try http.request("PUT", "/v1/jobs/\(job)/datasets/nope", body: stream, headers: ["Parley-Signature": Hex.encode(sealed.signature)]).status,
-                       404, "an undeclared dataset is refused first, whatever the job's state")
+        let undeclared = try await http.request("PUT", "/v1/jobs/\(job)/datasets/nope", body: stream, headers: sig).status
+        XCTAssertEqual(undeclared, 404, "an undeclared dataset is refused first, whatever the job's state")
     }
 
     func testMalformedAndReplayedQueriesAndResultsFromAnotherKey() async throws {

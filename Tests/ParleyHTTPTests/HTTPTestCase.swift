@@ -58,13 +58,16 @@ class HTTPTestCase: XCTestCase {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
+    /// A quote provider to use instead of the software or TPM one (nil: those).
+    var quoteProvider: ((String) throws -> any QuoteProvider)?
+
     func startHost() async throws {
         let data = dir + "/host"
         token = try OperatorToken.loadOrCreate(dataDirectory: data)
         let store = try JobStore(path: data + "/jobs.sqlite")
         let log = try HostLog(dataDirectory: data)
         for orphan in try store.failOrphans(at: Date()) { try log.recordFailed(job: orphan, reason: "host restarted") }
-        let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data, platformLogs: tpmPlatformLogs) }
+        let quotes: any QuoteProvider = try quoteProvider?(data) ?? tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data, platformLogs: tpmPlatformLogs) }
             ?? SoftwareQuoteProvider(dataDirectory: data)
         var configuration = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
         configuration.heartbeatTimeout = heartbeatTimeout

@@ -57,16 +57,10 @@ final class JobStateMachineTests: XCTestCase {
 
     /// The machine applies the one upload rule to its state: only while collecting, only what is not in yet.
     func testUploadAdmissionFollowsTheState() throws {
-        let author = PartyPrivateKey(), brand = PartyPrivateKey(), retailer = PartyPrivateKey()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-jsm-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try brand.publicKey.pemRepresentation.write(toFile: dir + "/brand.pub", atomically: true, encoding: .utf8)
-        try retailer.publicKey.pemRepresentation.write(toFile: dir + "/retailer.pub", atomically: true, encoding: .utf8)
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Enclave/Modules/campaign-lift/campaign-lift.toml")
-        try FileManager.default.copyItem(atPath: source.path, toPath: dir + "/campaign-lift.toml")
-        let module = try ModuleDefinition.load(source: dir + "/campaign-lift.toml", author: Array(author.signing.publicKey.derRepresentation))
+        let module = try HostFixture.campaignLift(in: dir, author: PartyPrivateKey(), brand: PartyPrivateKey(), retailer: PartyPrivateKey())
         func admit(_ state: JobStateMachine.State, _ dataset: String = "exposures", signed: Bool? = nil) -> UploadAdmission {
             JobStateMachine.admitUpload(dataset, module: module, state: state, signedByProvider: { _ in signed })
         }

@@ -11,8 +11,6 @@ public struct WorkerEntry: Sendable, Equatable {
     /// The `format` value of every worker entry.
     public static let format = "parley/worker-entry/1"
     static let limits = CBORDecoder.Limits(maxBytes: 1 << 20, maxDepth: 4, maxItems: 256)
-    /// The refusal codes a `query-refused` entry may carry (so no free text enters the log).
-    static let refusalCodes = Set(RefusalCode.allCases.map(\.rawValue))
 
     /// The job the worker says it runs.
     public let job: String
@@ -137,7 +135,7 @@ public struct WorkerEntry: Sendable, Equatable {
             kind = .queryRefused(QueryRefused(
                 query: try m.required("query", in: c).textValue("\(c) query"),
                 receiver: try m.required("receiver", in: c).textValue("\(c) receiver"),
-                codeText: try Self.refusalCode(try m.required("code", in: c).textValue("\(c) code"), in: c),
+                codeText: try RefusalCode.logged(try m.required("code", in: c).textValue("\(c) code"), in: c),
                 charge: charge))
         case "closed":
             try m.rejectUnknownKeys(common.union(["spent", "budget_left"]), in: c)
@@ -146,12 +144,6 @@ public struct WorkerEntry: Sendable, Equatable {
         default:
             throw ParleyError(.unsupported, "worker entry has an unknown kind \"\(kindText)\"")
         }
-    }
-
-    /// A refusal code as logged: one of ``RefusalCode``, never free text.
-    static func refusalCode(_ text: String, in context: String) throws -> String {
-        guard refusalCodes.contains(text) else { throw ParleyError(.malformed, "\(context) has an unknown refusal code") }
-        return text
     }
 
     /// An accepted upload.

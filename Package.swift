@@ -33,6 +33,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // ---- Sources: shared by every role -------------------------------------------------------
@@ -72,12 +76,14 @@ let package = Package(
         // ---- Attestation: the party's and the auditor's side -------------------------------------
 
         // Parses and verifies TPM quote structures; never links tss2 (a party's verify path).
-        .target(name: "ParleyTPMVerify", dependencies: ["COpenSSL"],
+        .target(name: "ParleyTPMVerify", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
                 path: "Attestation/ParleyTPMVerify", swiftSettings: strict),
         // Evidence formats, the platform logs, the verifier and its appraisal policy.
         .target(name: "ParleyAttestation",
-                dependencies: ["ParleyCore", "ParleyTPMVerify", "ParleyTOML", "COpenSSL", "ParleyLog",
-                               .product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["ParleyCore", "ParleyTPMVerify", "ParleyTOML", "ParleyLog",
+                               .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "X509", package: "swift-certificates"),
+                               .product(name: "SwiftASN1", package: "swift-asn1")],
                 path: "Attestation/ParleyAttestation", swiftSettings: strict),
         // The log's content (entries for every host event), audit bundles and the auditor's replay.
         .target(name: "ParleyAudit",
@@ -87,7 +93,10 @@ let package = Package(
         // What a party runs on its own machine: sealed uploads, signed requests, checked results.
         .target(name: "ParleyParty",
                 dependencies: ["ParleyCore", "ParleyAttestation", "ParleyLog", "ParleyAudit", "ParleyModule",
-                               .product(name: "Crypto", package: "swift-crypto")],
+                               .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio")],
                 path: "Attestation/ParleyParty", swiftSettings: strict),
         // A witness: follows host logs and cosigns their checkpoints (C2SP tlog-witness).
         .target(name: "ParleyWitness",
@@ -216,11 +225,13 @@ let package = Package(
                     dependencies: ["ParleyTPM", "ParleyTPMVerify", "COpenSSL", "ParleyTestSupport"],
                     path: "Tests/ParleyTPMTests", swiftSettings: strict),
         .testTarget(name: "ParleyTPMVerifyTests",
-                    dependencies: ["ParleyTPMVerify", "ParleyTestSupport"],
+                    dependencies: ["ParleyTPMVerify", "ParleyTestSupport", .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyTPMVerifyTests", swiftSettings: strict),
         .testTarget(name: "ParleyAttestationTests",
                     dependencies: ["ParleyAttestation", "ParleyQuoting", "ParleyTPMProvider", "ParleyTPM", "ParleyCore", "ParleyTestSupport",
-                                   .product(name: "Crypto", package: "swift-crypto")],
+                                   .product(name: "Crypto", package: "swift-crypto"),
+                                   .product(name: "X509", package: "swift-certificates"),
+                                   .product(name: "SwiftASN1", package: "swift-asn1")],
                     path: "Tests/ParleyAttestationTests", swiftSettings: strict),
         .testTarget(name: "ParleyFuzzTargetTests", dependencies: ["ParleyFuzzTargets", "ParleyAttestation", "ParleyCore", "ParleyLedger", "ParleyLog"],
                     path: "Tests/ParleyFuzzTargetTests", swiftSettings: strict),

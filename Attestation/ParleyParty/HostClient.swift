@@ -7,8 +7,8 @@ import ParleyLog
 
 /// What the party and operator verbs (and `parley demo`) do over HTTP.
 public enum ClientOps {
-    public static func launch(_ http: HTTP, token: String, bundle: [UInt8]) throws -> [String: Any] {
-        let r = try http.request("POST", "/v1/jobs", body: bundle, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/cbor"])
+    public static func launch(_ http: HTTP, token: String, bundle: [UInt8]) async throws -> [String: Any] {
+        let r = try await http.request("POST", "/v1/jobs", body: bundle, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/cbor"])
         guard r.status == 201 else { throw ParleyError(.verificationFailed, "launch refused (\(r.status)): \(r.errorMessage)") }
         return try r.json()
     }
@@ -18,9 +18,9 @@ public enum ClientOps {
     /// - Returns: the unverified evidence, and the checkpoint the log was followed to (nil without `log`).
     /// - Throws: ``LogRefusal`` before anything is requested if the log does not extend the
     ///   remembered checkpoint; ``ParleyError`` if the host has no evidence.
-    public static func fetchEvidence(_ http: HTTP, job: String, nonce: Nonce, log: LogFollower?) throws -> (evidence: [UInt8], head: VerifiedCheckpoint?) {
-        let head = try log?.follow()
-        let r = try http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce.hex)")
+    public static func fetchEvidence(_ http: HTTP, job: String, nonce: Nonce, log: LogFollower?) async throws -> (evidence: [UInt8], head: VerifiedCheckpoint?) {
+        let head = try await log?.follow()
+        let r = try await http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(nonce.hex)")
         guard r.status == 200 else { throw ParleyError(.io, "no evidence for \(job) (\(r.status)): \(r.errorMessage)") }
         return (r.body, head)
     }
@@ -30,57 +30,46 @@ public enum ClientOps {
     /// - Parameter log: the client's memory of the host's log; when given, the host's log must
     ///   first be proved to extend what the client saw (``LogFollower/follow()``).
     /// - Throws: the refusal, with every reason; nothing is sent to the worker in that case.
-    public static func verifiedWorker(_ http: HTTP, job: String, policy: AppraisalPolicy, log: LogFollower? = nil) throws -> AttestationResult {
+    public static func verifiedWorker(_ http: HTTP, job: String, policy: AppraisalPolicy, log: LogFollower? = nil) async throws -> AttestationResult {
         let nonce = Nonce.random()
-        let (evidence, head) = try fetchEvidence(http, job: job, nonce: nonce, log: log)
+        let (evidence, head) = try await fetchEvidence(http, job: job, nonce: nonce, log: log)
         var ledger = InMemoryNonceLedger()
         switch AttestationVerifier(policy: policy, now: Date()).verify(evidence, nonce: nonce, ledger: &ledger, job: job) {
         case .trusted(let result):
             if let warning = result.warning { FileHandle.standardError.write(Data("parley: \(warning)\n".utf8)) }
-            if let log, let head { try log.checkLedger(result.claims, head: head) }
+            if let log, let head { try await log.checkLedger(result.claims, head: head) }
             return result
         case .refused(let reasons):
             throw ParleyError(.verificationFailed, "the worker's evidence does not meet your policy, so nothing was sent: "
                               + reasons.map(\.description).joined(separator: "; "))
+        case .failed(let failure):
+            throw ParleyError(.internal, "\(failure); nothing was sent")
         }
     }
 
-    /// Seals `file` to the attested worker into a private temporary file (bounded memory), then
-    /// streams it to the host. - Returns: the host's answer; with `log`, also `log_index`, the
-    /// index of the worker's `upload-accepted` entry, proved into a checkpoint and kept as a receipt.
+    /// Seals `file` to the attested worker and streams the ciphertext to the host as it is
+    /// produced: one chunk is read, sealed and hashed only when the connection has taken the
+    /// previous one, so memory stays bounded by a chunk and nothing touches the disk.
+    /// - Returns: the host's answer; with `log`, also `log_index`, the index of the worker's
+    ///   `upload-accepted` entry, proved into a checkpoint and kept as a receipt.
     /// - Parameter log: the client's memory of the host's log (see ``verifiedWorker(_:job:policy:log:)``).
     public static func upload(_ http: HTTP, job: String, dataset: String, file: String, key: PartyPrivateKey, worker: AttestationResult,
-                       progress: Bool = true, log: LogFollower? = nil) throws -> [String: Any] {
-        try log?.follow()
+                       progress: Bool = true, log: LogFollower? = nil) async throws -> [String: Any] {
+        try await log?.follow()
         try log?.checkBeforeUpload(worker.claims)
-        var streamHash = SHA256()
         let sealed = try PartyClient.SealedUpload(path: file, job: job, dataset: dataset, worker: worker.claims, key: key)
-        let tmpDir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-upload-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmpDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        defer { try? FileManager.default.removeItem(at: tmpDir) }
-        let tmp = tmpDir.appendingPathComponent("stream")
-        FileManager.default.createFile(atPath: tmp.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        let out = try FileHandle(forWritingTo: tmp)
-        let sealing = ProgressBar(label: "sealing  \(dataset)")
-        while let piece = try sealed.next() {
-            try out.write(contentsOf: piece)
-            streamHash.update(data: piece)
-            if progress { sealing.update(Int64(sealed.bytesRead), Int64(max(sealed.totalBytes, 1))) }
+        let producer = UploadProducer(sealed, progress: progress ? ProgressBar(label: "uploading \(dataset)") : nil)
+        let r = try await http.stream("PUT", "/v1/jobs/\(job)/datasets/\(dataset)",
+                                      headers: ["Parley-Signature": Hex.encode(sealed.signature), "Content-Type": "application/octet-stream"]) {
+            try producer.next()
         }
-        try out.close()
-        if progress { sealing.finish() }
-        let sending = ProgressBar(label: "uploading \(dataset)")
-        if progress { http.onProgress = { sending.update($0, $1) } }
-        defer { http.onProgress = nil }
-        let r = try http.request("PUT", "/v1/jobs/\(job)/datasets/\(dataset)", file: tmp,
-                                 headers: ["Parley-Signature": Hex.encode(sealed.signature), "Content-Type": "application/octet-stream"])
-        if progress { sending.finish() }
+        producer.finish()
         guard r.status == 200 else { throw ParleyError(.verificationFailed, "upload refused (\(r.status)): \(r.errorMessage)") }
         var answer = try r.json()
         if let log {
-            let digest = Array(streamHash.finalize())
-            let receipt = try log.receipt(job: job, signingKey: worker.claims.signingKey, hint: (answer["log_size"] as? NSNumber)?.uint64Value,
-                                          what: "your upload of \(dataset)") { kind in
+            let digest = producer.digest
+            let receipt = try await log.receipt(job: job, signingKey: worker.claims.signingKey, hint: (answer["log_size"] as? NSNumber)?.uint64Value,
+                                                what: "your upload of \(dataset)") { kind in
                 if case .uploadAccepted(let u) = kind { return u.dataset == dataset && u.ciphertextSHA256 == digest }
                 return false
             }
@@ -90,8 +79,8 @@ public enum ClientOps {
     }
 
     /// Which of the module's parties `key` is, by its fingerprint in the job's status.
-    public static func partyName(_ http: HTTP, job: String, key: PartyPrivateKey) throws -> String {
-        let r = try http.request("GET", "/v1/jobs/\(job)")
+    public static func partyName(_ http: HTTP, job: String, key: PartyPrivateKey) async throws -> String {
+        let r = try await http.request("GET", "/v1/jobs/\(job)")
         guard r.status == 200 else { throw ParleyError(.io, "no job \(job) (\(r.status)): \(r.errorMessage)") }
         let mine = DataPlane.keyFingerprint(key.signing.publicKey.derRepresentation)
         let parties = (try r.json()["parties"] as? [String: String]) ?? [:]
@@ -106,12 +95,12 @@ public enum ClientOps {
     ///   the client saw, and the worker's `release` entry for this very result (by its SHA-256) must
     ///   be in it: a result the host did not account for is refused (and its receipt kept otherwise).
     public static func runQuery(_ http: HTTP, job: String, query: String, receiver: String, key: PartyPrivateKey,
-                         worker: AttestationResult, log: LogFollower? = nil) throws -> ResultDocument {
-        try log?.follow()
+                         worker: AttestationResult, log: LogFollower? = nil) async throws -> ResultDocument {
+        try await log?.follow()
         let request = try PartyClient.queryRequest(job: job, query: query, receiver: receiver, key: key)
         let body = try JSONSerialization.data(withJSONObject: ["receiver": receiver, "nonce": Hex.encode(request.nonce),
                                                                "signature": Hex.encode(request.signature)])
-        let r = try http.request("POST", "/v1/jobs/\(job)/queries/\(query)", body: Array(body), headers: ["Content-Type": "application/json"])
+        let r = try await http.request("POST", "/v1/jobs/\(job)/queries/\(query)", body: Array(body), headers: ["Content-Type": "application/json"])
         guard r.status == 200 else { throw ParleyError(.verificationFailed, "query refused (\(r.status)): \(r.errorMessage)") }
         let opened: PartyClient.OpenedResult
         do {
@@ -120,7 +109,7 @@ public enum ClientOps {
             throw ParleyError(.verificationFailed, "the result was refused: \(e)")
         }
         if let log {
-            _ = try log.receipt(job: job, signingKey: worker.claims.signingKey, what: "the release of your result of \(query)") { kind in
+            _ = try await log.receipt(job: job, signingKey: worker.claims.signingKey, what: "the release of your result of \(query)") { kind in
                 if case .release(let rel) = kind { return rel.query == query && rel.receiver == receiver && rel.resultSHA256 == opened.signedSHA256 }
                 return false
             }
@@ -161,5 +150,46 @@ public enum ClientOps {
 
     public static func csvField(_ s: String) -> String {
         s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
+
+/// Hands the HTTP client the sealed stream one piece at a time, hashing what it hands over (the
+/// receipt names the ciphertext by its SHA-256) and drawing the progress bar.
+final class UploadProducer: @unchecked Sendable {
+    // @unchecked: every field is touched only under `lock` (the client pulls serially anyway).
+    private let lock = NSLock()
+    private let sealed: PartyClient.SealedUpload
+    private let progress: ProgressBar?
+    private var hash = SHA256()
+    private var finalDigest: [UInt8]?
+
+    init(_ sealed: PartyClient.SealedUpload, progress: ProgressBar?) {
+        self.sealed = sealed
+        self.progress = progress
+    }
+
+    /// The next piece of ciphertext, or nil at the end.
+    func next() throws -> [UInt8]? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let piece = try sealed.next() else { return nil }
+        hash.update(data: piece)
+        progress?.update(Int64(sealed.bytesRead), Int64(max(sealed.totalBytes, 1)))
+        return piece
+    }
+
+    /// Ends the progress bar.
+    func finish() {
+        progress?.finish()
+    }
+
+    /// SHA-256 of everything handed over.
+    var digest: [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let finalDigest { return finalDigest }
+        let d = Array(hash.finalize())
+        finalDigest = d
+        return d
     }
 }

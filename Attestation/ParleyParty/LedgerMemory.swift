@@ -65,7 +65,7 @@ extension LogFollower {
     /// the ledger this client saw launched before this one. A host that hides earlier jobs from a
     /// new worker is caught here. Marks this job's launch as seen.
     /// - Throws: ``LogRefusal``.
-    public func checkLedger(_ claims: LaunchClaims, head: VerifiedCheckpoint) throws {
+    public func checkLedger(_ claims: LaunchClaims, head: VerifiedCheckpoint) async throws {
         guard let ledger = claims.ledger else { throw LogRefusal.noLedgerBinding }
         guard ledger.logKey == key.encoded else { throw LogRefusal.ledgerOnOtherLog }
         let size = head.checkpoint.size
@@ -73,11 +73,11 @@ extension LogFollower {
             throw LogRefusal.ledgerCheckpointNotInLog(workerSize: ledger.checkpointSize, logSize: size)
         }
         let proof = ledger.checkpointSize == size ? ConsistencyProof(oldSize: size, newSize: size, path: [])
-            : try consistencyProof(from: ledger.checkpointSize, to: size)
+            : try await consistencyProof(from: ledger.checkpointSize, to: size)
         guard proof.verify(oldRoot: root, newRoot: head.checkpoint.rootHash) == .valid else {
             throw LogRefusal.ledgerCheckpointNotInLog(workerSize: ledger.checkpointSize, logSize: size)
         }
-        let launch = try launchEntry(claims, ledger: ledger)
+        let launch = try await launchEntry(claims, ledger: ledger)
         let missed = try ledgerMarks(ledger.id).jobs.filter {
             $0.key != claims.job && $0.value.launch < launch && $0.value.launch >= ledger.checkpointSize
         }
@@ -102,10 +102,10 @@ extension LogFollower {
 
     /// The index of the job's launch entry, which must state exactly the attested claims and
     /// carry a module bundle of the attested measurement and ledger.
-    func launchEntry(_ claims: LaunchClaims, ledger: LedgerClaim) throws -> UInt64 {
+    func launchEntry(_ claims: LaunchClaims, ledger: LedgerClaim) async throws -> UInt64 {
         let launch: LogReceipt
         do {
-            launch = try find(job: claims.job, what: "the launch of \(claims.job)") { record in
+            launch = try await find(job: claims.job, what: "the launch of \(claims.job)") { record in
                 if case .launch(let l) = record.body { return l.claims == claims }
                 return false
             }

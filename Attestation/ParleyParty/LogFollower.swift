@@ -34,7 +34,7 @@ public final class LogFollower: @unchecked Sendable {
     ///   - witnesses, quorum: every checkpoint accepted must carry `quorum` valid `cosignature/v1`
     ///     lines from these witnesses (C2SP tlog-cosignature), dated at most a minute ahead.
     public init(http: HTTP, state: ClientState, pinnedKey: NoteVerifierKey?, witnesses: [CosignerKey] = [], quorum: Int = 0,
-                now: @escaping @Sendable () -> Date = { Date() }) throws {
+                now: @escaping @Sendable () -> Date = { Date() }) async throws {
         self.http = http
         self.state = state
         self.witnesses = witnesses
@@ -44,7 +44,7 @@ public final class LogFollower: @unchecked Sendable {
             key = pinnedKey
             keyPinned = true
         } else {
-            let r = try http.request("GET", "/v1/log/key")
+            let r = try await http.request("GET", "/v1/log/key")
             guard r.status == 200 else { throw ParleyError(.io, "the host did not give its log key (\(r.status)): \(r.errorMessage)") }
             do { key = try NoteVerifierKey(parsing: r.text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
                 throw ParleyError(.malformed, "the host's log key does not parse: \(error.reason)")
@@ -76,11 +76,11 @@ public final class LogFollower: @unchecked Sendable {
     /// - Throws: ``LogRefusal`` when the host's log does not extend what this client saw;
     ///   `ParleyError` when the host cannot be reached or the state cannot be written.
     @discardableResult
-    public func follow() throws -> VerifiedCheckpoint {
+    public func follow() async throws -> VerifiedCheckpoint {
         try ClientState.makeDirectory(directory)
         let lock = try FileLock(path: directory + "/LOCK")
         defer { withExtendedLifetime(lock) {} }
-        let r = try http.request("GET", "/v1/log/checkpoint")
+        let r = try await http.request("GET", "/v1/log/checkpoint")
         guard r.status == 200 else { throw ParleyError(.io, "the host did not give its log checkpoint (\(r.status)): \(r.errorMessage)") }
         let current: VerifiedCheckpoint
         switch verifier.verify(r.body) {
@@ -96,43 +96,43 @@ public final class LogFollower: @unchecked Sendable {
             try remember(current)
             return current
         }
-        try proveExtends(old: old, new: current.checkpoint)
+        try await proveExtends(old: old, new: current.checkpoint)
         if current.checkpoint.size > old.checkpoint.size { try remember(current) }
         return current
     }
 
     /// Proves that `new` extends `old` with the host's consistency proof.
     /// - Throws: ``LogRefusal``.
-    func proveExtends(old: RememberedCheckpoint, new: Checkpoint) throws {
+    func proveExtends(old: RememberedCheckpoint, new: Checkpoint) async throws {
         let (m, n) = (old.checkpoint.size, new.size)
         if n < m { throw LogRefusal.rolledBack(current: n, remembered: m, seen: old.seen) }
         if n == m {
             guard new.rootHash == old.checkpoint.rootHash else { throw LogRefusal.forked(size: n, seen: old.seen) }
             return
         }
-        let proof = try consistencyProof(from: m, to: n)
+        let proof = try await consistencyProof(from: m, to: n)
         if case .invalid(let failure) = proof.verify(oldRoot: old.checkpoint.rootHash, newRoot: new.rootHash) {
             throw LogRefusal.notAnExtension(current: n, remembered: m, seen: old.seen, failure)
         }
     }
 
     /// The host's consistency proof between two sizes.
-    func consistencyProof(from m: UInt64, to n: UInt64) throws -> ConsistencyProof {
-        let r = try http.request("GET", "/v1/log/proof/consistency?first=\(m)&second=\(n)")
+    func consistencyProof(from m: UInt64, to n: UInt64) async throws -> ConsistencyProof {
+        let r = try await http.request("GET", "/v1/log/proof/consistency?first=\(m)&second=\(n)")
         guard r.status == 200 else { throw ParleyError(.io, "the host gave no consistency proof from \(m) to \(n) (\(r.status)): \(r.errorMessage)") }
         return try ConsistencyProof(oldSize: m, newSize: n, rawPath: try Self.hashList(r.body, what: "consistency proof"))
     }
 
     /// The host's inclusion proof of entry `index` in the tree of `size`.
-    func inclusionProof(index: UInt64, size: UInt64) throws -> InclusionProof {
-        let r = try http.request("GET", "/v1/log/proof/inclusion?index=\(index)&size=\(size)")
+    func inclusionProof(index: UInt64, size: UInt64) async throws -> InclusionProof {
+        let r = try await http.request("GET", "/v1/log/proof/inclusion?index=\(index)&size=\(size)")
         guard r.status == 200 else { throw ParleyError(.io, "the host gave no inclusion proof of entry \(index) (\(r.status)): \(r.errorMessage)") }
         return try InclusionProof(leafIndex: index, treeSize: size, rawPath: try Self.hashList(r.body, what: "inclusion proof"))
     }
 
     /// Entries `start ..< start + count` (the host may return fewer).
-    func entries(start: UInt64, count: Int) throws -> [[UInt8]] {
-        let r = try http.request("GET", "/v1/log/entries?start=\(start)&count=\(count)")
+    func entries(start: UInt64, count: Int) async throws -> [[UInt8]] {
+        let r = try await http.request("GET", "/v1/log/entries?start=\(start)&count=\(count)")
         guard r.status == 200 else { throw ParleyError(.io, "the host gave no log entries from \(start) (\(r.status)): \(r.errorMessage)") }
         let items = try CBORDecoder(limits: .init(maxBytes: 64 << 20, maxDepth: 2, maxItems: 2048)).decode(r.body).arrayValue("log entries")
         guard items.count <= count else { throw ParleyError(.malformed, "the host returned more log entries than asked for") }

@@ -41,8 +41,8 @@ extension LogFollower {
     /// - Throws: ``LogRefusal`` if the log does not extend what this client saw; `ParleyError`
     ///   `.verificationFailed` if the host did not log it or the proof does not hold.
     public func receipt(job: String, signingKey: [UInt8], hint: UInt64? = nil, what: String,
-                        matching: (WorkerEntryKind) -> Bool) throws -> LogReceipt {
-        try find(job: job, hint: hint, what: what) { record in
+                        matching: (WorkerEntryKind) -> Bool) async throws -> LogReceipt {
+        try await find(job: job, hint: hint, what: what) { record in
             guard case .worker(let signed) = record.body, case .verified(let entry) = WorkerEntry.verify(signed, signingKey: signingKey),
                   entry.job == job else { return false }
             return matching(entry.kind)
@@ -50,8 +50,8 @@ extension LogFollower {
     }
 
     /// As ``receipt(job:signingKey:hint:what:matching:)`` for any entry of `job` for which `matching` holds.
-    public func find(job: String, hint: UInt64? = nil, what: String, matching: (LogRecord) -> Bool) throws -> LogReceipt {
-        let head = try follow()
+    public func find(job: String, hint: UInt64? = nil, what: String, matching: (LogRecord) -> Bool) async throws -> LogReceipt {
+        let head = try await follow()
         let size = head.checkpoint.size
         guard size > 0 else { throw ParleyError(.verificationFailed, "the host did not log \(what): its log is empty") }
         let top = min(hint.map { $0 > 0 ? $0 - 1 : 0 } ?? size - 1, size - 1)
@@ -59,11 +59,11 @@ extension LogFollower {
         var end = top + 1
         while end > bottom {
             let start = max(bottom, end >= 100 ? end - 100 : 0)
-            let page = try entries(start: start, count: Int(end - start))
+            let page = try await entries(start: start, count: Int(end - start))
             for (offset, bytes) in page.enumerated().reversed() {
                 guard let record = try? LogRecord(bytes: bytes), record.job == job, matching(record) else { continue }
                 let index = start + UInt64(offset)
-                let proof = try inclusionProof(index: index, size: size)
+                let proof = try await inclusionProof(index: index, size: size)
                 if case .invalid(let failure) = proof.verify(leafHash: MerkleHashing.leafHash(bytes), rootHash: head.checkpoint.rootHash) {
                     throw ParleyError(.verificationFailed, "the host's inclusion proof of \(what) (entry \(index)) into its checkpoint of \(size) entries does not hold: \(failure)")
                 }

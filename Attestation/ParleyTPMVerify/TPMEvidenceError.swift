@@ -19,7 +19,7 @@ public struct TPMEvidenceError: Error, CustomStringConvertible, Sendable, Equata
         public static let limitExceeded = Code("limit-exceeded")
         /// Well-formed, but uses an algorithm or structure this verifier does not accept.
         public static let unsupported = Code("unsupported")
-        /// A library call (OpenSSL) failed unexpectedly; not the evidence's fault.
+        /// A library call failed unexpectedly; not the evidence's fault.
         public static let `internal` = Code("internal")
     }
 

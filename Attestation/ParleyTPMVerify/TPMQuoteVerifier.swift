@@ -24,14 +24,13 @@ public struct TPMQuoteVerifier: Sendable {
         self.expectedNonce = expectedNonce
     }
 
-    /// Runs every check and returns the verdict.
-    /// - Throws: ``TPMEvidenceError`` with code `.internal` only when OpenSSL fails; bad evidence
-    ///   is never thrown, it is a ``TPMQuoteVerdict/refused(_:)`` verdict.
-    public func verify(_ quote: UnverifiedTPMQuote) throws(TPMEvidenceError) -> TPMQuoteVerdict {
+    /// Runs every check and returns the verdict. Bad evidence is never thrown, it is a
+    /// ``TPMQuoteVerdict/refused(_:)`` verdict; the checks (swift-crypto) cannot fail otherwise.
+    public func verify(_ quote: UnverifiedTPMQuote) -> TPMQuoteVerdict {
         var failures: [TPMQuoteFailure] = []
         let attestation = quote.attestation
 
-        failures += try checkSignature(quote)
+        failures += checkSignature(quote)
         if attestation.magic != TPMConstants.generatedValue {
             failures.append(.wrongMagic(attestation.magic))
         }
@@ -46,7 +45,7 @@ public struct TPMQuoteVerifier: Sendable {
             failures.append(.attestationKeyAttributesMissing(missing))
         }
         if let info = attestation.quote {
-            failures += try checkPCRs(info, bank: quote.pcrBank, supplied: quote.pcrs)
+            failures += checkPCRs(info, bank: quote.pcrBank, supplied: quote.pcrs)
         }
 
         guard failures.isEmpty else { return .refused(failures) }
@@ -55,7 +54,7 @@ public struct TPMQuoteVerifier: Sendable {
             pcrBank: quote.pcrBank, pcrs: quote.pcrs))
     }
 
-    private func checkSignature(_ quote: UnverifiedTPMQuote) throws(TPMEvidenceError) -> [TPMQuoteFailure] {
+    private func checkSignature(_ quote: UnverifiedTPMQuote) -> [TPMQuoteFailure] {
         let key = quote.attestationKey
         guard key.curve == .nistP256 else {
             return [.attestationKeyUnsupported("curve is \(key.curve), not nist_p256")]
@@ -67,7 +66,7 @@ public struct TPMQuoteVerifier: Sendable {
         guard quote.signature.hash == .sha256 else {
             return [.signatureHashUnsupported(quote.signature.hash)]
         }
-        let check = try OpenSSLCrypto.verifyECDSAP256SHA256(
+        let check = TPMCrypto.verifyECDSAP256SHA256(
             x: key.x, y: key.y, r: quote.signature.r, s: quote.signature.s,
             message: quote.attestBytes)
         switch check {
@@ -77,7 +76,7 @@ public struct TPMQuoteVerifier: Sendable {
     }
 
     private func checkPCRs(_ info: TPMQuoteInfo, bank: TPMAlgorithm,
-                           supplied: [Int: [UInt8]]) throws(TPMEvidenceError) -> [TPMQuoteFailure] {
+                           supplied: [Int: [UInt8]]) -> [TPMQuoteFailure] {
         guard bank == .sha256 else { return [.pcrBankUnsupported(bank)] }
         var failures: [TPMQuoteFailure] = []
 
@@ -107,7 +106,7 @@ public struct TPMQuoteVerifier: Sendable {
         for index in order {
             concatenated += supplied[index] ?? []
         }
-        if try OpenSSLCrypto.sha256(concatenated) != info.pcrDigest {
+        if TPMCrypto.sha256(concatenated) != info.pcrDigest {
             failures.append(.pcrDigestMismatch)
         }
         return failures

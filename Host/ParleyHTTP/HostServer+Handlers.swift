@@ -15,8 +15,8 @@ extension HTTPField.Name {
 }
 
 extension HostServer {
+    /// Operator only (``OperatorAuthMiddleware``).
     func launch(_ req: Request) async throws -> Response {
-        guard isOperator(req) else { return Self.error(.unauthorized, "operator requests need `Authorization: Bearer <operator-token>` (the token is in the host's data directory)", code: "unauthorized") }
         var req = req
         let body: ByteBuffer
         do { body = try await req.collectBody(upTo: limits.maxBundleBytes) } catch {
@@ -38,8 +38,8 @@ extension HostServer {
         }
     }
 
-    func list(_ req: Request) async throws -> Response {
-        guard isOperator(req) else { return Self.error(.unauthorized, "operator requests need the bearer token", code: "unauthorized") }
+    /// Operator only (``OperatorAuthMiddleware``).
+    func list() async throws -> Response {
         syncStore()
         let records = try store.all()
         return Self.json(["jobs": records.map { ["job": $0.id, "state": $0.state, "reason": $0.reason as Any, "module": $0.moduleName, "tier": $0.tier] }])
@@ -170,8 +170,8 @@ extension HostServer {
         return seenQueryNonces.insert(nonce).inserted
     }
 
-    func stop(_ req: Request, _ id: String) async throws -> Response {
-        guard isOperator(req) else { return Self.error(.unauthorized, "operator requests need the bearer token", code: "unauthorized") }
+    /// Operator only (``OperatorAuthMiddleware``).
+    func stop(_ id: String) async throws -> Response {
         guard (try? service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
         try await offload { try self.service.stop(job: id) }
         syncStore()
@@ -181,7 +181,7 @@ extension HostServer {
     // MARK: Log
 
     func logCheckpoint() async throws -> Response {
-        Self.bytes(try await offload { try self.witnesses.cosignedCheckpoint(self.log) }, type: "text/plain; charset=utf-8")
+        Self.bytes(try await witnesses.cosignedCheckpoint(log), type: "text/plain; charset=utf-8")
     }
 
     func logEntries(_ req: Request) async throws -> Response {

@@ -84,8 +84,14 @@ public final class HostServer: @unchecked Sendable {
         // First, so it wraps every route and the not-found answer.
         router.add(middleware: APIErrorMiddleware())
         router.get("/v1/health") { _, _ in Self.json(["status": "ok"]) }
-        router.post("/v1/jobs") { req, _ in try await self.launch(req) }
-        router.get("/v1/jobs") { req, _ in try await self.list(req) }
+        // The operator's endpoints: the bearer token is checked by middleware, before the handler.
+        router.group()
+            .add(middleware: OperatorAuthMiddleware(token: token, message: Self.launchUnauthorized))
+            .post("/v1/jobs") { req, _ in try await self.launch(req) }
+        router.group()
+            .add(middleware: OperatorAuthMiddleware(token: token, message: Self.operatorUnauthorized))
+            .get("/v1/jobs") { _, _ in try await self.list() }
+            .post("/v1/jobs/:id/stop") { _, ctx in try await self.stop(ctx.parameters.require("id")) }
         router.get("/v1/jobs/:id") { _, ctx in try await self.status(ctx.parameters.require("id")) }
         router.get("/v1/jobs/:id/evidence") { req, ctx in try await self.evidence(req, ctx.parameters.require("id")) }
         router.put("/v1/jobs/:id/datasets/:name") { req, ctx in
@@ -94,7 +100,6 @@ public final class HostServer: @unchecked Sendable {
         router.post("/v1/jobs/:id/queries/:name") { req, ctx in
             try await self.query(req, ctx.parameters.require("id"), ctx.parameters.require("name"))
         }
-        router.post("/v1/jobs/:id/stop") { req, ctx in try await self.stop(req, ctx.parameters.require("id")) }
         router.get("/v1/log/checkpoint") { _, _ in try await self.logCheckpoint() }
         router.get("/v1/log/key") { _, _ in Self.bytes(Array((self.log.verifierKey.encoded + "\n").utf8), type: "text/plain; charset=utf-8") }
         router.get("/v1/log/entries") { req, _ in try await self.logEntries(req) }
@@ -173,9 +178,8 @@ public final class HostServer: @unchecked Sendable {
         }
     }
 
-    func isOperator(_ req: Request) -> Bool {
-        OperatorToken.matches(header: req.headers[.authorization], token: token)
-    }
+    static let launchUnauthorized = "operator requests need `Authorization: Bearer <operator-token>` (the token is in the host's data directory)"
+    static let operatorUnauthorized = "operator requests need the bearer token"
 
     static func query(_ req: Request, _ name: String) -> String? { req.uri.queryParameters.get(name) }
 }

@@ -32,27 +32,27 @@ public final class SoftwareQuotingCA: @unchecked Sendable {
         let quotingKeyPath = dir + "/quoting-key.pem", quotingCertPath = dir + "/quoting-cert.pem"
         let fm = FileManager.default
 
-        let rootKey: OpenSSLKey, root: Certificate
+        let rootKey: P384.Signing.PrivateKey, root: Certificate
         if fm.fileExists(atPath: rootKeyPath), fm.fileExists(atPath: rootPath) {
-            rootKey = try OpenSSLKey.load(pem: try FileIO.readText(rootKeyPath))
+            rootKey = try P384.Signing.PrivateKey(pemRepresentation: try FileIO.readText(rootKeyPath))
             root = try Certificate(pem: try FileIO.readText(rootPath))
         } else {
-            rootKey = try OpenSSLKey.generateP384()
+            rootKey = P384.Signing.PrivateKey()
             root = try CertificateIssuer.issue(.init(commonName: "Parley quoting root", isCA: true, notBefore: now.addingTimeInterval(-300),
-                                                     notAfter: now.addingTimeInterval(rootLifetime)), subjectKey: rootKey, issuer: nil)
-            try FileIO.write(Array(try rootKey.privateKeyPEM().utf8), to: rootKeyPath, mode: 0o600)
+                                                     notAfter: now.addingTimeInterval(rootLifetime)),
+                                               subjectKey: rootKey.publicKey, signer: rootKey, issuer: nil)
+            try FileIO.write(Array(rootKey.pemRepresentation.utf8), to: rootKeyPath, mode: 0o600)
             try FileIO.write(Array(root.pem.utf8), to: rootPath, mode: 0o644)
         }
 
-        var quotingPEM: String
+        let quotingKey: P384.Signing.PrivateKey
         if fm.fileExists(atPath: quotingKeyPath) {
-            quotingPEM = try FileIO.readText(quotingKeyPath)
+            quotingKey = try P384.Signing.PrivateKey(pemRepresentation: try FileIO.readText(quotingKeyPath))
         } else {
-            quotingPEM = try OpenSSLKey.generateP384().privateKeyPEM()
-            try FileIO.write(Array(quotingPEM.utf8), to: quotingKeyPath, mode: 0o600)
+            quotingKey = P384.Signing.PrivateKey()
+            try FileIO.write(Array(quotingKey.pemRepresentation.utf8), to: quotingKeyPath, mode: 0o600)
             try? fm.removeItem(atPath: quotingCertPath)
         }
-        let quotingOpenSSL = try OpenSSLKey.load(pem: quotingPEM)
         var cert = fm.fileExists(atPath: quotingCertPath) ? try Certificate(pem: try FileIO.readText(quotingCertPath)) : nil
         let stillValid = cert.map {
             CertificateChainVerifier(root: root, time: now.addingTimeInterval(renewBefore)).verify(leaf: $0, intermediates: []) == .valid
@@ -60,11 +60,11 @@ public final class SoftwareQuotingCA: @unchecked Sendable {
         if !stillValid {
             cert = try CertificateIssuer.issue(.init(commonName: "Parley quoting key", isCA: false, notBefore: now.addingTimeInterval(-300),
                                                      notAfter: now.addingTimeInterval(quotingLifetime)),
-                                               subjectKey: quotingOpenSSL, issuer: (root, rootKey))
+                                               subjectKey: quotingKey.publicKey, signer: rootKey, issuer: root)
             try FileIO.write(Array(cert!.pem.utf8), to: quotingCertPath, mode: 0o644)
         }
         return SoftwareQuotingCA(root: root, quotingCertificate: cert!,
-                                 quotingKey: try P384.Signing.PrivateKey(pemRepresentation: quotingPEM))
+                                 quotingKey: quotingKey)
     }
 
     private init(root: Certificate, quotingCertificate: Certificate, quotingKey: P384.Signing.PrivateKey) {

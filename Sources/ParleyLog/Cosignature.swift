@@ -27,36 +27,20 @@ public struct CosignerKey: Hashable, Sendable, CustomStringConvertible {
     /// Parses the vkey text form.
     /// - Throws: `LogError` `.malformedKey` naming what is wrong.
     public init(parsing text: String) throws(LogError) {
-        guard text.utf8.count <= 512 else { throw LogError(.malformedKey, "a cosigner key is at most 512 bytes") }
-        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw LogError(.malformedKey, "a cosigner key is <name>+<key id>+<key>") }
-        let name = String(parts[0])
-        try validateKeyName(name)
-        guard parts[1].utf8.count == 8, let id = UInt32(parts[1], radix: 16), parts[1] == parts[1].lowercased() else {
-            throw LogError(.malformedKey, "the key id must be 8 lower-case hex digits")
-        }
-        guard let bytes = Base64.decode(parts[2]), bytes.count == 33, bytes[0] == cosignatureV1Type,
-              (try? Curve25519.Signing.PublicKey(rawRepresentation: bytes[1...])) != nil else {
-            throw LogError(.malformedKey, "only Ed25519 cosignature/v1 keys (type 0x04, 32 bytes) are supported")
-        }
-        guard Self.keyID(name: name, publicKey: Array(bytes[1...])) == id else {
-            throw LogError(.malformedKey, "the key id \(parts[1]) does not match the name and key")
-        }
-        self.name = name
-        self.keyID = id
-        self.publicKey = Array(bytes[1...])
+        let parts = try Ed25519KeyText(parsing: text, what: "a cosigner key", type: cosignatureV1Type, typeName: "Ed25519 cosignature/v1")
+        self.name = parts.name
+        self.keyID = parts.keyID
+        self.publicKey = parts.publicKey
     }
 
     /// The vkey text form.
-    public var encoded: String { "\(name)+\(keyID.hex8)+\(Base64.encode([cosignatureV1Type] + publicKey))" }
+    public var encoded: String { Ed25519KeyText.encode(name: name, keyID: keyID, type: cosignatureV1Type, publicKey: publicKey) }
 
     /// The vkey text form.
     public var description: String { encoded }
 
     static func keyID(name: String, publicKey: [UInt8]) -> UInt32 {
-        var hasher = SHA256()
-        hasher.update(data: Array(name.utf8) + [0x0a, cosignatureV1Type] + publicKey)
-        return BigEndian.uint32(Array(hasher.finalize()), at: 0)
+        ed25519KeyID(name: name, publicKey: publicKey, type: cosignatureV1Type)
     }
 
     /// The message a `cosignature/v1` signs: `cosignature/v1\ntime <T>\n` then the checkpoint body.

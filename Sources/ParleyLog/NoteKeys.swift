@@ -16,11 +16,61 @@ func validateKeyName(_ name: String) throws(LogError) {
     }
 }
 
-/// `SHA-256(name || 0x0A || 0x01 || publicKey)[:4]` as a big-endian integer (C2SP signed-note).
-func ed25519KeyID(name: String, publicKey: [UInt8]) -> UInt32 {
+/// `SHA-256(name || 0x0A || type || publicKey)[:4]` as a big-endian integer: the key ID of
+/// C2SP signed-note (type 0x01, Ed25519) and tlog-cosignature (type 0x04, cosignature/v1) keys.
+func ed25519KeyID(name: String, publicKey: [UInt8], type: UInt8 = ed25519SignatureType) -> UInt32 {
     var hasher = SHA256()
-    hasher.update(data: Array(name.utf8) + [0x0a, ed25519SignatureType] + publicKey)
+    hasher.update(data: Array(name.utf8) + [0x0a, type] + publicKey)
     return BigEndian.uint32(Array(hasher.finalize()), at: 0)
+}
+
+/// The parts of a verifier key's text form `<name>+<8 hex digits of key ID>+<base64(type || key)>`,
+/// shared by note verifier keys (type 0x01) and witness cosigner keys (type 0x04): the same
+/// caps and checks for both, so neither parser can drift from the other.
+struct Ed25519KeyText {
+    let name: String
+    let keyID: UInt32
+    let publicKey: [UInt8]
+
+    /// - Parameters:
+    ///   - what: how errors name the key ("a verifier key", "a cosigner key").
+    ///   - type: the signature type byte the key must carry.
+    ///   - typeName: how errors name that type ("Ed25519", "Ed25519 cosignature/v1").
+    /// - Throws: `LogError` `.malformedKey` if any part is missing or wrong, including a key ID
+    ///   that does not match the name and key.
+    init(parsing text: String, what: String, type: UInt8, typeName: String) throws(LogError) {
+        guard text.utf8.count <= 512 else { throw LogError(.malformedKey, "\(what) is at most 512 bytes") }
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3 else {
+            throw LogError(.malformedKey, "\(what) is <name>+<key id>+<key>, got \(parts.count) parts")
+        }
+        let name = String(parts[0])
+        try validateKeyName(name)
+        guard parts[1].utf8.count == 8, let id = UInt32(parts[1], radix: 16), parts[1] == parts[1].lowercased() else {
+            throw LogError(.malformedKey, "the key id must be 8 lower-case hex digits")
+        }
+        guard let keyBytes = Base64.decode(parts[2]) else {
+            throw LogError(.malformedKey, "the key is not canonical base64")
+        }
+        guard keyBytes.count == 33, keyBytes[0] == type else {
+            throw LogError(.malformedKey, "only \(typeName) keys (type 0x\(String(format: "%02x", type)), 32 bytes) are supported")
+        }
+        let raw = Array(keyBytes[1...])
+        guard (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
+            throw LogError(.malformedKey, "the Ed25519 public key does not decode")
+        }
+        guard ed25519KeyID(name: name, publicKey: raw, type: type) == id else {
+            throw LogError(.malformedKey, "the key id \(parts[1]) does not match the name and key")
+        }
+        self.name = name
+        self.keyID = id
+        self.publicKey = raw
+    }
+
+    /// The text form.
+    static func encode(name: String, keyID: UInt32, type: UInt8, publicKey: [UInt8]) -> String {
+        "\(name)+\(keyID.hex8)+\(Base64.encode([type] + publicKey))"
+    }
 }
 
 /// The public half of a note-signing key, as note verifiers configure it:
@@ -46,37 +96,15 @@ public struct NoteVerifierKey: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: `LogError` `.malformedKey` if any part is missing or wrong, including a key ID
     ///   that does not match the name and key.
     public init(parsing text: String) throws(LogError) {
-        guard text.utf8.count <= 512 else { throw LogError(.malformedKey, "a verifier key is at most 512 bytes") }
-        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3 else {
-            throw LogError(.malformedKey, "a verifier key is <name>+<key id>+<key>, got \(parts.count) parts")
-        }
-        let name = String(parts[0])
-        try validateKeyName(name)
-        guard parts[1].utf8.count == 8, let id = UInt32(parts[1], radix: 16), parts[1] == parts[1].lowercased() else {
-            throw LogError(.malformedKey, "the key id must be 8 lower-case hex digits")
-        }
-        guard let keyBytes = Base64.decode(parts[2]) else {
-            throw LogError(.malformedKey, "the key is not canonical base64")
-        }
-        guard keyBytes.count == 33, keyBytes[0] == ed25519SignatureType else {
-            throw LogError(.malformedKey, "only Ed25519 keys (type 0x01, 32 bytes) are supported")
-        }
-        let raw = Array(keyBytes[1...])
-        guard (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
-            throw LogError(.malformedKey, "the Ed25519 public key does not decode")
-        }
-        guard ed25519KeyID(name: name, publicKey: raw) == id else {
-            throw LogError(.malformedKey, "the key id \(parts[1]) does not match the name and key")
-        }
-        self.name = name
-        self.keyID = id
-        self.publicKey = raw
+        let parts = try Ed25519KeyText(parsing: text, what: "a verifier key", type: ed25519SignatureType, typeName: "Ed25519")
+        self.name = parts.name
+        self.keyID = parts.keyID
+        self.publicKey = parts.publicKey
     }
 
     /// The text form `<name>+<hex key ID>+<base64(0x01 || key)>`.
     public var encoded: String {
-        "\(name)+\(keyID.hex8)+\(Base64.encode([ed25519SignatureType] + publicKey))"
+        Ed25519KeyText.encode(name: name, keyID: keyID, type: ed25519SignatureType, publicKey: publicKey)
     }
 
     /// The verifier key text form.

@@ -12,7 +12,7 @@ struct AttestCommand: ParsableCommand {
         subcommands: [Verify.self, AttestFetchCommand.self, AttestReferenceCommand.self]
     )
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify evidence (a software or TPM quote) for your nonce against your policy file.",
             discussion: """
@@ -85,7 +85,7 @@ struct AttestCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let nonce: Nonce, policy: AppraisalPolicy, bytes: [UInt8]
             var ledger: FileNonceLedger
             var log: (follower: LogFollower, head: VerifiedCheckpoint)?
@@ -95,9 +95,9 @@ struct AttestCommand: ParsableCommand {
                 bytes = try FileIO.read(evidence, maxBytes: UnverifiedEvidence.maxSize)
                 ledger = try FileNonceLedger(path: nonceLedger ?? defaultLedgerPath())
                 if let server {
-                    let follower = try state.follower(try HTTP(server: server), pinnedKey: policy.logKey,
+                    let follower = try await state.follower(try HTTP(server: server), pinnedKey: policy.logKey,
                                                       witnesses: policy.witnesses, quorum: policy.witnessQuorum)
-                    log = (follower, try follower.follow())
+                    log = (follower, try await follower.follow())
                 }
             } catch let e as ParleyError {
                 fail(e.reason, code: 2)
@@ -107,7 +107,7 @@ struct AttestCommand: ParsableCommand {
             }
             let verdict = AttestationVerifier(policy: policy, now: Date()).verify(bytes, nonce: nonce, ledger: &ledger, job: job)
             if case .trusted(let r) = verdict, let log {
-                do { try log.follower.checkLedger(r.claims, head: log.head) } catch let e as LogRefusal {
+                do { try await log.follower.checkLedger(r.claims, head: log.head) } catch let e as LogRefusal {
                     if json { print(VerdictJSON.render(refusedBy: e)) }
                     fail("refused: \(e.description)", code: 3)
                 } catch { fail("\(error)", code: 2) }
@@ -122,6 +122,10 @@ struct AttestCommand: ParsableCommand {
             case .refused(let reasons):
                 if !json { FileHandle.standardError.write(Data("parley: refused: \(reasons[0])\n".utf8)) }
                 throw ExitCode(3)
+            case .failed(let failure):
+                // Not a verdict on the evidence: the command itself could not run.
+                if !json { FileHandle.standardError.write(Data("parley: \(failure)\n".utf8)) }
+                throw ExitCode(2)
             }
         }
     }
@@ -145,6 +149,8 @@ enum VerdictJSON {
             if let warning = r.warning { obj["warning"] = warning }
         case .refused(let reasons):
             obj = ["verdict": "refused", "reasons": reasons.map { ["code": $0.code, "message": $0.description] }]
+        case .failed(let failure):
+            obj = ["verdict": "failed", "error": ["code": failure.code, "message": failure.description]]
         }
         return encode(obj)
     }

@@ -17,7 +17,7 @@ struct AuditCommand: ParsableCommand {
         @Option(help: "Export from a stopped host's data directory.") var data: String?
     }
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a self-contained audit bundle: entries, checkpoints, the keys and roots to pin, TPM event logs.",
             discussion: "Examples:\n  parley audit export --server http://127.0.0.1:7300 -o audit\n  parley audit export --data parley-data -o audit")
@@ -28,15 +28,15 @@ struct AuditCommand: ParsableCommand {
             guard (source.server == nil) != (source.data == nil) else { throw ValidationError("give exactly one of --server URL or --data DIR") }
         }
 
-        func run() throws {
+        func run() async throws {
             do {
-                try exportBundle(source, to: output)
+                try await exportBundle(source, to: output)
                 print("wrote the audit bundle to \(output); replay it with `parley audit replay --bundle \(output)`")
             } catch let e as ParleyError { fail(e.reason) } catch { fail("\(error)") }
         }
     }
 
-    struct Replay: ParsableCommand {
+    struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replay every entry and every piece of evidence; exit non-zero naming the first entry that fails.",
             discussion: """
@@ -72,12 +72,12 @@ struct AuditCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             do {
                 var auditPolicy = try policy.map(loadAuditPolicy) ?? AuditPolicy()
                 if let server = source.server {
                     // Before the export, so the bundle covers at least what was just verified.
-                    let followed = try state.follower(try HTTP(server: server), pinnedKey: auditPolicy.logKey,
+                    let followed = try await state.follower(try HTTP(server: server), pinnedKey: auditPolicy.logKey,
                                                       witnesses: auditPolicy.witnesses, quorum: auditPolicy.witnessQuorum).follow()
                     auditPolicy.knownCheckpoints.append((source: "the checkpoint you just verified", note: followed.note))
                 }
@@ -85,7 +85,7 @@ struct AuditCommand: ParsableCommand {
                 var temporary: String?
                 if bundle == nil {
                     let t = FileManager.default.temporaryDirectory.appendingPathComponent("parley-audit-\(UUID().uuidString)").path
-                    try exportBundle(source, to: t)
+                    try await exportBundle(source, to: t)
                     temporary = t
                     dir = t
                 }
@@ -102,17 +102,17 @@ struct AuditCommand: ParsableCommand {
 }
 
 /// Writes a bundle from a host (over HTTP) or from a stopped host's data directory.
-func exportBundle(_ source: AuditCommand.Source, to output: String) throws {
-    try exportBundle(server: source.server, data: source.data, to: output)
+func exportBundle(_ source: AuditCommand.Source, to output: String) async throws {
+    try await exportBundle(server: source.server, data: source.data, to: output)
 }
 
-func exportBundle(server: String?, data: String?, to output: String) throws {
+func exportBundle(server: String?, data: String?, to output: String) async throws {
     guard !FileManager.default.fileExists(atPath: output) else { throw ParleyError(.io, "\(output) already exists; choose a new directory") }
     if let data {
         _ = try AuditBundle.export(dataDirectory: data, to: output)
         return
     }
-    let r = try HTTP(server: server ?? "").request("GET", "/v1/audit/export")
+    let r = try await HTTP(server: server ?? "").request("GET", "/v1/audit/export")
     guard r.status == 200 else { throw ParleyError(.io, "export refused (\(r.status)): \(r.errorMessage)") }
     let files = try CBORDecoder(limits: .init(maxBytes: 1 << 30, maxDepth: 3, maxItems: 1 << 20)).decode(r.body).textKeyedMap("bundle")
     for (path, content) in files {

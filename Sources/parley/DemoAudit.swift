@@ -5,10 +5,10 @@ import ParleyParty
 
 /// The auditor's step of the demo: export the log over HTTP and replay it offline.
 enum DemoAudit {
-    static func replay(dir: String, server: HTTP) throws -> String {
+    static func replay(dir: String, server: HTTP) async throws -> String {
         let out = dir + "/audit"
         try? FileManager.default.removeItem(atPath: out)
-        try exportBundle(server: server.base.absoluteString, data: nil, to: out)
+        try await exportBundle(server: server.base.absoluteString, data: nil, to: out)
         let report = AuditReplay(bundle: try AuditBundle.open(out), policy: nil).run()
         let verdict: String
         switch report.verdict {

@@ -38,9 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
             if keep == nil { try? FileManager.default.removeItem(atPath: dir) }
         }
         let rows = self.rows
-        do {
-            try DemoStory(dir: dir, server: host.url, people: rows).run()
-        } catch {
+        do { try await DemoStory(dir: dir, server: host.url, people: rows).run() } catch {
             fail("the demo failed: \((error as? ParleyError)?.reason ?? "\(error)")")
         }
     }
@@ -111,7 +109,7 @@ struct DemoStory {
 
     func say(_ s: String) { print(s) }
 
-    func run() throws {
+    func run() async throws {
         let http = try HTTP(server: server)
         say("== Parley demo: an advertiser and a retailer measure campaign lift without sharing customer lists ==")
         say("host: \(server) (software quotes; data in \(dir)/host)")
@@ -134,7 +132,7 @@ struct DemoStory {
 
         // Launch.
         let token = try FileIO.readText(dir + "/host/operator-token").trimmingCharacters(in: .whitespacesAndNewlines)
-        let launched = try ClientOps.launch(http, token: token, bundle: sealed.bytes)
+        let launched = try await ClientOps.launch(http, token: token, bundle: sealed.bytes)
         guard let job = launched["job"] as? String else { throw ParleyError(.malformed, "no job id") }
         say("3. the operator launched \(job) in a sandboxed worker")
 
@@ -152,18 +150,18 @@ struct DemoStory {
         try FileIO.write(Array(policyText.utf8), to: dir + "/policy.toml")
         let policy = try AppraisalPolicy.load(path: dir + "/policy.toml")
         // The parties' client state: the newest log checkpoint each verified, and their receipts.
-        let log = try LogFollower(http: http, state: ClientState(directory: dir + "/client-state"), pinnedKey: policy.logKey)
+        let log = try await LogFollower(http: http, state: ClientState(directory: dir + "/client-state"), pinnedKey: policy.logKey)
 
         for (party, key, dataset) in [("brand", brand, "exposures"), ("retailer", retailer, "purchases")] {
-            let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
-            let receipt = try ClientOps.upload(http, job: job, dataset: dataset, file: "\(dir)/\(dataset).csv", key: key, worker: worker, progress: false, log: log)
+            let worker = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+            let receipt = try await ClientOps.upload(http, job: job, dataset: dataset, file: "\(dir)/\(dataset).csv", key: key, worker: worker, progress: false, log: log)
             say("4. \(party) verified the worker (\(worker.tier) quote, module and runtime as reviewed) and uploaded \(dataset): \(receipt["rows"] ?? "?") rows accepted")
         }
 
         // The brand's questions.
-        let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
-        let reach = try ClientOps.runQuery(http, job: job, query: "reach", receiver: "brand", key: brand, worker: worker, log: log)
-        let conversions = try ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: worker, log: log)
+        let worker = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+        let reach = try await ClientOps.runQuery(http, job: job, query: "reach", receiver: "brand", key: brand, worker: worker, log: log)
+        let conversions = try await ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: worker, log: log)
         say("5. the brand ran `conversions` (signed, sealed to it, checked against the attested worker key):\n")
         say(ClientOps.render(conversions, format: "table"))
         say("")
@@ -178,7 +176,7 @@ struct DemoStory {
         say("\n   budget left after two queries: \(conversions.budgetLeft) of the module's 10")
 
         // The auditor.
-        say("6. " + (try DemoAudit.replay(dir: dir, server: http)))
+        say("6. " + (try await DemoAudit.replay(dir: dir, server: http)))
         say("== done: the host saw only ciphertext; the worker released only noisy aggregates over groups of 50 or more ==")
     }
 }

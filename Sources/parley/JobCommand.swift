@@ -18,8 +18,8 @@ struct StateOptions: ParsableArguments {
     var clientState: ClientState { ClientState(directory: state ?? ClientState.defaultDirectory()) }
 
     /// Follows the log of the host at `http`, with the log key pinned in `policy` if it pins one.
-    func follower(_ http: HTTP, pinnedKey: NoteVerifierKey?, witnesses: [CosignerKey] = [], quorum: Int = 0) throws -> LogFollower {
-        let follower = try LogFollower(http: http, state: clientState, pinnedKey: pinnedKey, witnesses: witnesses, quorum: quorum)
+    func follower(_ http: HTTP, pinnedKey: NoteVerifierKey?, witnesses: [CosignerKey] = [], quorum: Int = 0) async throws -> LogFollower {
+        let follower = try await LogFollower(http: http, state: clientState, pinnedKey: pinnedKey, witnesses: witnesses, quorum: quorum)
         if !follower.keyPinned {
             FileHandle.standardError.write(Data("parley: warning: your policy pins no log_key; the host's own log key \(follower.key.name)+\(String(format: "%08x", follower.key.keyID)) is used, so a host that starts a new log under a new key is not caught (add log_key = \"log-key.pub\")\n".utf8))
         }
@@ -44,7 +44,7 @@ struct JobCommand: ParsableCommand {
         commandName: "job", abstract: "Launch, inspect and stop jobs (operator).",
         subcommands: [Launch.self, Status.self, List.self, Stop.self])
 
-    struct Launch: ParsableCommand {
+    struct Launch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Launch a job from a sealed module; prints the job id on its last line.",
             discussion: "Example: JOB=$(parley job launch campaign-lift.parley | tail -1)")
@@ -52,53 +52,53 @@ struct JobCommand: ParsableCommand {
         @OptionGroup var server: ServerOptions
         @OptionGroup var op: OperatorOptions
 
-        func run() throws {
+        func run() async throws {
             do {
                 let http = try HTTP(server: server.server)
-                let r = try ClientOps.launch(http, token: try op.loadToken(), bundle: try FileIO.read(bundle, maxBytes: 1 << 20))
+                let r = try await ClientOps.launch(http, token: try op.loadToken(), bundle: try FileIO.read(bundle, maxBytes: 1 << 20))
                 print("launched \(r["module"] ?? "?") with \(r["tier"] ?? "?") quotes; runtime \(r["runtime"] ?? "?")")
                 print(r["job"] as? String ?? "")
             } catch let e as ParleyError { fail(e.reason) }
         }
     }
 
-    struct Status: ParsableCommand {
+    struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a job's state, datasets and queries (JSON).")
         @Argument(help: "Job id.") var job: String
         @OptionGroup var server: ServerOptions
 
-        func run() throws {
+        func run() async throws {
             do {
-                let r = try HTTP(server: server.server).request("GET", "/v1/jobs/\(job)")
+                let r = try await HTTP(server: server.server).request("GET", "/v1/jobs/\(job)")
                 guard r.status == 200 else { fail("\(r.errorMessage)") }
                 print(r.text)
             } catch let e as ParleyError { fail(e.reason) }
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every job the host has run (JSON).")
         @OptionGroup var server: ServerOptions
         @OptionGroup var op: OperatorOptions
 
-        func run() throws {
+        func run() async throws {
             do {
-                let r = try HTTP(server: server.server).request("GET", "/v1/jobs", headers: ["Authorization": "Bearer \(try op.loadToken())"])
+                let r = try await HTTP(server: server.server).request("GET", "/v1/jobs", headers: ["Authorization": "Bearer \(try op.loadToken())"])
                 guard r.status == 200 else { fail("\(r.errorMessage)") }
                 print(r.text)
             } catch let e as ParleyError { fail(e.reason) }
         }
     }
 
-    struct Stop: ParsableCommand {
+    struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop a job's worker (its data is gone with it).")
         @Argument(help: "Job id.") var job: String
         @OptionGroup var server: ServerOptions
         @OptionGroup var op: OperatorOptions
 
-        func run() throws {
+        func run() async throws {
             do {
-                let r = try HTTP(server: server.server).request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(try op.loadToken())"])
+                let r = try await HTTP(server: server.server).request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(try op.loadToken())"])
                 guard r.status == 200 else { fail("\(r.errorMessage)") }
                 print("stopped \(job)")
             } catch let e as ParleyError { fail(e.reason) }

@@ -7,7 +7,7 @@ import ParleyPrivacy
 import ParleyModule
 import ParleyLog
 
-struct UploadCommand: ParsableCommand {
+struct UploadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upload",
         abstract: "Verify the worker against your policy, then upload a CSV encrypted to it.",
@@ -29,15 +29,15 @@ struct UploadCommand: ParsableCommand {
     @Option(help: "Your appraisal policy (TOML).") var policy: String
     @Flag(help: "No progress bar.") var quiet = false
 
-    func run() throws {
+    func run() async throws {
         do {
             let http = try HTTP(server: server.server)
             let key = try PartyPrivateKey.load(path: key)
             let policy = try AppraisalPolicy.load(path: policy)
-            let log = try state.follower(http, pinnedKey: policy.logKey, witnesses: policy.witnesses, quorum: policy.witnessQuorum)
-            let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+            let log = try await state.follower(http, pinnedKey: policy.logKey, witnesses: policy.witnesses, quorum: policy.witnessQuorum)
+            let worker = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
             if !quiet { FileHandle.standardError.write(Data("worker verified: \(worker.tier) quote\n".utf8)) }
-            let receipt = try ClientOps.upload(http, job: job, dataset: dataset, file: file, key: key, worker: worker, progress: !quiet, log: log)
+            let receipt = try await ClientOps.upload(http, job: job, dataset: dataset, file: file, key: key, worker: worker, progress: !quiet, log: log)
             print("accepted \(dataset): \(receipt["rows"] ?? "?") rows; dataset digest \(receipt["digest"] ?? "?"); logged as entry \(receipt["log_index"] ?? "?"), receipt kept in \(log.directory)/receipts")
         } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }
     }
@@ -48,7 +48,7 @@ struct QueryCommand: ParsableCommand {
         commandName: "query", abstract: "Run a declared query, or preview what it costs.",
         subcommands: [Run.self, Cost.self])
 
-    struct Run: ParsableCommand {
+    struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a query as one of its receivers; prints the checked, decrypted result.",
             discussion: """
@@ -68,15 +68,15 @@ struct QueryCommand: ParsableCommand {
             guard ["table", "csv", "json"].contains(format) else { throw ValidationError("--format must be table, csv or json") }
         }
 
-        func run() throws {
+        func run() async throws {
             do {
                 let http = try HTTP(server: server.server)
                 let key = try PartyPrivateKey.load(path: key)
                 let policy = try AppraisalPolicy.load(path: policy)
-                let log = try state.follower(http, pinnedKey: policy.logKey, witnesses: policy.witnesses, quorum: policy.witnessQuorum)
-                let worker = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
-                let me = try ClientOps.partyName(http, job: job, key: key)
-                print(ClientOps.render(try ClientOps.runQuery(http, job: job, query: query, receiver: me, key: key, worker: worker, log: log), format: format))
+                let log = try await state.follower(http, pinnedKey: policy.logKey, witnesses: policy.witnesses, quorum: policy.witnessQuorum)
+                let worker = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+                let me = try await ClientOps.partyName(http, job: job, key: key)
+                print(ClientOps.render(try await ClientOps.runQuery(http, job: job, query: query, receiver: me, key: key, worker: worker, log: log), format: format))
             } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }
         }
     }
@@ -103,7 +103,7 @@ struct QueryCommand: ParsableCommand {
     }
 }
 
-struct AttestFetchCommand: ParsableCommand {
+struct AttestFetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch", abstract: "Fetch a job's evidence for your nonce into a file, to verify by hand.",
         discussion: """
@@ -125,13 +125,13 @@ struct AttestFetchCommand: ParsableCommand {
     @Option(help: "Your appraisal policy (TOML), for its log_key and witnesses.") var policy: String?
     @Option(name: .shortAndLong, help: "Output file.") var output: String
 
-    func run() throws {
+    func run() async throws {
         do {
             guard let nonce = try? Nonce(hex: nonce) else { fail("--nonce must be 32 to 128 hex digits; make one with `openssl rand -hex 32`", code: 2) }
             let http = try HTTP(server: server.server)
             let policy = try self.policy.map { try AppraisalPolicy.load(path: $0) }
-            let log = try state.follower(http, pinnedKey: policy?.logKey, witnesses: policy?.witnesses ?? [], quorum: policy?.witnessQuorum ?? 0)
-            let (evidence, _) = try ClientOps.fetchEvidence(http, job: job, nonce: nonce, log: log)
+            let log = try await state.follower(http, pinnedKey: policy?.logKey, witnesses: policy?.witnesses ?? [], quorum: policy?.witnessQuorum ?? 0)
+            let (evidence, _) = try await ClientOps.fetchEvidence(http, job: job, nonce: nonce, log: log)
             try FileIO.write(evidence, to: output, mode: 0o644)
             print("wrote \(evidence.count) bytes of evidence to \(output)")
         } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }

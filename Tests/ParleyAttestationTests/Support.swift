@@ -27,6 +27,7 @@ func refusals(_ verdict: AttestationVerdict, file: StaticString = #filePath, lin
     switch verdict {
     case .trusted: XCTFail("expected a refusal, the evidence was trusted", file: file, line: line); return []
     case .refused(let r): return r
+    case .failed(let f): XCTFail("expected a refusal, the verifier failed: \(f)", file: file, line: line); return []
     }
 }
 

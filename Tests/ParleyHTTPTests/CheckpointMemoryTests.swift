@@ -12,18 +12,18 @@ import XCTest
 final class CheckpointMemoryTests: HTTPTestCase {
     var stateDir: String { dir + "/brand-state" }
 
-    func follower() throws -> LogFollower {
+    func follower() async throws -> LogFollower {
         let key = try NoteVerifierKey(parsing: try FileIO.readText(dir + "/host/log-key.pub").trimmingCharacters(in: .whitespacesAndNewlines))
-        return try LogFollower(http: http, state: ClientState(directory: stateDir), pinnedKey: key)
+        return try await LogFollower(http: http, state: ClientState(directory: stateDir), pinnedKey: key)
     }
 
     /// Launches a job and uploads brand's dataset through the remembering client. - Returns: the job and the log's size then.
     func launchAndUpload() async throws -> (job: String, size: UInt64, uploadIndex: UInt64) {
         let job = try await launch()
-        let (http, brand, dir, policy, log) = (http!, brand, dir, try policy(), try follower())
+        let (http, brand, dir, policy, log) = (http!, brand, dir, try policy(), try await follower())
         return try await blocking {
-            let w = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
-            let answer = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w,
+            let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+            let answer = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w,
                                               progress: false, log: log)
             return (job, try XCTUnwrap(try log.remembered()).checkpoint.size, try XCTUnwrap(answer["log_index"] as? UInt64))
         }
@@ -31,11 +31,11 @@ final class CheckpointMemoryTests: HTTPTestCase {
 
     func testUploadAndQueryReceiptsAreProvedIntoACheckpointAndKept() async throws {
         let (job, size, uploadIndex) = try await launchAndUpload()
-        let (http, brand, retailer, dir, policy, log) = (http!, brand, retailer, dir, try policy(), try follower())
+        let (http, brand, retailer, dir, policy, log) = (http!, brand, retailer, dir, try policy(), try await follower())
         try await blocking {
-            let w = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
-            _ = try ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false, log: log)
-            _ = try ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w, log: log)
+            let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+            _ = try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false, log: log)
+            _ = try await ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w, log: log)
         }
         let receipts = try FileManager.default.contentsOfDirectory(atPath: log.directory + "/receipts").sorted()
         XCTAssertEqual(receipts.count, 4, "the launch, two uploads and one release: \(receipts)")
@@ -62,9 +62,9 @@ final class CheckpointMemoryTests: HTTPTestCase {
         try FileManager.default.removeItem(atPath: dir + "/host")
         try FileManager.default.moveItem(atPath: dir + "/host-old", toPath: dir + "/host")
         try await startHost()
-        let log = try follower()
+        let log = try await follower()
         let refusal = try await blocking { () -> LogRefusal? in
-            do { try log.follow(); return nil } catch let e as LogRefusal { return e }
+            do { try await log.follow(); return nil } catch let e as LogRefusal { return e }
         }
         guard case .rolledBack(let current, let remembered, _) = refusal else { return XCTFail("not refused as a rollback: \(String(describing: refusal))") }
         XCTAssertEqual(remembered, seen)
@@ -78,13 +78,14 @@ final class CheckpointMemoryTests: HTTPTestCase {
         let (http, brand, dir, policy) = (http!, brand, dir, try policy())
         let sent = try await blocking { () -> Bool in
             do {
-                let w = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
-                _ = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: log)
+                let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
+                _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: log)
                 return true
             } catch is LogRefusal { return false }
         }
         XCTAssertFalse(sent)
-        XCTAssertEqual(try http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String, "collecting-datasets")
+        let awaited1 = try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String
+        XCTAssertEqual(awaited1, "collecting-datasets")
     }
 
     func testDroppingAJobAndReSigningIsCaughtByThePartyAndByTheAuditWithItsCheckpoint() async throws {
@@ -114,7 +115,7 @@ final class CheckpointMemoryTests: HTTPTestCase {
         XCTAssertEqual(AuditReplay(bundle: try AuditBundle.open(bundleDir), policy: pinned).run().verdict, .passed)
         // With the party's remembered checkpoint, the audit fails and says why.
         var holding = pinned
-        let checkpointFile = try follower().directory + "/checkpoint"
+        let checkpointFile = try await follower().directory + "/checkpoint"
         holding.knownCheckpoints = [(source: checkpointFile, note: try FileIO.read(checkpointFile))]
         let report = AuditReplay(bundle: try AuditBundle.open(bundleDir), policy: holding).run()
         guard case .failed(let first) = report.verdict, case .knownCheckpointNotExtended(let source, _, _, _) = first.reason else {
@@ -124,9 +125,9 @@ final class CheckpointMemoryTests: HTTPTestCase {
         XCTAssertEqual(first.reason.code, "knownCheckpointNotExtended")
         // And the party itself refuses the rewritten log when the host comes back.
         try await startHost()
-        let log = try follower()
+        let log = try await follower()
         let refusal = try await blocking { () -> LogRefusal? in
-            do { try log.follow(); return nil } catch let e as LogRefusal { return e }
+            do { try await log.follow(); return nil } catch let e as LogRefusal { return e }
         }
         XCTAssertNotNil(refusal, "the party accepted a rewritten log")
         XCTAssertTrue(["logRolledBack", "logForked", "logNotAnExtension"].contains(refusal?.code ?? ""), String(describing: refusal))
@@ -134,9 +135,9 @@ final class CheckpointMemoryTests: HTTPTestCase {
 
     func testACheckpointNotSignedByThePinnedKeyIsRefused() async throws {
         let other = try NoteSignerKey.generate(name: "parley.local/log")
-        let log = try LogFollower(http: http, state: ClientState(directory: stateDir), pinnedKey: other.verifierKey)
+        let log = try await LogFollower(http: http, state: ClientState(directory: stateDir), pinnedKey: other.verifierKey)
         let refusal = try await blocking { () -> LogRefusal? in
-            do { try log.follow(); return nil } catch let e as LogRefusal { return e }
+            do { try await log.follow(); return nil } catch let e as LogRefusal { return e }
         }
         XCTAssertEqual(refusal, .checkpointRejected(.noSignatureFromKnownKey))
         XCTAssertNil(try log.remembered())

@@ -114,11 +114,11 @@ final class HTTPAPIFuzzTests: HTTPTestCase {
                              ("/v1/log/entries?start=99999&count=1", "out-of-range"),
                              ("/v1/log/entries?start=0&count=-1", "bad-request"),
                              ("/v1/log/entries?start=x", "bad-request")] {
-            let r = try await blocking { try http.request("GET", path) }
+            let r = try await blocking { try await http.request("GET", path) }
             XCTAssertEqual(r.status, 400, path)
             XCTAssertEqual(try r.json()["code"] as? String, code, path)
         }
-        let ok = try await blocking { try http.request("GET", "/v1/log/proof/consistency?first=0&second=0") }
+        let ok = try await blocking { try await http.request("GET", "/v1/log/proof/consistency?first=0&second=0") }
         XCTAssertEqual(ok.status, 200)
     }
 }

@@ -58,7 +58,7 @@ final class HTTPDeadlineTests: HTTPTestCase {
     func testAStalledUploadIsCutRefusedAndBlocksNoOne() async throws {
         let job = try await launch()
         let (http, brand, retailer, dir, policy, port) = (http!, brand, retailer, dir, try policy(), port)
-        let worker = try await blocking { try ClientOps.verifiedWorker(http, job: job, policy: policy) }
+        let worker = try await blocking { try await ClientOps.verifiedWorker(http, job: job, policy: policy) }
         let refused = expectation(description: "the stalled upload is refused")
         let forward = service.onEvent
         service.onEvent = { event in
@@ -74,7 +74,7 @@ final class HTTPDeadlineTests: HTTPTestCase {
         XCTAssertTrue(stalled.send(header))
         // The other party's dataset has its own slot: no 409 while exposures is stuck.
         let purchases = try await blocking {
-            try ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: worker, progress: false)["rows"] as? Int
+            try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: worker, progress: false)["rows"] as? Int
         }
         XCTAssertNotNil(purchases)
         let (_, ending) = try await blocking { stalled.readToEnd() }
@@ -83,7 +83,7 @@ final class HTTPDeadlineTests: HTTPTestCase {
         // A fresh client: the old one's pooled connection has met the 1 s header deadline.
         let fresh = try HTTP(server: "http://127.0.0.1:\(port)")
         let exposures = try await blocking {
-            try ClientOps.upload(fresh, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: worker, progress: false)["rows"] as? Int
+            try await ClientOps.upload(fresh, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: worker, progress: false)["rows"] as? Int
         }
         XCTAssertEqual(exposures, 3000, "the slot is free and nothing of the stalled upload was kept")
     }

@@ -47,7 +47,7 @@ final class HTTPDocumentedSuccessTests: HTTPTestCase {
         try await exchange("GET", "/v1/jobs/{id}/evidence", "/v1/jobs/\(id)/evidence?nonce=\(Hex.encode(Nonce.random().bytes))")
 
         let (http, policy) = (http!, try policy())
-        let worker = try await blocking { try ClientOps.verifiedWorker(http, job: id, policy: policy) }
+        let worker = try await blocking { try await ClientOps.verifiedWorker(http, job: id, policy: policy) }
         for (dataset, key) in [("exposures", brand), ("purchases", retailer)] {
             let sealed = try PartyClient.SealedUpload(path: dir + "/\(dataset).csv", job: id, dataset: dataset, worker: worker.claims, key: key)
             var stream: [UInt8] = []

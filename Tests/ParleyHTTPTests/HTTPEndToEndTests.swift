@@ -13,38 +13,42 @@ final class HTTPEndToEndTests: HTTPTestCase {
         let job = try await launch()
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())
         let doc = try await blocking { () -> ResultDocument in
-            let w = try ClientOps.verifiedWorker(http, job: job, policy: policy)
-            _ = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
-            _ = try ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
-            XCTAssertEqual(try ClientOps.partyName(http, job: job, key: brand), "brand")
-            return try ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w)
+            let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy)
+            _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
+            _ = try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
+            let awaited2 = try await ClientOps.partyName(http, job: job, key: brand)
+            XCTAssertEqual(awaited2, "brand")
+            return try await ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w)
         }
         XCTAssertEqual(doc.columns, ["campaign", "buyers", "revenue"])
         XCTAssertEqual(doc.budgetLeft, "9")
-        let status = try http.request("GET", "/v1/jobs/\(job)").json()
+        let status = try await http.request("GET", "/v1/jobs/\(job)").json()
         XCTAssertEqual(status["state"] as? String, "ready")
         // The log saw the launch, both uploads and the release.
-        let checkpoint = try http.request("GET", "/v1/log/checkpoint").text.split(separator: "\n")
+        let checkpoint = try await http.request("GET", "/v1/log/checkpoint").text.split(separator: "\n")
         XCTAssertGreaterThanOrEqual(Int(checkpoint[1]) ?? 0, 4)
     }
 
-    func testOperatorRequestsNeedTheToken() throws {
-        let r = try http.request("POST", "/v1/jobs", body: bundle)
+    func testOperatorRequestsNeedTheToken() async throws {
+        let r = try await http.request("POST", "/v1/jobs", body: bundle)
         XCTAssertEqual(r.status, 401)
-        XCTAssertEqual(try http.request("POST", "/v1/jobs", body: bundle, headers: ["Authorization": "Bearer nope"]).status, 401)
-        XCTAssertEqual(try http.request("GET", "/v1/jobs").status, 401)
-        XCTAssertEqual(try http.request("POST", "/v1/jobs", body: [1, 2, 3], headers: ["Authorization": "Bearer \(token)"]).status, 422)
+        let awaited3 = try await http.request("POST", "/v1/jobs", body: bundle, headers: ["Authorization": "Bearer nope"]).status
+        XCTAssertEqual(awaited3, 401)
+        let awaited4 = try await http.request("GET", "/v1/jobs").status
+        XCTAssertEqual(awaited4, 401)
+        let awaited5 = try await http.request("POST", "/v1/jobs", body: [1, 2, 3], headers: ["Authorization": "Bearer \(token)"]).status
+        XCTAssertEqual(awaited5, 422)
     }
 
     func testUploadByANonProviderIsRefusedByTheHost() async throws {
         let job = try await launch()
         let (http, retailer, dir, policy) = (http!, retailer, dir, try policy())
         let error = try await blocking { () -> String in
-            let w = try ClientOps.verifiedWorker(http, job: job, policy: policy)
-            do { _ = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: retailer, worker: w, progress: false); return "" } catch let e as ParleyError { return e.reason }
+            let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy)
+            do { _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: retailer, worker: w, progress: false); return "" } catch let e as ParleyError { return e.reason }
         }
         XCTAssertTrue(error.contains("403") && error.contains("not signed by brand"), error)
-        let status = try http.request("GET", "/v1/jobs/\(job)").json()
+        let status = try await http.request("GET", "/v1/jobs/\(job)").json()
         XCTAssertEqual(((status["datasets"] as? [String: Any])?["exposures"] as? [String: Any])?["accepted"] as? Bool, false)
     }
 
@@ -54,73 +58,82 @@ final class HTTPEndToEndTests: HTTPTestCase {
         let wrong = try policy(module: .of([9]))
         let error = try await blocking { () -> String in
             do {
-                let w = try ClientOps.verifiedWorker(http, job: job, policy: wrong)
-                _ = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
+                let w = try await ClientOps.verifiedWorker(http, job: job, policy: wrong)
+                _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
                 return ""
             } catch let e as ParleyError { return e.reason }
         }
         XCTAssertTrue(error.contains("nothing was sent") && error.contains("module other than"), error)
-        XCTAssertEqual(try http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String, "collecting-datasets")
+        let awaited6 = try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String
+        XCTAssertEqual(awaited6, "collecting-datasets")
     }
 
     func testReplayedTruncatedAndTamperedUploadsAreRefused() async throws {
         let job = try await launch()
         let (http, brand, dir, policy) = (http!, brand, dir, try policy())
-        let w = try await blocking { try ClientOps.verifiedWorker(http, job: job, policy: policy) }
+        let w = try await blocking { try await ClientOps.verifiedWorker(http, job: job, policy: policy) }
         // Seal once, then send variants of the same stream with the same signature.
         let sealed = try PartyClient.SealedUpload(path: dir + "/exposures.csv", job: job, dataset: "exposures", worker: w.claims, key: brand, chunkSize: 4096)
         var stream: [UInt8] = []
         while let p = try sealed.next() { stream += p }
         let sig = ["Parley-Signature": Hex.encode(sealed.signature)]
-        let truncated = try http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: Array(stream.dropLast(50)), headers: sig)
+        let truncated = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: Array(stream.dropLast(50)), headers: sig)
         XCTAssertEqual(truncated.status, 422, truncated.text)
         var tampered = stream
         tampered[tampered.count / 2] ^= 0x40
-        XCTAssertEqual(try http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: tampered, headers: sig).status, 422)
-        XCTAssertEqual(try http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String, "collecting-datasets", "nothing kept")
-        let ok = try http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: sig)
+        let awaited7 = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: tampered, headers: sig).status
+        XCTAssertEqual(awaited7, 422)
+        let awaited8 = try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String
+        XCTAssertEqual(awaited8, "collecting-datasets", "nothing kept")
+        let ok = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: sig)
         XCTAssertEqual(ok.status, 200, ok.text)
-        let replay = try http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: sig)
+        let replay = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: sig)
         XCTAssertEqual(replay.status, 409)
         XCTAssertTrue(replay.errorMessage.contains("already uploaded"), replay.errorMessage)
-        XCTAssertEqual(try http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream).status, 401, "unsigned")
-        XCTAssertEqual(try http.request("PUT", "/v1/jobs/\(job)/datasets/nope", body: stream, headers: sig).status, 404)
+        let awaited9 = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream).status
+        XCTAssertEqual(awaited9, 401, "unsigned")
+        let awaited10 = try await http.request("PUT", "/v1/jobs/\(job)/datasets/nope", body: stream, headers: sig).status
+        XCTAssertEqual(awaited10, 404)
     }
 
     func testMalformedAndReplayedQueriesAndResultsFromAnotherKey() async throws {
         let job = try await launch()
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())
         let w = try await blocking { () -> AttestationResult in
-            let w = try ClientOps.verifiedWorker(http, job: job, policy: policy)
-            _ = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
-            _ = try ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
+            let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy)
+            _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
+            _ = try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
             return w
         }
-        XCTAssertEqual(try http.request("POST", "/v1/jobs/\(job)/queries/reach", body: Array("{}".utf8)).status, 400)
+        let awaited11 = try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: Array("{}".utf8)).status
+        XCTAssertEqual(awaited11, 400)
         let req = try PartyClient.queryRequest(job: job, query: "reach", receiver: "brand", key: brand)
         let body = Array(try JSONSerialization.data(withJSONObject: ["receiver": "brand", "nonce": Hex.encode(req.nonce), "signature": Hex.encode(req.signature)]))
-        let first = try http.request("POST", "/v1/jobs/\(job)/queries/reach", body: body)
+        let first = try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: body)
         XCTAssertEqual(first.status, 200)
-        XCTAssertEqual(try http.request("POST", "/v1/jobs/\(job)/queries/reach", body: body).status, 409, "replayed request")
+        let awaited12 = try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: body).status
+        XCTAssertEqual(awaited12, 409, "replayed request")
         var impostor = w.claims
         impostor.signingKey = Array(P384.Signing.PrivateKey().publicKey.derRepresentation)
         XCTAssertThrowsError(try PartyClient.openResult(first.body, key: brand, worker: impostor, query: "reach", request: req))
         XCTAssertNoThrow(try PartyClient.openResult(first.body, key: brand, worker: w.claims, query: "reach", request: req))
         let forged = try PartyClient.queryRequest(job: job, query: "reach", receiver: "brand", key: retailer)
         let forgedBody = Array(try JSONSerialization.data(withJSONObject: ["receiver": "brand", "nonce": Hex.encode(forged.nonce), "signature": Hex.encode(forged.signature)]))
-        XCTAssertEqual(try http.request("POST", "/v1/jobs/\(job)/queries/reach", body: forgedBody).status, 403)
+        let awaited13 = try await http.request("POST", "/v1/jobs/\(job)/queries/reach", body: forgedBody).status
+        XCTAssertEqual(awaited13, 403)
     }
 
     func testHostRestartReportsLiveJobsFailedNeverResumed() async throws {
         let job = try await launch()
         await stopHost()
         try await startHost()
-        let status = try http.request("GET", "/v1/jobs/\(job)").json()
+        let status = try await http.request("GET", "/v1/jobs/\(job)").json()
         XCTAssertEqual(status["state"] as? String, "failed")
         XCTAssertTrue((status["reason"] as? String ?? "").contains("host restarted"))
-        let list = try http.request("GET", "/v1/jobs", headers: ["Authorization": "Bearer \(token)"]).json()
+        let list = try await http.request("GET", "/v1/jobs", headers: ["Authorization": "Bearer \(token)"]).json()
         XCTAssertEqual((list["jobs"] as? [[String: Any]])?.count, 1)
-        XCTAssertEqual(try http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(Nonce.random().hex)").status, 404)
+        let awaited14 = try await http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(Nonce.random().hex)").status
+        XCTAssertEqual(awaited14, 404)
     }
 
     func testWorkerCrashIsReportedAsFailed() async throws {
@@ -128,7 +141,7 @@ final class HTTPEndToEndTests: HTTPTestCase {
         let j = try service.job(job)
         kill(j.session.pid, SIGKILL)
         XCTAssertTrue(j.session.waitForExit(timeout: 10))
-        let status = try http.request("GET", "/v1/jobs/\(job)").json()
+        let status = try await http.request("GET", "/v1/jobs/\(job)").json()
         XCTAssertEqual(status["state"] as? String, "failed")
         XCTAssertTrue((status["reason"] as? String ?? "").contains("SIGKILL"))
     }

@@ -40,11 +40,9 @@ final class HTTPLoadTests: HTTPTestCase {
         let results = try await withThrowingTaskGroup(of: Int.self) { group in
             for id in ids.prefix(uploads) {
                 group.addTask {
-                    try await runBlocking {
-                        let w = try ClientOps.verifiedWorker(http, job: id, policy: policy)
-                        let r = try ClientOps.upload(http, job: id, dataset: "exposures", file: dir + "/big.csv", key: brand, worker: w, progress: false)
-                        return (r["rows"] as? Int) ?? 0
-                    }
+                    let w = try await ClientOps.verifiedWorker(http, job: id, policy: policy)
+                    let r = try await ClientOps.upload(http, job: id, dataset: "exposures", file: dir + "/big.csv", key: brand, worker: w, progress: false)
+                    return (r["rows"] as? Int) ?? 0
                 }
             }
             var all: [Int] = []
@@ -54,6 +52,7 @@ final class HTTPLoadTests: HTTPTestCase {
         XCTAssertEqual(results.count, uploads)
         XCTAssertTrue(results.allSatisfy { $0 == results[0] && $0 > 100_000 }, "every upload accepted whole: \(results.prefix(3))")
         let growth = Self.peakRSSMiB() - before
+        print("HTTPLoadTests: peak RSS grew by \(growth) MiB over \(uploads) concurrent uploads of 10 MB (client and host in one process)")
         // 500 MB went through this process (sealed by 50 clients, relayed by the host); a host
         // that buffered uploads would have grown by at least that much. What remains is per
         // request: the clients' and the relay's buffers, a few MiB each.
@@ -80,14 +79,14 @@ final class HTTPLoadTests: HTTPTestCase {
         separate.ledger = "load-test-other"
         let sealed = try SealedModule.seal(separate, key: author)
         let (http0, token0) = (http!, token)
-        let other = try await blocking { try ClientOps.launch(http0, token: token0, bundle: sealed.bytes)["job"] as? String ?? "" }
+        let other = try await blocking { try await ClientOps.launch(http0, token: token0, bundle: sealed.bytes)["job"] as? String ?? "" }
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy(module: sealed.measurement))
         let start = Date()
         let doc = try await blocking { () -> ResultDocument in
-            let w = try ClientOps.verifiedWorker(http, job: other, policy: policy)
-            _ = try ClientOps.upload(http, job: other, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
-            _ = try ClientOps.upload(http, job: other, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
-            return try ClientOps.runQuery(http, job: other, query: "reach", receiver: "brand", key: brand, worker: w)
+            let w = try await ClientOps.verifiedWorker(http, job: other, policy: policy)
+            _ = try await ClientOps.upload(http, job: other, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
+            _ = try await ClientOps.upload(http, job: other, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
+            return try await ClientOps.runQuery(http, job: other, query: "reach", receiver: "brand", key: brand, worker: w)
         }
         XCTAssertEqual(doc.query, "reach")
         XCTAssertLessThan(Date().timeIntervalSince(start), 60, "the idle client must not hold the others up")

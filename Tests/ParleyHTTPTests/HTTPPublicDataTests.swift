@@ -10,12 +10,12 @@ final class HTTPPublicDataTests: HTTPTestCase {
         let job = try await launch()
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())
         _ = try await blocking { () -> ResultDocument in
-            let w = try ClientOps.verifiedWorker(http, job: job, policy: policy)
-            _ = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
-            _ = try ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
-            return try ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w)
+            let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy)
+            _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
+            _ = try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
+            return try await ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w)
         }
-        let export = try await blocking { try http.request("GET", "/v1/audit/export") }
+        let export = try await blocking { try await http.request("GET", "/v1/audit/export") }
         XCTAssertEqual(export.status, 200)
         guard case .map(let files) = try CBORDecoder().decode(export.body) else { return XCTFail("the export is a CBOR map") }
         let names = files.keys.compactMap { if case .text(let t) = $0 { return t } else { return nil } }
@@ -25,7 +25,7 @@ final class HTTPPublicDataTests: HTTPTestCase {
             XCTAssertFalse(name.contains("operator-token") || name.contains("quoting-ca") || name.contains("-key.pem")
                            || name.hasSuffix(".sqlite"), "the export must not carry \(name)")
         }
-        let entries = try await blocking { try http.request("GET", "/v1/log/entries?start=0&count=1000") }
+        let entries = try await blocking { try await http.request("GET", "/v1/log/entries?start=0&count=1000") }
         XCTAssertEqual(entries.status, 200)
         var published = entries.body
         for case .bytes(let b) in files.values { published += b }

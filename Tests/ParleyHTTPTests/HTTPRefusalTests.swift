@@ -14,7 +14,7 @@ final class HTTPRefusalTests: HTTPTestCase {
     func refusal(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:],
                  file: StaticString = #filePath, line: UInt = #line) async throws -> (status: Int, code: String?) {
         let http = http!
-        let reply = try await blocking { try http.request(method, path, body: body, headers: headers) }
+        let reply = try await blocking { try await http.request(method, path, body: body, headers: headers) }
         let object = try? reply.json()
         XCTAssertNotNil(object?["error"] as? String, "\(method) \(path): \(reply.status) \(reply.text)", file: file, line: line)
         return (reply.status, object?["code"] as? String)
@@ -42,7 +42,7 @@ final class HTTPRefusalTests: HTTPTestCase {
         // A live job is still found on the same paths.
         let job = try await launch()
         let http = http!
-        let status = try await blocking { try http.request("GET", "/v1/jobs/\(job)") }
+        let status = try await blocking { try await http.request("GET", "/v1/jobs/\(job)") }
         XCTAssertEqual(status.status, 200, status.text)
     }
 
@@ -58,6 +58,8 @@ final class HTTPRefusalTests: HTTPTestCase {
             ("nested too deep", [UInt8](repeating: 0x81, count: 200) + [0x00]),
             ("declares more entries than it holds", [0x9B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
             ("not CBOR", Array("a module".utf8)),
+            // What schemathesis first sent (seed 20261201): a tagged map declaring more entries than it holds.
+            ("the body schemathesis sent", [0xC3, 0xAA, 0x6B, 0xF3, 0x85, 0x98, 0x88, 0xC3, 0xA3, 0x30, 0xF1, 0xA5, 0x9A, 0x91]),
             ("signature altered", altered),
         ]
         for (defect, body) in cases {
@@ -96,11 +98,11 @@ final class HTTPRefusalTests: HTTPTestCase {
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer { task.cancel() }
         let http = try HTTP(server: "http://127.0.0.1:\(try await box.wait())")
-        let failed = try await blocking { try http.request("GET", "/fails") }
+        let failed = try await blocking { try await http.request("GET", "/fails") }
         XCTAssertEqual(failed.status, 500)
         XCTAssertEqual(try failed.json()["code"] as? String, "internal")
         XCTAssertFalse(failed.text.contains("secret-detail"), failed.text)
-        let fine = try await blocking { try http.request("GET", "/fine") }
+        let fine = try await blocking { try await http.request("GET", "/fine") }
         XCTAssertEqual(fine.status, 200, "the middleware lets answers through: \(fine.text)")
         XCTAssertEqual(fine.text, "ok")
     }

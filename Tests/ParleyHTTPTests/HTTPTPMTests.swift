@@ -44,20 +44,23 @@ final class HTTPTPMTests: HTTPTestCase {
         let job = try await launch()
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try tpmPolicy())
         let doc = try await blocking { () -> ResultDocument in
-            let w = try ClientOps.verifiedWorker(http, job: job, policy: policy)
+            let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy)
             XCTAssertEqual(w.tier, .tpm)
-            _ = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
-            _ = try ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
-            return try ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w)
+            _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false)
+            _ = try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: w, progress: false)
+            return try await ClientOps.runQuery(http, job: job, query: "conversions", receiver: "brand", key: brand, worker: w)
         }
         XCTAssertEqual(doc.budgetLeft, "9")
         // A software policy refuses the TPM-quoted worker: the tier is part of the verdict.
         let software = try AppraisalPolicy(quote: .software, module: module.measurement, runtime: policy.runtime,
                                            anchors: TrustAnchors(quotingRoot: try SoftwareQuotingCA.openOrCreate(dataDirectory: dir + "/ca", now: Date()).root))
-        XCTAssertThrowsError(try ClientOps.verifiedWorker(http, job: job, policy: software))
+        do {
+            _ = try await ClientOps.verifiedWorker(http, job: job, policy: software)
+            XCTFail("a software policy must refuse the TPM-quoted worker")
+        } catch {}
 
         // The auditor: export over HTTP, replay offline with the pinned AK.
-        let export = try http.request("GET", "/v1/audit/export")
+        let export = try await http.request("GET", "/v1/audit/export")
         XCTAssertEqual(export.status, 200)
         let files = try CBORDecoder(limits: .init(maxBytes: 1 << 30, maxDepth: 3, maxItems: 1 << 20)).decode(export.body).textKeyedMap("bundle")
         let out = dir + "/audit"

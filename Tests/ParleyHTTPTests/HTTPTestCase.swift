@@ -108,14 +108,19 @@ class HTTPTestCase: XCTestCase {
                             anchors: TrustAnchors(quotingRoot: try Certificate(pem: try FileIO.readText(dir + "/host/quoting-root.pem"))))
     }
 
-    /// Runs blocking client calls off the test's executor.
+    /// Runs blocking calls (raw sockets, the host's synchronous API) off the test's executor.
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await runBlocking(body)
     }
 
+    /// Runs client calls (async-http-client) as they are: nothing blocks.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await body()
+    }
+
     func launch() async throws -> String {
         let (http, token, bundle) = (http!, token, bundle)
-        return try await blocking { try ClientOps.launch(http, token: token, bundle: bundle)["job"] as? String ?? "" }
+        return try await blocking { try await ClientOps.launch(http, token: token, bundle: bundle)["job"] as? String ?? "" }
     }
 }
 

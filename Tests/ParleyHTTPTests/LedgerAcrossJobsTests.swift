@@ -12,27 +12,28 @@ import XCTest
 /// earlier job from a new worker is caught by a party that saw it, and a party does not upload
 /// to a second job while an earlier one it uploaded to is open.
 final class LedgerAcrossJobsTests: HTTPTestCase {
-    func follower(_ name: String = "brand") throws -> LogFollower {
+    func follower(_ name: String = "brand") async throws -> LogFollower {
         let key = try NoteVerifierKey(parsing: try FileIO.readText(dir + "/host/log-key.pub").trimmingCharacters(in: .whitespacesAndNewlines))
-        return try LogFollower(http: http, state: ClientState(directory: dir + "/\(name)-state"), pinnedKey: key)
+        return try await LogFollower(http: http, state: ClientState(directory: dir + "/\(name)-state"), pinnedKey: key)
     }
 
     /// Both parties upload to `job` through their remembering clients; brand runs `queries` queries.
     func useJob(_ job: String, queries: Int) async throws -> (worker: AttestationResult, budgetLeft: String?) {
-        let (http, brand, retailer, dir, policy, b, r) = (http!, brand, retailer, dir, try policy(), try follower("brand"), try follower("retailer"))
+        let (http, brand, retailer, dir, policy, b, r) = (http!, brand, retailer, dir, try policy(), try await follower("brand"), try await follower("retailer"))
         return try await blocking {
-            let wb = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: b)
-            _ = try ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: wb, progress: false, log: b)
-            let wr = try ClientOps.verifiedWorker(http, job: job, policy: policy, log: r)
-            _ = try ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: wr, progress: false, log: r)
+            let wb = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: b)
+            _ = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: wb, progress: false, log: b)
+            let wr = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: r)
+            _ = try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: wr, progress: false, log: r)
             var left: String?
-            for _ in 0..<queries { left = try ClientOps.runQuery(http, job: job, query: "reach", receiver: "brand", key: brand, worker: wb, log: b).budgetLeft }
+            for _ in 0..<queries { left = try await ClientOps.runQuery(http, job: job, query: "reach", receiver: "brand", key: brand, worker: wb, log: b).budgetLeft }
             return (wb, left)
         }
     }
 
-    func stop(_ job: String) throws {
-        XCTAssertEqual(try http.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"]).status, 200)
+    func stop(_ job: String) async throws {
+        let awaited16 = try await http.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"]).status
+        XCTAssertEqual(awaited16, 200)
     }
 
     func testARelaunchContinuesTheSpend() async throws {
@@ -40,14 +41,14 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         let (w1, left1) = try await useJob(first, queries: 2)
         XCTAssertEqual(w1.claims.ledger?.inherited, "0")
         XCTAssertEqual(left1, "8")
-        try stop(first)
+        try await stop(first)
         let second = try await launch()
         let (w2, left2) = try await useJob(second, queries: 1)
         XCTAssertEqual(w2.claims.ledger?.inherited, "2", "the new worker counted the first job's closing entry")
         XCTAssertEqual(w2.claims.ledger?.openJobs, [])
         XCTAssertEqual(left2, "7", "the budget continues: 10 - 2 - 1")
         // The audit holds each worker's inheritance to the log and shows the spend across jobs.
-        let report = try replay()
+        let report = try await replay()
         XCTAssertEqual(report.verdict, .passed, report.text)
         XCTAssertEqual(report.ledgers.count, 1)
         XCTAssertEqual(report.ledgers.first?.jobs, [first, second])
@@ -62,17 +63,17 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         // The worker dies: no closing entry.
         kill(try service.job(first).session.pid, SIGKILL)
         XCTAssertTrue(try service.job(first).session.waitForExit(timeout: 10))
-        _ = try http.request("GET", "/v1/jobs/\(first)") // the host records the failure
+        _ = try await http.request("GET", "/v1/jobs/\(first)") // the host records the failure
         let second = try await launch()
-        let (http, brand, policy, b) = (http!, brand, try policy(), try follower())
-        let w = try await blocking { try ClientOps.verifiedWorker(http, job: second, policy: policy, log: b) }
+        let (http, brand, policy, b) = (http!, brand, try policy(), try await follower())
+        let w = try await blocking { try await ClientOps.verifiedWorker(http, job: second, policy: policy, log: b) }
         XCTAssertEqual(w.claims.ledger?.inherited, "10")
-        let (retailer, dir, r) = (retailer, dir, try follower("retailer"))
+        let (retailer, dir, r) = (retailer, dir, try await follower("retailer"))
         let refusal = try await blocking { () -> String in
-            _ = try ClientOps.upload(http, job: second, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: b)
-            let wr = try ClientOps.verifiedWorker(http, job: second, policy: policy, log: r)
-            _ = try ClientOps.upload(http, job: second, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: wr, progress: false, log: r)
-            do { _ = try ClientOps.runQuery(http, job: second, query: "reach", receiver: "brand", key: brand, worker: w, log: b); return "" } catch let e as ParleyError { return e.reason }
+            _ = try await ClientOps.upload(http, job: second, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: b)
+            let wr = try await ClientOps.verifiedWorker(http, job: second, policy: policy, log: r)
+            _ = try await ClientOps.upload(http, job: second, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: wr, progress: false, log: r)
+            do { _ = try await ClientOps.runQuery(http, job: second, query: "reach", receiver: "brand", key: brand, worker: w, log: b); return "" } catch let e as ParleyError { return e.reason }
         }
         XCTAssertTrue(refusal.contains("budget"), refusal)
     }
@@ -83,19 +84,19 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         let stale = try honest()
         let first = try await launch()
         _ = try await useJob(first, queries: 1)
-        try stop(first)
+        try await stop(first)
         service.ledgerHandoff = { stale }
         let second = try await launch()
-        let (http, policy, b) = (http!, try policy(), try follower())
+        let (http, policy, b) = (http!, try policy(), try await follower())
         let refusal = try await blocking { () -> LogRefusal? in
-            do { _ = try ClientOps.verifiedWorker(http, job: second, policy: policy, log: b); return nil } catch let e as LogRefusal { return e }
+            do { _ = try await ClientOps.verifiedWorker(http, job: second, policy: policy, log: b); return nil } catch let e as LogRefusal { return e }
         }
         guard case .ledgerHidesEntries(let workerSize, let seenIndex, _) = refusal else { return XCTFail("not caught: \(String(describing: refusal))") }
         XCTAssertEqual(workerSize, 0)
         XCTAssertEqual(seenIndex, 0, "the first job's launch entry")
         XCTAssertTrue(refusal?.description.contains("hid earlier jobs") == true)
         // A party that never saw the first job cannot tell; the audit can.
-        let report = try replay()
+        let report = try await replay()
         guard case .failed(let f) = report.verdict else { return XCTFail("the audit passed a hidden job") }
         XCTAssertEqual(f.reason.code, "ledgerClaimInvalid", report.text)
         XCTAssertTrue(f.reason.description.contains("leaves out job \(first)"), f.reason.description)
@@ -103,7 +104,7 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
 
     func testAWorkerRefusesAHandoffWithAnEntryLeftOut() async throws {
         let first = try await launch()
-        try stop(first)
+        try await stop(first)
         let honest = try XCTUnwrap(service.ledgerHandoff)
         let full = try LedgerHandoff(cbor: try honest())
         XCTAssertGreaterThan(full.entries.count, 1)
@@ -116,34 +117,35 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         // And a real worker handed the cut log does not start.
         service.ledgerHandoff = { cut.cbor }
         let (service, bundle) = (service!, bundle)
-        let failed = try await blocking { () -> Bool in (try? service.launch(bundle: bundle)) == nil }
+        let failed = try await blocking { () -> Bool in (try? await service.launch(bundle: bundle)) == nil }
         XCTAssertTrue(failed, "a worker started on a handoff with an entry left out")
     }
 
     func testAPartyDoesNotUploadToASecondJobWhileAnEarlierOneIsOpen() async throws {
         let first = try await launch()
-        let (http, brand, dir, policy, b) = (http!, brand, dir, try policy(), try follower())
+        let (http, brand, dir, policy, b) = (http!, brand, dir, try policy(), try await follower())
         try await blocking {
-            let w = try ClientOps.verifiedWorker(http, job: first, policy: policy, log: b)
-            _ = try ClientOps.upload(http, job: first, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: b)
+            let w = try await ClientOps.verifiedWorker(http, job: first, policy: policy, log: b)
+            _ = try await ClientOps.upload(http, job: first, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: b)
         }
         let second = try await launch()
         let refusal = try await blocking { () -> LogRefusal? in
-            let w = try ClientOps.verifiedWorker(http, job: second, policy: policy, log: b)
+            let w = try await ClientOps.verifiedWorker(http, job: second, policy: policy, log: b)
             XCTAssertEqual(w.claims.ledger?.openJobs, [first])
             XCTAssertEqual(w.claims.ledger?.inherited, "10", "an open job counts in full: parallel jobs cannot double-spend")
             do {
-                _ = try ClientOps.upload(http, job: second, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: b)
+                _ = try await ClientOps.upload(http, job: second, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: b)
                 return nil
             } catch let e as LogRefusal { return e }
         }
         XCTAssertEqual(refusal, .earlierJobOpen(job: first))
-        XCTAssertEqual(((try http.request("GET", "/v1/jobs/\(second)").json()["datasets"] as? [String: Any])?["exposures"] as? [String: Any])?["accepted"] as? Bool, false)
+        let awaited17 = ((try await http.request("GET", "/v1/jobs/\(second)").json()["datasets"] as? [String: Any])?["exposures"] as? [String: Any])?["accepted"] as? Bool
+        XCTAssertEqual(awaited17, false)
     }
 
-    func replay() throws -> AuditReplayReport {
+    func replay() async throws -> AuditReplayReport {
         let out = dir + "/bundle-\(UUID().uuidString)"
-        let r = try http.request("GET", "/v1/audit/export")
+        let r = try await http.request("GET", "/v1/audit/export")
         XCTAssertEqual(r.status, 200)
         let files = try CBORDecoder(limits: .init(maxBytes: 1 << 30, maxDepth: 3, maxItems: 1 << 20)).decode(r.body).textKeyedMap("bundle")
         for (path, content) in files {

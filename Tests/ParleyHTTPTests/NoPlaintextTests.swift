@@ -34,7 +34,7 @@ final class NoPlaintextTests: HTTPTestCase {
     func testNoRefusalQuotesTheUploadInAnHTTPBodyOrTheLog() async throws {
         let job = try await launch()
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())
-        let worker = try await blocking { try ClientOps.verifiedWorker(http, job: job, policy: policy) }
+        let worker = try await blocking { try await ClientOps.verifiedWorker(http, job: job, policy: policy) }
         for (index, c) in Self.cases.enumerated() {
             let path = dir + "/bad-\(index).csv"
             FileManager.default.createFile(atPath: path, contents: Data(c.csv))
@@ -43,7 +43,7 @@ final class NoPlaintextTests: HTTPTestCase {
             var stream: [UInt8] = []
             while let piece = try sealed.next() { stream += piece }
             let (body, headers) = (stream, ["Parley-Signature": Hex.encode(sealed.signature)])
-            let reply = try await blocking { try http.request("PUT", "/v1/jobs/\(job)/datasets/\(c.dataset)", body: body, headers: headers) }
+            let reply = try await blocking { try await http.request("PUT", "/v1/jobs/\(job)/datasets/\(c.dataset)", body: body, headers: headers) }
             XCTAssertEqual(reply.status, 422, "\(c.label): \(reply.text)")
             XCTAssertFalse(reply.text.contains(Self.sentinel), "\(c.label): the HTTP body quotes the upload: \(reply.text)")
             for word in c.mentions {
@@ -51,7 +51,7 @@ final class NoPlaintextTests: HTTPTestCase {
             }
         }
         // Every entry of the public log, byte for byte: no sentinel, and each refusal a code.
-        let entries = try CBORDecoder().decode(try http.request("GET", "/v1/log/entries?start=0&count=1000").body).arrayValue("entries")
+        let entries = try CBORDecoder().decode(try await http.request("GET", "/v1/log/entries?start=0&count=1000").body).arrayValue("entries")
         var refusals: [String] = []
         for entry in entries {
             let bytes = try entry.bytesValue("entry")

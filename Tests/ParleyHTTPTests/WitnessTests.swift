@@ -36,9 +36,9 @@ final class WitnessTests: HTTPTestCase {
         return (try Checkpoint(origin: signer.name, size: tree.size, rootHash: tree.rootHash).signedNote(with: signer), tree)
     }
 
-    func post(_ url: String, old: UInt64, proof: [TreeHash] = [], note: [UInt8]) throws -> HTTP.Reply {
+    func post(_ url: String, old: UInt64, proof: [TreeHash] = [], note: [UInt8]) async throws -> HTTP.Reply {
         let body = Array("old \(old)\n".utf8) + Array(proof.map { $0.base64 + "\n" }.joined().utf8) + [0x0a] + note
-        return try HTTP(server: url).request("POST", "/add-checkpoint", body: body)
+        return try await HTTP(server: url).request("POST", "/add-checkpoint", body: body)
     }
 
     func testAWitnessCosignsOnlyWhatExtendsWhatItCosignedAndRefusesAFork() async throws {
@@ -49,7 +49,7 @@ final class WitnessTests: HTTPTestCase {
         let (two, _) = try note(Array(entries.prefix(2)), log)
         let (four, tree4) = try note(Array(entries.prefix(4)), log)
 
-        let first = try post(url, old: 0, note: two)
+        let first = try await post(url, old: 0, note: two)
         XCTAssertEqual(first.status, 200, first.text)
         let cosigned = try SignedNote.parse(try SignedNote.parse(two).adding(signatureLines: [first.text.trimmingCharacters(in: .newlines)]))
         XCTAssertEqual(cosigned.cosignatures(by: [witness.key]).map(\.cosigner), [witness.key])
@@ -61,26 +61,29 @@ final class WitnessTests: HTTPTestCase {
                                                       message: Array("cosignature/v1\ntime 1700000000\n".utf8) + Array(cosigned.text.utf8))
         XCTAssertTrue(raw)
 
-        let stale = try post(url, old: 0, note: two)
+        let stale = try await post(url, old: 0, note: two)
         XCTAssertEqual(stale.status, 409)
         XCTAssertEqual(stale.text, "2\n", "the size it last cosigned, as text/x.tlog.size")
         let proof = try tree4.consistencyProof(oldSize: 2, newSize: 4).path
-        XCTAssertEqual(try post(url, old: 2, proof: proof, note: four).status, 200)
+        let awaited25 = try await post(url, old: 2, proof: proof, note: four).status
+        XCTAssertEqual(awaited25, 200)
 
         // A fork: another history of the same size, signed by the same log key.
         let forkedEntries = Array(entries.prefix(3)) + [Array("rewritten".utf8)]
         let (fork, _) = try note(forkedEntries, log)
-        let forkReply = try post(url, old: 4, note: fork)
+        let forkReply = try await post(url, old: 4, note: fork)
         XCTAssertEqual(forkReply.status, 409, forkReply.text)
         XCTAssertTrue(forkReply.text.contains("forked"), forkReply.text)
         // A larger checkpoint of the forked history, with a proof that cannot hold.
         let (forkSix, forkTree) = try note(forkedEntries + Array(entries.suffix(2)), log)
         let badProof = try forkTree.consistencyProof(oldSize: 4, newSize: 6).path
-        let inconsistent = try post(url, old: 4, proof: badProof, note: forkSix)
+        let inconsistent = try await post(url, old: 4, proof: badProof, note: forkSix)
         XCTAssertEqual(inconsistent.status, 422, inconsistent.text)
         // Another log's checkpoint, and one not signed by the followed key.
-        XCTAssertEqual(try post(url, old: 0, note: try note(entries, try NoteSignerKey.generate(name: "other.example/log")).note).status, 404)
-        XCTAssertEqual(try post(url, old: 4, note: try note(entries, try NoteSignerKey.generate(name: "test.example/log")).note).status, 403)
+        let awaited26 = try await post(url, old: 0, note: try note(entries, try NoteSignerKey.generate(name: "other.example/log")).note).status
+        XCTAssertEqual(awaited26, 404)
+        let awaited27 = try await post(url, old: 4, note: try note(entries, try NoteSignerKey.generate(name: "test.example/log")).note).status
+        XCTAssertEqual(awaited27, 403)
         // Its memory is on disk: a restarted witness still refuses to go back.
         let again = try WitnessServer(dataDirectory: dir + "/witness-a", name: "ignored", logs: [log.verifierKey], now: clock)
         XCTAssertEqual(again.key, witness.key)
@@ -96,14 +99,14 @@ final class WitnessTests: HTTPTestCase {
         _ = try await launch()
         server.witnesses = WitnessCollector(witnesses: [url1])
         let (http, dir) = (http!, dir)
-        let party = try LogFollower(http: http, state: ClientState(directory: dir + "/party"), pinnedKey: hostKey, witnesses: [w1.key, w2.key], quorum: 2)
+        let party = try await LogFollower(http: http, state: ClientState(directory: dir + "/party"), pinnedKey: hostKey, witnesses: [w1.key, w2.key], quorum: 2)
         let refusal = try await blocking { () -> LogRefusal? in
-            do { try party.follow(); return nil } catch let e as LogRefusal { return e }
+            do { try await party.follow(); return nil } catch let e as LogRefusal { return e }
         }
         XCTAssertEqual(refusal, .tooFewCosignatures(have: 1, need: 2))
         XCTAssertNil(try party.remembered(), "nothing is remembered from a refused checkpoint")
         // A forged second "cosignature" (w1's signature bytes under w2's name and key id) does not count.
-        let one = try SignedNote.parse(try http.request("GET", "/v1/log/checkpoint").body)
+        let one = try SignedNote.parse(try await http.request("GET", "/v1/log/checkpoint").body)
         let real = try XCTUnwrap(one.signatures.first { $0.keyName == w1.key.name })
         var blob: [UInt8] = withUnsafeBytes(of: w2.key.keyID.bigEndian) { Array($0) }
         blob += real.signature
@@ -111,7 +114,7 @@ final class WitnessTests: HTTPTestCase {
         XCTAssertEqual(forged.cosignatures(by: [w1.key, w2.key]).map(\.cosigner), [w1.key])
         // With both witnesses the checkpoint is accepted and kept with its cosignatures.
         server.witnesses = WitnessCollector(witnesses: [url1, url2])
-        let accepted = try await blocking { try party.follow() }
+        let accepted = try await blocking { try await party.follow() }
         let kept = try SignedNote.parse(accepted.note)
         XCTAssertEqual(Set(kept.cosignatures(by: [w1.key, w2.key]).map(\.cosigner)), [w1.key, w2.key])
         // The audit checks them on known checkpoints.

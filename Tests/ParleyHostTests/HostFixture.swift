@@ -66,6 +66,7 @@ class HostFixture: XCTestCase {
         switch AttestationVerifier(policy: policy, now: Date()).verify(try host.evidence(job: job, nonce: nonce), nonce: nonce, ledger: &ledger) {
         case .trusted(let r): return r
         case .refused(let reasons): throw ParleyError(.verificationFailed, "\(reasons)")
+        case .failed(let failure): throw ParleyError(.internal, "\(failure)")
         }
     }
 

@@ -27,7 +27,7 @@ final class QuoteVerificationTests: XCTestCase {
         let unverified = try UnverifiedTPMQuote(
             attest: attest ?? quote.attest, signature: quote.signature,
             akPublic: (key ?? self.key).tpm2bPublic, pcrs: pcrs ?? quote.pcrs)
-        return try TPMQuoteVerifier(expectedNonce: nonce ?? quote.nonce).verify(unverified)
+        return TPMQuoteVerifier(expectedNonce: nonce ?? quote.nonce).verify(unverified)
     }
 
     private func isSignatureInvalid(_ failure: TPMQuoteFailure) -> Bool {

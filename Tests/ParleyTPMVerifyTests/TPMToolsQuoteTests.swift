@@ -26,7 +26,7 @@ final class TPMToolsQuoteTests: XCTestCase {
             attest: attest ?? bytes(TPMToolsQuoteFixture.attest),
             signature: bytes(TPMToolsQuoteFixture.signature),
             akPublic: bytes(TPMToolsQuoteFixture.akPublic), pcrs: pcrs ?? self.pcrs)
-        return try TPMQuoteVerifier(expectedNonce: nonce ?? bytes(TPMToolsQuoteFixture.nonce)).verify(quote)
+        return TPMQuoteVerifier(expectedNonce: nonce ?? bytes(TPMToolsQuoteFixture.nonce)).verify(quote)
     }
 
     func testTPMToolsQuoteVerifies() throws {

@@ -41,7 +41,34 @@ public enum RefusalReason: Sendable, Equatable, CustomStringConvertible {
 /// The verdict a party acts on: upload only on `.trusted`.
 public enum AttestationVerdict: Sendable {
     case trusted(AttestationResult)
+    /// The evidence is bad: every reason found.
     case refused([RefusalReason])
+    /// The verifier itself could not finish; this says nothing about the evidence (fail closed:
+    /// nothing is trusted, but nor is the host accused of sending bad evidence).
+    case failed(VerifierFailure)
+}
+
+/// A local failure while verifying, not caused by the evidence.
+public enum VerifierFailure: Sendable, Equatable, CustomStringConvertible {
+    /// The party's nonce ledger could not be written, so the nonce cannot be marked used.
+    case nonceLedger(String)
+    /// A library the verifier relies on failed for a reason other than its input.
+    case `internal`(String)
+
+    public var description: String {
+        switch self {
+        case .nonceLedger(let why): return "the verifier could not finish, not a fault in the evidence: the nonce ledger could not be written: \(why)"
+        case .internal(let why): return "the verifier could not finish, not a fault in the evidence: \(why)"
+        }
+    }
+
+    /// A stable short code for scripts (`--json`).
+    public var code: String {
+        switch self {
+        case .nonceLedger: return "verifier.nonceLedger"
+        case .internal: return "verifier.internal"
+        }
+    }
 }
 
 /// Parse, verify, appraise: the one entry point parties (`parley attest verify`, `parley upload`)
@@ -63,6 +90,7 @@ public struct AttestationVerifier {
     public func verify(_ evidence: [UInt8], nonce: Nonce, ledger: inout some NonceLedger, job: String? = nil) -> AttestationVerdict {
         let parsed: UnverifiedEvidence
         do { parsed = try UnverifiedEvidence.parse(evidence) } catch let e as ParleyError {
+            if e.code == .internal { return .failed(.internal(e.reason)) }
             return .refused([.unparseable(e.reason)])
         } catch {
             return .refused([.unparseable("\(error)")])
@@ -76,7 +104,7 @@ public struct AttestationVerifier {
         let (failures, tier) = Appraiser(policy: policy, now: now).appraiseWithTier(verified, nonceSeen: seen, job: job)
         guard failures.isEmpty else { return .refused(failures.map { .appraisal($0) }) }
         do { try ledger.record(nonce, at: now) } catch {
-            return .refused([.unparseable("the nonce ledger could not be written: \(error)")])
+            return .failed(.nonceLedger("\(error)"))
         }
         return .trusted(AttestationResult(tier: tier, claims: verified.claims))
     }

@@ -140,7 +140,7 @@ public struct EvidenceVerifier: Sendable {
             return .broken([.certificateChain("a certificate in the document does not parse")])
         }
         if case .invalid(let why) = CertificateChainVerifier(root: root, time: now).verify(leaf: leaf, intermediates: intermediates) {
-            return .broken([.certificateChain(why)])
+            return .broken([.certificateChain(why.description)])
         }
         guard let der = try? leaf.publicKeyDER(), let key = try? ECVerifyingKey(der: der), key.algorithm == .es384 else {
             return .broken([.quotingKeyUnusable])
@@ -167,7 +167,7 @@ public struct EvidenceVerifier: Sendable {
         }
         let akDER = (try? ECVerifyingKey.p256(.init(x963Representation: [0x04] + quote.attestationKey.x + quote.attestationKey.y)))?.derRepresentation
         if akDER != pinned { failures.append(.attestationKeyNotPinned) }
-        switch (try? TPMQuoteVerifier(expectedNonce: expectedNonce.bytes).verify(quote)) ?? .refused([.signatureInvalid("OpenSSL failed")]) {
+        switch TPMQuoteVerifier(expectedNonce: expectedNonce.bytes).verify(quote) {
         case .refused(let fs):
             failures += fs.map { $0 == .nonceMismatch ? .nonceMismatch : .tpmQuote($0) }
         case .verified: break

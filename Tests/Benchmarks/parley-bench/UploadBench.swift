@@ -58,16 +58,10 @@ func benchUpload(worker: String, megabytes: Int = 100) async throws {
     let policy = try AppraisalPolicy(quote: .software, module: sealed.measurement, runtime: [.of(try FileIO.read(worker, maxBytes: 1 << 30))],
                                      anchors: TrustAnchors(quotingRoot: try Certificate(pem: try FileIO.readText(data + "/quoting-root.pem"))))
     let size = csv.count
-    let seconds: Double = try await withCheckedThrowingContinuation { c in
-        Thread.detachNewThread {
-            c.resume(with: Result {
-                let job = try ClientOps.launch(http, token: token, bundle: sealed.bytes)["job"] as? String ?? ""
-                let w = try ClientOps.verifiedWorker(http, job: job, policy: policy)
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try ClientOps.upload(http, job: job, dataset: "d", file: dir + "/d.csv", key: brand, worker: w, progress: false)
-                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            })
-        }
-    }
+    let job = try await ClientOps.launch(http, token: token, bundle: sealed.bytes)["job"] as? String ?? ""
+    let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy)
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    _ = try await ClientOps.upload(http, job: job, dataset: "d", file: dir + "/d.csv", key: brand, worker: w, progress: false)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     print("upload.end_to_end\t\(String(format: "%.1f", Double(size) / seconds))\tbytes/s")
 }

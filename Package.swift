@@ -209,7 +209,11 @@ let package = Package(
                           path: "Tests/Benchmarks/parley-log-bench", swiftSettings: strict),
 
         // Shared test helpers: a private swtpm per test, tool lookup.
-        .target(name: "ParleyTestSupport", dependencies: ["ParleyTPM", "ParleyAttestation", "ParleyTPMProvider", "COpenSSL"],
+        // The host's testing library: an in-memory worker on a real framed channel, a manual
+        // clock and fixed randomness, so host tests run without spawning a worker or sleeping.
+        .target(name: "ParleyHostTesting", dependencies: ["ParleyHost", "ParleyCore", "ParleyTPM", "ParleyTPMProvider"],
+                path: "Tests/ParleyHostTesting", swiftSettings: strict),
+        .target(name: "ParleyTestSupport", dependencies: ["ParleyTPM", "ParleyAttestation", "ParleyTPMProvider", "COpenSSL", "ParleyModule", "ParleyCore"],
                 path: "Tests/ParleyTestSupport", swiftSettings: strict),
 
         .testTarget(name: "ParleyCoreTests",
@@ -235,8 +239,18 @@ let package = Package(
                     path: "Tests/ParleyTOMLTests", swiftSettings: strict),
         .testTarget(name: "ParleyModuleTests", dependencies: ["ParleyModule", "ParleyCore", "ParleyEngine", "ParleyAnalysis", "ParleyPrivacy", "ParleyEgress"],
                     path: "Tests/ParleyModuleTests", swiftSettings: strict),
+        .testTarget(name: "ParleyWorkerTests",
+                    dependencies: ["ParleyWorker", "ParleyCore", "ParleyModule", "ParleyAttestation", "ParleyParty", "ParleyTestSupport"],
+                    path: "Tests/ParleyWorkerTests", swiftSettings: strict),
+        .testTarget(name: "ParleyTPMProviderTests",
+                    dependencies: ["ParleyTPMProvider", "ParleyTPM", "ParleyAttestation", "ParleyCore", "ParleyTestSupport", "ParleyHostTesting",
+                                   .product(name: "Crypto", package: "swift-crypto")],
+                    path: "Tests/ParleyTPMProviderTests", swiftSettings: strict),
+        .testTarget(name: "ParleyPartyTests",
+                    dependencies: ["ParleyParty", "ParleyAttestation", "ParleyCore", .product(name: "Crypto", package: "swift-crypto")],
+                    path: "Tests/ParleyPartyTests", swiftSettings: strict),
         .testTarget(name: "ParleyHostTests",
-                    dependencies: ["ParleyHost", "ParleyQuoting", "ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyParty", "ParleyTestSupport",
+                    dependencies: ["ParleyHost", "ParleyHostTesting", "ParleyQuoting", "ParleyCore", "ParleyAttestation", "ParleyModule", "ParleyParty", "ParleyTestSupport",
                                    "parley-enclave", "parley-sandbox-probe",
                                    .product(name: "Crypto", package: "swift-crypto")],
                     path: "Tests/ParleyHostTests", swiftSettings: strict),

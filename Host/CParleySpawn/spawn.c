@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,4 +57,24 @@ pid_t parley_spawn_image(int image_fd, int channel_fd, char *const argv[], char 
     syscall(SYS_close_range, (unsigned)img + 1, ~0U, 0);
     fexecve(img, argv, envp);
     _exit(127);
+}
+
+int parley_reap(pid_t pid, int grace_ms, int *status) {
+    int by_itself = 1;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd >= 0) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN, .revents = 0 };
+        int r;
+        do { r = poll(&p, 1, grace_ms); } while (r < 0 && errno == EINTR);
+        close(pidfd);
+        if (r == 0) { kill(pid, SIGKILL); by_itself = 0; }
+    } else {
+        /* No pidfd (a kernel before 5.3): fail closed, the worker is killed rather than waited on. */
+        if (waitpid(pid, status, WNOHANG) == pid) return 1;
+        kill(pid, SIGKILL);
+        by_itself = 0;
+    }
+    pid_t w;
+    do { w = waitpid(pid, status, 0); } while (w < 0 && errno == EINTR);
+    return w == pid ? by_itself : -1;
 }

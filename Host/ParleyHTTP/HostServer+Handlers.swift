@@ -230,7 +230,7 @@ extension HostServer {
     /// `GET /v1/audit/export`: the audit bundle as a CBOR map of relative path -> bytes.
     func auditExport() async throws -> Response {
         let bytes = try await offload { () -> [UInt8] in
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-export-\(UUID().uuidString)").path
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-export-\(Hex.encode(self.service.configuration.random.bytes(16)))").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
             _ = try AuditBundle.export(from: self.log, to: dir)
             var files: [String: CBOR] = [:]

@@ -5,23 +5,30 @@ import ParleyCore
 import ParleyHost
 
 extension HostServer {
-    /// Connects the host's events to the job store and the log, and starts the watcher that
-    /// records jobs whose workers fail between requests. Call once, before serving.
+    /// Connects the host's events to the job store and the log. Call once, before serving.
+    ///
+    /// Events raised by a request (launch, worker entries, refusals, stop) are recorded in the
+    /// request's own context, before it answers, so the log holds them when the party hears the
+    /// outcome. A failure a worker has on its own (it crashed, broke the protocol, stopped
+    /// answering) is sent to one task that records it in the log and the store as it happens.
+    /// If any event cannot be recorded, the host must stop serving: ``fatalError()`` returns
+    /// the reason and the executable decides the exit.
     public func connect() {
         service.ledgerHandoff = { [weak self] in
             guard let self else { return .null }
             return try self.log.ledgerHandoff().cbor
         }
+        let (failures, failed) = AsyncStream.makeStream(of: (job: String, reason: String).self)
         service.onEvent = { [weak self] event in
             guard let self else { return }
             do {
                 switch event {
                 case .launched(let job, let claims, let module, let tier):
-                    let nonce = Nonce.random()
+                    let nonce = try Nonce(bytes: self.service.configuration.random.bytes(32))
                     let evidence = try self.service.evidence(job: job, nonce: nonce)
                     try self.log.recordLaunch(job: job, claims: claims, module: module, evidence: evidence, nonce: nonce, tier: tier)
                     let m = try self.service.job(job).module
-                    let now = Date()
+                    let now = self.service.configuration.clock.now()
                     try self.store.insert(.init(id: job, moduleName: m.definition.name, moduleMeasurement: m.measurement.hex,
                                                 tier: tier.rawValue, state: "collecting-datasets", reason: nil, createdAt: now, updatedAt: now))
                 case .workerEntry(let job, let entry):
@@ -31,35 +38,45 @@ extension HostServer {
                 case .stopped(let job):
                     try self.log.recordStopped(job: job)
                 case .failed(let job, let reason):
-                    try self.log.recordFailed(job: job, reason: reason)
+                    failed.yield((job, reason))
                 }
             } catch {
-                // The log must not silently miss an event: stop serving rather than carry on.
-                FileHandle.standardError.write(Data("parley serve: cannot record \(event) in the log or job store: \(error); stopping\n".utf8))
-                exit(75)
+                self.stopServing("cannot record \(event) in the log or job store: \(error)")
             }
         }
-        Thread.detachNewThread { [weak self] in
-            while let self {
-                self.syncStore()
-                Thread.sleep(forTimeInterval: 1)
+        recorder = Task { [weak self] in
+            for await failure in failures {
+                guard let self else { return }
+                do { try self.recordFailure(job: failure.job, reason: failure.reason) } catch {
+                    self.stopServing("cannot record the failure of \(failure.job) in the log or job store: \(error)")
+                }
             }
         }
     }
 
-    /// Brings the job store (and the log, for failures) up to date with the workers' states.
-    func syncStore() {
+    /// Records that `job` failed, once: the store's state says whether the log has it already.
+    func recordFailure(job: String, reason: String) throws {
         recordLock.lock()
         defer { recordLock.unlock() }
+        guard let record = try store.record(job), record.state != "failed" else { return }
+        try log.recordFailed(job: job, reason: reason)
+        try store.update(id: job, state: "failed", reason: reason, at: service.configuration.clock.now())
+    }
+
+    /// Brings the job store (and the log, for failures) up to date with the workers' states
+    /// before a read of the store (list, status).
+    func syncStore() {
         for job in service.allJobs {
             let state = job.session.state
-            guard let record = try? store.record(job.id), record.state != state.name else { continue }
-            var reason: String?
             if case .failed(let why) = state {
-                reason = why
-                try? log.recordFailed(job: job.id, reason: why)
+                try? recordFailure(job: job.id, reason: why)
+                continue
             }
-            try? store.update(id: job.id, state: state.name, reason: reason, at: Date())
+            recordLock.lock()
+            if let record = try? store.record(job.id), record.state != state.name {
+                try? store.update(id: job.id, state: state.name, reason: nil, at: service.configuration.clock.now())
+            }
+            recordLock.unlock()
         }
     }
 }

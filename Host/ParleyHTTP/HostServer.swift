@@ -32,6 +32,11 @@ public final class HostServer: @unchecked Sendable {
     var seenQueryNonces: Set<[UInt8]> = []
     /// The per-address connection count of the running application (for tests and diagnostics).
     var connections: ConnectionCounter?
+    /// The task that records workers' failures (``connect()``).
+    var recorder: Task<Void, Never>?
+    private let stopLock = NSLock()
+    private var stopReason: String?
+    private var stopWaiters: [CheckedContinuation<String, Never>] = []
 
     /// Sizes, deadlines and connection caps (`parley serve --help` names the flags).
     public struct Limits: Sendable {
@@ -56,6 +61,8 @@ public final class HostServer: @unchecked Sendable {
         self.token = token
         self.limits = limits
     }
+
+    deinit { recorder?.cancel() }
 
     /// TLS material: a PEM certificate chain and its PEM private key.
     public struct TLSFiles: Sendable {
@@ -123,6 +130,32 @@ public final class HostServer: @unchecked Sendable {
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
 
+    /// Returns once the host can no longer record what happens (the log or the job store
+    /// refused a write), with the reason. The log must not silently miss an event, so whoever
+    /// runs the server stops serving then (`parley-host` exits with status 75).
+    public func untilRecordingFails() async -> String {
+        await withCheckedContinuation { c in
+            stopLock.lock()
+            if let stopReason {
+                stopLock.unlock()
+                c.resume(returning: stopReason)
+            } else {
+                stopWaiters.append(c)
+                stopLock.unlock()
+            }
+        }
+    }
+
+    func stopServing(_ reason: String) {
+        stopLock.lock()
+        guard stopReason == nil else { stopLock.unlock(); return }
+        stopReason = reason
+        let waiters = stopWaiters
+        stopWaiters = []
+        stopLock.unlock()
+        for w in waiters { w.resume(returning: reason) }
+    }
+
     // MARK: Responses
 
     static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
@@ -154,23 +187,57 @@ public final class HostServer: @unchecked Sendable {
 /// Hands the port a server bound (port 0 picks a free one) from its start-up callback to
 /// whoever waits for it: `parley demo`, the tests, the benchmarks.
 public final class BoundPort: @unchecked Sendable {
-    // @unchecked: `port` is guarded by `lock`.
+    // @unchecked: `port` and `waiters` are guarded by `lock`.
     private let lock = NSLock()
     private var port: Int?
+    private var waiters: [UInt64: CheckedContinuation<Int, any Error>] = [:]
+    private var nextWaiter: UInt64 = 0
+    private var expired: Set<UInt64> = []
 
     public init() {}
 
     public var value: Int? { lock.lock(); defer { lock.unlock() }; return port }
 
-    public func set(_ p: Int) { lock.lock(); port = p; lock.unlock() }
+    public func set(_ p: Int) {
+        lock.lock()
+        port = p
+        let ready = waiters
+        waiters = [:]
+        lock.unlock()
+        for w in ready.values { w.resume(returning: p) }
+    }
 
-    /// Waits up to `timeout` seconds for the port.
+    /// Waits up to `timeout` seconds for the port: resumed by ``set(_:)``, or by the deadline.
     public func wait(timeout: TimeInterval = 10) async throws -> Int {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let p = value { return p }
-            try await Task.sleep(nanoseconds: 25_000_000)
+        let (ready, id): (Int?, UInt64) = lock.withLock {
+            if let port { return (port, 0) }
+            nextWaiter += 1
+            return (nil, nextWaiter)
         }
-        throw ParleyError(.io, "the host did not start listening within \(Int(timeout)) s")
+        if let ready { return ready }
+        let deadline = Task { [weak self] in
+            try? await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1_000_000_000))
+            self?.expire(id, timeout: timeout)
+        }
+        defer { deadline.cancel() }
+        return try await withCheckedThrowingContinuation { c in
+            lock.lock()
+            if let port { lock.unlock(); c.resume(returning: port); return }
+            if expired.remove(id) != nil {
+                lock.unlock()
+                c.resume(throwing: ParleyError(.io, "the host did not start listening within \(Int(timeout)) s"))
+                return
+            }
+            waiters[id] = c
+            lock.unlock()
+        }
+    }
+
+    private func expire(_ id: UInt64, timeout: TimeInterval) {
+        lock.lock()
+        let w = waiters.removeValue(forKey: id)
+        if w == nil, port == nil { expired.insert(id) }
+        lock.unlock()
+        w?.resume(throwing: ParleyError(.io, "the host did not start listening within \(Int(timeout)) s"))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import ParleyCore
+import ParleyHost
 
 /// The operator's bearer token: 32 random bytes in hex, created on first start in the data
 /// directory (`operator-token`, mode 0600). Operator requests (launch, stop, list) carry it;
@@ -10,13 +11,12 @@ public enum OperatorToken {
     public static func path(in dataDirectory: String) -> String { HostFiles.operatorToken(in: dataDirectory) }
 
     /// Reads the token, creating it first if there is none.
-    public static func loadOrCreate(dataDirectory: String) throws -> String {
+    public static func loadOrCreate(dataDirectory: String, random: any HostRandom = SystemRandom()) throws -> String {
         let p = path(in: dataDirectory)
         if FileManager.default.fileExists(atPath: p) {
             return try FileIO.readText(p).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        var rng = SystemRandomNumberGenerator()
-        let token = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let token = Hex.encode(random.bytes(32))
         try FileIO.write(Array((token + "\n").utf8), to: p, mode: 0o600)
         return token
     }

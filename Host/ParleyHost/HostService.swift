@@ -19,6 +19,10 @@ public final class HostService: @unchecked Sendable {
         public var workerEnvironment: [String: String] = [:]
         public var heartbeatInterval: TimeInterval = 1
         public var heartbeatTimeout: TimeInterval = 15
+        /// Where the host reads the time and waits (heartbeats, timestamps); a test drives it.
+        public var clock: any HostClock = SystemClock()
+        /// Where the host draws job ids and nonces from.
+        public var random: any HostRandom = SystemRandom()
 
         public init(dataDirectory: String, workerExecutable: String) {
             self.dataDirectory = dataDirectory
@@ -114,12 +118,9 @@ public final class HostService: @unchecked Sendable {
         image = staged
         return staged
     }
-    private let now: @Sendable () -> Date
-
-    public init(configuration: Configuration, quotes: any QuoteProvider, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(configuration: Configuration, quotes: any QuoteProvider) {
         self.configuration = configuration
         self.quotes = quotes
-        self.now = now
     }
 
     /// The live job `id`. - Throws: `ParleyError` `.notFound` when this host runs no such job.
@@ -142,12 +143,11 @@ public final class HostService: @unchecked Sendable {
         let module = try SealedModule(bytes: bundle)
         launchLock.lock()
         defer { launchLock.unlock() }
-        var rng = SystemRandomNumberGenerator()
-        let id = "job-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let id = "job-" + Hex.encode(configuration.random.bytes(8))
         let session = try WorkerSession(image: try workerImage(), debug: configuration.debugWorkers,
                                         environment: configuration.workerEnvironment,
                                         heartbeatInterval: configuration.heartbeatInterval,
-                                        heartbeatTimeout: configuration.heartbeatTimeout, now: now)
+                                        heartbeatTimeout: configuration.heartbeatTimeout, clock: configuration.clock)
         session.requireDatasets(Set(module.definition.datasets.keys))
         do {
             let handoff = try ledgerHandoff?()
@@ -163,11 +163,14 @@ public final class HostService: @unchecked Sendable {
             }
             try quotes.recordLaunch(claims)
             session.handle(.launchMeasured)
-            let job = Job(id: id, module: module, claims: claims, session: session, launchedAt: now())
+            let job = Job(id: id, module: module, claims: claims, session: session, launchedAt: configuration.clock.now())
             lock.lock()
             jobs[id] = job
             lock.unlock()
             onEvent?(.launched(job: id, claims: claims, module: bundle, tier: quotes.tier))
+            // From now on a failure (the worker exits, breaks the protocol, stops answering)
+            // reaches the log as it happens, from the context that saw it.
+            session.onFailure = { [weak self] reason in self?.onEvent?(.failed(job: id, reason: reason)) }
             return job
         } catch {
             session.handle(.protocolViolation("launch failed: \(error)"))
@@ -339,5 +342,7 @@ public enum HostEvent: Sendable {
     /// The worker refused an upload; only the code is logged.
     case uploadRefused(job: String, dataset: String, code: RefusalCode)
     case stopped(job: String)
+    /// The job failed (its worker exited, broke the protocol or stopped answering); reported
+    /// once per job, when it happens.
     case failed(job: String, reason: String)
 }

@@ -1,5 +1,6 @@
 import CParleySpawn
 import Foundation
+import Glibc
 import ParleyCore
 
 /// Starts `parley-enclave` processes. The runtime measurement is taken from the very bytes that
@@ -12,6 +13,24 @@ public enum WorkerLauncher {
         public let pid: pid_t
         public let channel: FramedChannel
         public let runtime: MeasurementDigest
+        /// The process, for the session to kill and reap.
+        public var process: Process { Process(pid: pid) }
+    }
+
+    /// A launched `parley-enclave` process.
+    public struct Process: WorkerProcess {
+        public let pid: pid_t
+
+        public func kill() { _ = Glibc.kill(pid, SIGKILL) }
+
+        /// Waits on a pidfd (poll(2) with a deadline, no sleep loop); SIGKILL at the deadline.
+        public func reap(grace: TimeInterval) -> String {
+            var status: Int32 = 0
+            guard parley_reap(pid, Int32(max(0, grace) * 1000), &status) >= 0 else {
+                return "not reapable: \(String(cString: strerror(errno)))"
+            }
+            return WorkerLauncher.describe(status: status)
+        }
     }
 
     /// Largest worker executable accepted.

@@ -14,6 +14,14 @@ public struct TPMQuote: Sendable, Equatable {
     /// SHA-256 PCR index -> value, read right after the quote and checked against its digest.
     public let pcrs: [Int: [UInt8]]
 
+    public init(attest: [UInt8], signature: [UInt8], nonce: [UInt8], pcrBank: String, pcrs: [Int: [UInt8]]) {
+        self.attest = attest
+        self.signature = signature
+        self.nonce = nonce
+        self.pcrBank = pcrBank
+        self.pcrs = pcrs
+    }
+
     /// The PCR values concatenated in ascending index order: the quote's digest input and the
     /// `-f` file format `tpm2_checkquote` accepts with `-l sha256:<indices>`.
     public var concatenatedPCRValues: [UInt8] {

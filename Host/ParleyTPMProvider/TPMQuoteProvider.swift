@@ -34,7 +34,7 @@ public struct PlatformLogPaths: Sendable, Equatable {
 public final class TPMQuoteProvider: @unchecked Sendable {
     // @unchecked: every use of the TPM client and the log goes through `lock`.
     private let lock = NSLock()
-    private let client: TPMClient
+    private let client: any TPMChannel
     private var log: DurableEventLog
     private let platformLogs: PlatformLogPaths?
     private let now: @Sendable () -> Date
@@ -56,18 +56,34 @@ public final class TPMQuoteProvider: @unchecked Sendable {
     ///   - now: stamps a new epoch event (injected).
     /// - Throws: when the TPM cannot be reached, a platform log does not parse, or PCR 13 holds a
     ///   value the launch log does not explain.
-    public init(tcti: String, dataDirectory: String, platformLogs: PlatformLogPaths? = nil,
-                now: @escaping @Sendable () -> Date = { Date() }) throws {
+    public convenience init(tcti: String, dataDirectory: String, platformLogs: PlatformLogPaths? = nil,
+                            now: @escaping @Sendable () -> Date = { Date() }) throws {
+        if let platformLogs { _ = try Self.readLogs(platformLogs) }
+        let client: TPMClient
+        do { client = try TPMClient(tcti: tcti) } catch {
+            throw ParleyError(.io, "TPM at \(tcti): \(Self.reason(error))")
+        }
+        try self.init(channel: TPMClientChannel(client), name: tcti, dataDirectory: dataDirectory, platformLogs: platformLogs,
+                      logsChecked: true, now: now)
+    }
+
+    /// The provider over any ``TPMChannel``; `name` says which TPM in errors.
+    public convenience init(channel: any TPMChannel, name: String, dataDirectory: String, platformLogs: PlatformLogPaths? = nil,
+                            now: @escaping @Sendable () -> Date = { Date() }) throws {
+        try self.init(channel: channel, name: name, dataDirectory: dataDirectory, platformLogs: platformLogs, logsChecked: false, now: now)
+    }
+
+    private init(channel: any TPMChannel, name: String, dataDirectory: String, platformLogs: PlatformLogPaths?,
+                 logsChecked: Bool, now: @escaping @Sendable () -> Date) throws {
         self.platformLogs = platformLogs
         self.now = now
-        if let platformLogs { _ = try Self.readLogs(platformLogs) }
-        let client: TPMClient, ak: AttestationKeyPublic, pcr: [UInt8], clock: TPMClockInfo
+        if let platformLogs, !logsChecked { _ = try Self.readLogs(platformLogs) }
+        let client = channel, ak: AttestationKeyPublic, pcr: [UInt8], clock: TPMClockInfo
         do {
-            client = try TPMClient(tcti: tcti)
             ak = try client.attestationKey()
             (pcr, clock) = try Self.launchPCRAndClock(client)
         } catch {
-            throw ParleyError(.io, "TPM at \(tcti): \(Self.reason(error))")
+            throw ParleyError(.io, "TPM at \(name): \(Self.reason(error))")
         }
         self.client = client
         attestationKeyPEM = ak.pem
@@ -113,7 +129,7 @@ public final class TPMQuoteProvider: @unchecked Sendable {
     }
 
     /// PCR 13 and the TPM's clock counters, read in one quote (a fresh random nonce; discarded).
-    private static func launchPCRAndClock(_ client: TPMClient) throws -> ([UInt8], TPMClockInfo) {
+    private static func launchPCRAndClock(_ client: any TPMChannel) throws -> ([UInt8], TPMClockInfo) {
         let q = try client.quote(nonce: Nonce.random().bytes, pcrs: [launchPCRIndex])
         let clock = try TPMAttestation.parse(q.attest).clockInfo
         guard let pcr = q.pcrs[launchPCRIndex] else { throw ParleyError(.io, "the TPM did not return PCR \(launchPCRIndex)") }
@@ -148,7 +164,7 @@ public final class TPMQuoteProvider: @unchecked Sendable {
     private func measure(_ event: [UInt8]) throws {
         try log.append(event)
         do { try client.extendPCR(launchPCRIndex, with: LaunchLogEvent.digest(of: event)) } catch {
-            throw ParleyError(.io, "extending PCR \(launchPCRIndex) failed: \(error.reason)")
+            throw ParleyError(.io, "extending PCR \(launchPCRIndex) failed: \(Self.reason(error))")
         }
     }
 
@@ -177,7 +193,7 @@ public final class TPMQuoteProvider: @unchecked Sendable {
             ak = try client.attestationKey()
             q = try client.quote(nonce: nonce.bytes, pcrs: quotedPCRs)
         } catch {
-            throw ParleyError(.io, "TPM quote failed: \(error.reason)")
+            throw ParleyError(.io, "TPM quote failed: \(Self.reason(error))")
         }
         let logs = try platformLogs.map(Self.readLogs)
         return TPMEvidence.make(attest: q.attest, signature: q.signature, akPublic: ak.tpm2bPublic, pcrs: q.pcrs,

@@ -109,6 +109,13 @@ struct ServeCommand: AsyncParsableCommand {
             started.service.shutdown()
             fail(e.reason, code: 2)
         }
+        // The log must not silently miss an event: when it cannot record one, stop serving.
+        let server = started.server
+        Task.detached {
+            let reason = await server.untilRecordingFails()
+            FileHandle.standardError.write(Data("parley serve: \(reason); stopping\n".utf8))
+            Foundation.exit(75)
+        }
         do { try await app.runService() } catch {
             started.service.shutdown()
             fail("the server stopped: \(error)", code: 1)

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ParleyAttestation
+import ParleyAudit
 import ParleyCore
 import ParleyHTTP
 import ParleyParty
@@ -162,5 +163,28 @@ final class HTTPEndToEndTests: HTTPTestCase {
         let status = try await http.request("GET", "/v1/jobs/\(job)").json()
         XCTAssertEqual(status["state"] as? String, "failed")
         XCTAssertTrue((status["reason"] as? String ?? "").contains("SIGKILL"))
+    }
+
+    /// A crash between requests reaches the job store and the log as an event, with no request
+    /// reading the store first and no poller (the list and status endpoints are not called).
+    func testWorkerCrashReachesTheStoreAndTheLogWithoutARead() async throws {
+        let job = try await launch()
+        let j = try service.job(job)
+        let (store, log) = (server.store, server.log)
+        let before = log.size
+        kill(j.session.pid, SIGKILL)
+        XCTAssertTrue(j.session.waitForExit(timeout: 10))
+        let deadline = Date().addingTimeInterval(10)
+        while try store.record(job)?.state != "failed", Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+        let record = try XCTUnwrap(try store.record(job))
+        XCTAssertEqual(record.state, "failed")
+        XCTAssertTrue((record.reason ?? "").contains("SIGKILL"))
+        XCTAssertEqual(log.size, before + 1, "exactly one entry: the failure")
+        let entry = try XCTUnwrap(try log.entries(from: before, count: 1).first)
+        guard case .failed(let reason) = try LogRecord(bytes: entry).body else { return XCTFail("the new entry is not a failure") }
+        XCTAssertTrue(reason.contains("SIGKILL"))
+        // A later read does not log it again.
+        _ = try http.request("GET", "/v1/jobs/\(job)")
+        XCTAssertEqual(log.size, before + 1)
     }
 }

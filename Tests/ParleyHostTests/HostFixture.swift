@@ -7,6 +7,7 @@ import ParleyModule
 import ParleyParty
 import XCTest
 import ParleyQuoting
+import ParleyTestSupport
 
 /// A host with real worker processes, the campaign-lift module, two parties and their data.
 class HostFixture: XCTestCase {
@@ -24,22 +25,11 @@ class HostFixture: XCTestCase {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-host-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         addTeardownBlock { [dir] in try? FileManager.default.removeItem(atPath: dir) }
-        let def = try Self.campaignLift(in: dir, author: author, brand: brand, retailer: retailer)
-        bundle = try SealedModule.seal(def, key: author).bytes
+        bundle = try CampaignLiftModule.seal(in: dir, brand: brand, retailer: retailer, author: author)
         writeData(people: 3000)
     }
 
     /// Exposures for `people` people across 3 campaigns; a purchase for every second one.
-    /// The shipped campaign-lift module, loaded in `dir` with `brand`'s and `retailer`'s keys.
-    static func campaignLift(in dir: String, author: PartyPrivateKey, brand: PartyPrivateKey, retailer: PartyPrivateKey) throws -> ModuleDefinition {
-        try brand.publicKey.pemRepresentation.write(toFile: dir + "/brand.pub", atomically: true, encoding: .utf8)
-        try retailer.publicKey.pemRepresentation.write(toFile: dir + "/retailer.pub", atomically: true, encoding: .utf8)
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Enclave/Modules/campaign-lift/campaign-lift.toml")
-        try FileManager.default.copyItem(atPath: source.path, toPath: dir + "/campaign-lift.toml")
-        return try ModuleDefinition.load(source: dir + "/campaign-lift.toml", author: Array(author.signing.publicKey.derRepresentation))
-    }
-
     func writeData(people: Int) {
         var exposures = "email_hash,campaign,region\n", purchases = "email_hash,amount,category\n"
         for i in 0..<people {

@@ -2,6 +2,7 @@ import Foundation
 import ParleyCore
 import ParleyHost
 import ParleyModule
+import ParleyTestSupport
 import XCTest
 
 /// Every transition of the job state machine, including the failure ones, without processes.
@@ -60,7 +61,8 @@ final class JobStateMachineTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-jsm-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let module = try HostFixture.campaignLift(in: dir, author: PartyPrivateKey(), brand: PartyPrivateKey(), retailer: PartyPrivateKey())
+        let module = try SealedModule(bytes: try CampaignLiftModule.seal(in: dir, brand: PartyPrivateKey(), retailer: PartyPrivateKey(),
+                                                                         author: PartyPrivateKey())).definition
         func admit(_ state: JobStateMachine.State, _ dataset: String = "exposures", signed: Bool? = nil) -> UploadAdmission {
             JobStateMachine.admitUpload(dataset, module: module, state: state, signedByProvider: { _ in signed })
         }

@@ -12,4 +12,10 @@ int parley_sealed_image(const unsigned char *image, size_t length);
  * run between fork and exec. Returns the child's pid, or -1 with errno set. */
 pid_t parley_spawn_image(int image_fd, int channel_fd, char *const argv[], char *const envp[]);
 
+/* Waits for child `pid` to exit, for at most `grace_ms` milliseconds, without polling: the wait
+ * blocks in poll(2) on a pidfd. At the deadline the child is sent SIGKILL and reaped. Stores the
+ * wait status in `status`. Returns 1 if it exited by itself, 0 if it had to be killed, -1 with
+ * errno set if it cannot be waited for. */
+int parley_reap(pid_t pid, int grace_ms, int *status);
+
 #endif

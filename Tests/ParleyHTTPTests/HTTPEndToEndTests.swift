@@ -184,7 +184,7 @@ final class HTTPEndToEndTests: HTTPTestCase {
         guard case .failed(let reason) = try LogRecord(bytes: entry).body else { return XCTFail("the new entry is not a failure") }
         XCTAssertTrue(reason.contains("SIGKILL"))
         // A later read does not log it again.
-        _ = try http.request("GET", "/v1/jobs/\(job)")
+        _ = try await http.request("GET", "/v1/jobs/\(job)")
         XCTAssertEqual(log.size, before + 1)
     }
 }

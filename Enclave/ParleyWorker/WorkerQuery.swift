@@ -28,18 +28,20 @@ extension WorkerRuntime {
             return .queryRefused(.init(query: name, code: code, reason: reason, entry: entry))
         }
         guard let module, let gate, var budget else { return try refuse(.noModule, "the worker has no module yet") }
+        // The rule the host already applied, asked again: the worker trusts no host.
+        let signed = DataPlane.queryRequestMessage(job: job, query: name, receiver: receiver, nonce: nonce)
+        let admission = QueryAdmission.decide(module: module, query: name, receiver: receiver, nonce: nonce) {
+            DataPlane.check(m.signature, over: signed, by: $0.signing) == .valid
+        }
+        let party: PartyPublicKey
+        switch admission {
+        case .refused(let why): return try refuse(why.code, why.description)
+        case .admitted(let key): party = key
+        }
         guard let decl = module.queries[name], let plan = plans[name] else {
             return try refuse(.undeclaredQuery, "query \(name) is not declared by the module")
         }
-        guard decl.receivers.contains(receiver), let party = module.parties[receiver] else {
-            return try refuse(.notReceiver, "\(receiver) is not a declared receiver of \(name)")
-        }
-        guard (16...64).contains(nonce.count) else { return try refuse(.badNonce, "the request nonce must be 16 to 64 bytes") }
         guard !seenQueryNonces.contains(nonce) else { return try refuse(.replayed, "this request was already used (replayed nonce)") }
-        let signed = DataPlane.queryRequestMessage(job: job, query: name, receiver: receiver, nonce: nonce)
-        guard DataPlane.check(m.signature, over: signed, by: party.signing) == .valid else {
-            return try refuse(.badSignature, "the request is not signed by \(receiver)")
-        }
         seenQueryNonces.insert(nonce)
         let missing = Set(plan.datasetNames).subtracting(tables.keys)
         guard missing.isEmpty else {

@@ -31,16 +31,16 @@ extension HostServer {
         // The bundle opened: whatever fails from here (the worker, the quote provider, the TPM)
         // is the host's failure, 500 `internal`, never the operator's "bad module".
         let job = try await offload { try self.service.launch(bundle: bundle) }
-        return Self.json(["job": job.id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,
-                          "module": job.module.definition.name, "measurement": job.module.measurement.hex,
-                          "runtime": job.claims.runtime.hex], status: .created)
+        return Self.json(LaunchedJob(job: job.id, state: job.session.state.name, tier: service.quotes.tier.rawValue,
+                                     module: job.module.definition.name, measurement: job.module.measurement.hex,
+                                     runtime: job.claims.runtime.hex), status: .created)
     }
 
     /// Operator only (``OperatorAuthMiddleware``).
     func list() async throws -> Response {
         syncStore()
         let records = try store.all()
-        return Self.json(["jobs": records.map { ["job": $0.id, "state": $0.state, "reason": $0.reason as Any, "module": $0.moduleName, "tier": $0.tier] }])
+        return Self.json(JobList(jobs: records.map { JobSummary(job: $0.id, state: $0.state, reason: $0.reason, module: $0.moduleName, tier: $0.tier) }))
     }
 
     func status(_ id: String) async throws -> Response {
@@ -48,23 +48,23 @@ extension HostServer {
         if let job = try? service.job(id) {
             let d = job.module.definition
             let receipts = job.receipts
-            var datasets: [String: Any] = [:]
+            var datasets: [String: LiveJobStatus.Dataset] = [:]
             for (name, decl) in d.datasets {
-                var info: [String: Any] = ["provider": decl.provider, "accepted": receipts[name] != nil]
-                if let r = receipts[name] { info["rows"] = r.rows; info["digest"] = Hex.encode(r.digest) }
-                datasets[name] = info
+                let r = receipts[name]
+                datasets[name] = LiveJobStatus.Dataset(provider: decl.provider, accepted: r != nil, rows: r?.rows, digest: r.map { Hex.encode($0.digest) })
             }
-            var out: [String: Any] = ["job": id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,
-                                      "module": ["name": d.name, "version": d.version, "measurement": job.module.measurement.hex, "signer": job.module.signer.hex],
-                                      "runtime": job.claims.runtime.hex, "datasets": datasets,
-                                      "queries": d.queries.mapValues { ["receivers": $0.receivers] },
-                                      "parties": d.parties.mapValues { DataPlane.keyFingerprint($0.signing.derRepresentation) }]
-            if case .failed(let why) = job.session.state { out["reason"] = why }
-            return Self.json(out)
+            var reason: String?
+            if case .failed(let why) = job.session.state { reason = why }
+            return Self.json(LiveJobStatus(
+                job: id, state: job.session.state.name, reason: reason, tier: service.quotes.tier.rawValue,
+                module: .init(name: d.name, version: d.version, measurement: job.module.measurement.hex, signer: job.module.signer.hex),
+                runtime: job.claims.runtime.hex, datasets: datasets,
+                queries: d.queries.mapValues { LiveJobStatus.Query(receivers: $0.receivers) },
+                parties: d.parties.mapValues { DataPlane.keyFingerprint($0.signing.derRepresentation) }))
         }
         guard let r = try store.record(id) else { return Self.error(.notFound, "no job \(id) on this host", code: "no-job") }
-        return Self.json(["job": r.id, "state": r.state, "reason": r.reason as Any, "tier": r.tier,
-                          "module": ["name": r.moduleName, "measurement": r.moduleMeasurement]])
+        return Self.json(StoredJobStatus(job: r.id, state: r.state, reason: r.reason, tier: r.tier,
+                                         module: .init(name: r.moduleName, measurement: r.moduleMeasurement)))
     }
 
     func evidence(_ req: Request, _ id: String) async throws -> Response {
@@ -139,7 +139,7 @@ extension HostServer {
         if let failure { return Self.error(.contentTooLarge, failure, code: "upload-broken") }
         switch outcome {
         case .accepted(let r):
-            return Self.json(["dataset": r.dataset, "rows": r.rows, "digest": Hex.encode(r.digest), "log_size": log.size])
+            return Self.json(UploadReceiptBody(dataset: r.dataset, rows: r.rows, digest: Hex.encode(r.digest), logSize: log.size))
         case .refused(let reason, _):
             return Self.error(.unprocessableContent, reason, code: "upload-refused")
         }
@@ -147,20 +147,28 @@ extension HostServer {
 
     func query(_ req: Request, _ id: String, _ name: String) async throws -> Response {
         var req = req
-        guard let body = try? await req.collectBody(upTo: limits.maxQueryRequestBytes),
-              let obj = try? JSONSerialization.jsonObject(with: Data(Array(buffer: body))) as? [String: Any],
-              let receiver = obj["receiver"] as? String, let nonce = (obj["nonce"] as? String).flatMap({ try? Hex.decode($0) }),
-              let signature = (obj["signature"] as? String).flatMap({ try? Hex.decode($0) }), (16...64).contains(nonce.count) else {
-            return Self.error(.badRequest, "a query request is JSON {\"receiver\", \"nonce\" (hex), \"signature\" (hex)}", code: "bad-request")
+        let request: QueryRequestBody
+        do {
+            guard let body = try? await req.collectBody(upTo: limits.maxQueryRequestBytes) else {
+                throw ParleyError(.malformed, "the query request is over \(limits.maxQueryRequestBytes) bytes")
+            }
+            request = try APIJSON.decode(QueryRequestBody.self, from: Array(buffer: body), what: "the query request")
+        } catch let e as ParleyError {
+            return Self.error(.badRequest, "\(e.reason); a query request is JSON {\"receiver\", \"nonce\" (hex, 16 to 64 bytes), \"signature\" (hex)}", code: "bad-request")
         }
+        let receiver = request.receiver, nonce = request.nonce, signature = request.signature
         guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
-        let d = job.module.definition
-        guard let q = d.queries[name] else { return Self.error(.notFound, "the module declares no query \(name)", code: "no-query") }
-        guard q.receivers.contains(receiver), let party = d.parties[receiver] else {
-            return Self.error(.forbidden, "\(receiver) is not a declared receiver of \(name)", code: "not-receiver")
-        }
-        guard DataPlane.check(signature, over: DataPlane.queryRequestMessage(job: id, query: name, receiver: receiver, nonce: nonce), by: party.signing) == .valid else {
-            return Self.error(.forbidden, "the request is not signed by \(receiver)", code: "bad-signature")
+        let signed = DataPlane.queryRequestMessage(job: id, query: name, receiver: receiver, nonce: nonce)
+        switch QueryAdmission.decide(module: job.module.definition, query: name, receiver: receiver, nonce: nonce,
+                                     signedByReceiver: { DataPlane.check(signature, over: signed, by: $0.signing) == .valid }) {
+        case .admitted: break
+        case .refused(let why):
+            switch why {
+            case .undeclaredQuery: return Self.error(.notFound, "the module declares no query \(name)", code: "no-query")
+            case .notReceiver: return Self.error(.forbidden, why.description, code: "not-receiver")
+            case .badNonce: return Self.error(.badRequest, why.description, code: "bad-request")
+            case .badSignature: return Self.error(.forbidden, why.description, code: "bad-signature")
+            }
         }
         guard claimNonce(nonce) else { return Self.error(.conflict, "this request was already used (replayed nonce)", code: "replayed") }
         let outcome = try await offload { try self.service.query(job: id, query: name, receiver: receiver, nonce: nonce, signature: signature) }
@@ -181,7 +189,7 @@ extension HostServer {
         guard (try? service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
         try await offload { try self.service.stop(job: id) }
         syncStore()
-        return Self.json(["job": id, "state": "stopped"])
+        return Self.json(StoppedJob(job: id, state: "stopped"))
     }
 
     // MARK: Log

@@ -112,7 +112,7 @@ final class HTTPRefusalTests: HTTPTestCase {
 }
 
 /// A quote provider that fails inside the host, as a broken TPM would.
-struct FailingQuoteProvider: QuoteProvider {
+final class FailingQuoteProvider: QuoteProvider {
     var tier: AssuranceTier { .software }
     func recordLaunch(_ claims: LaunchClaims) throws { throw ParleyError(.unsupported, "the quote provider failed") }
     func evidence(for claims: LaunchClaims, nonce: Nonce) throws -> [UInt8] { throw ParleyError(.unsupported, "the quote provider failed") }

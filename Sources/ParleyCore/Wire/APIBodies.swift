@@ -27,8 +27,10 @@ public enum APIJSON {
             throw e
         } catch let DecodingError.keyNotFound(key, _) {
             throw ParleyError(.malformed, "\(what) has no \"\(key.stringValue)\"")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
             throw ParleyError(.malformed, "\(what) has a field of the wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+        } catch let DecodingError.valueNotFound(_, context) where !context.codingPath.isEmpty {
+            throw ParleyError(.malformed, "\(what) has a null field at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
         } catch {
             throw ParleyError(.malformed, "\(what) is not the JSON object the API documents")
         }

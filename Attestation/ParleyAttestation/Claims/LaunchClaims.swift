@@ -71,7 +71,7 @@ public struct LaunchClaims: Sendable, Equatable {
     static let optionalFields: Set<String> = ["ledger", "sandbox"]
 
     /// Reads the lock-down report: a map of step name to outcome text, within ``SandboxLimits``.
-    static func parseSandbox(_ value: CBOR?, context: String) throws -> [String: String] {
+    public static func parseSandbox(_ value: CBOR?, context: String) throws -> [String: String] {
         guard let value else { return [:] }
         let m = try value.textKeyedMap("\(context) sandbox")
         guard !m.isEmpty, m.count <= SandboxLimits.maxSteps else {

@@ -53,50 +53,82 @@ extension AuditReplayReport {
     }
 
     /// The report as JSON (sorted keys): `verdict` (`"passed"` or `"failed"`), `first_failure`,
-    /// `log`, `jobs`, `uploads`, `releases`, `refusals`, `epsilon_by_dataset`, `warnings`, `failures`.
+    /// `log`, `jobs`, `uploads`, `releases`, `refusals`, `epsilon_by_dataset`, `ledgers`, `warnings`, `failures`.
     public var json: String {
-        func failure(_ f: AuditReplayFailure) -> [String: Any] {
-            var m: [String: Any] = ["code": f.reason.code, "reason": f.reason.description]
-            if let index = f.entryIndex { m["entry"] = index }
-            return m
+        String(decoding: APIJSON.encode(AuditReplayReportJSON(self), pretty: true), as: UTF8.self)
+    }
+}
+
+/// The JSON shape of ``AuditReplayReport`` (snake_case keys; absent values are `null`, never omitted).
+struct AuditReplayReportJSON: Encodable {
+    struct Failure: Encodable {
+        let code: String, reason: String, entry: UInt64?
+        init(_ f: AuditReplayFailure) { code = f.reason.code; reason = f.reason.description; entry = f.entryIndex }
+    }
+    struct Log: Encodable {
+        let entries: UInt64, root: Nullable<String>, verifiedCheckpoints: Int, largestCheckpoint: Nullable<UInt64>
+        let key: Nullable<String>, keyPinned: Bool
+        enum CodingKeys: String, CodingKey {
+            case entries, root, key, verifiedCheckpoints = "verified_checkpoints", largestCheckpoint = "largest_checkpoint", keyPinned = "key_pinned"
         }
-        var root: [String: Any] = [
-            "log": ["entries": entryCount, "root": rootHash ?? NSNull(), "verified_checkpoints": verifiedCheckpoints,
-                    "largest_checkpoint": largestCheckpoint.map { $0 as Any } ?? NSNull(),
-                    "key": logKey ?? NSNull(), "key_pinned": logKeyPinned] as [String: Any],
-            "jobs": jobs.map { j -> [String: Any] in
-                ["id": j.id, "module_name": j.moduleName ?? NSNull(), "module_version": j.moduleVersion ?? NSNull(),
-                 "module": j.module?.hex ?? NSNull(), "tier": j.tier?.rawValue ?? NSNull(), "state": j.state.description,
-                 "epsilon_spent": j.epsilonSpent, "budget": j.budget ?? NSNull(), "launch_entry": j.launchEntry.map { $0 as Any } ?? NSNull()]
-            },
-            "uploads": uploads.map { u -> [String: Any] in
-                ["job": u.job, "dataset": u.dataset, "provider": u.provider, "rows": u.rows, "sha256": Hex.encode(u.digest), "entry": u.entryIndex]
-            },
-            "releases": releases.map { r -> [String: Any] in
-                ["job": r.job, "query": r.query, "receiver": r.receiver, "epsilon": r.epsilon, "delta": r.delta,
-                 "budget_left": r.budgetLeft, "suppressed_groups": r.suppressedGroups, "entry": r.entryIndex]
-            },
-            "refusals": refusals.map { r -> [String: Any] in
-                ["job": r.job, "kind": r.kind.rawValue, "subject": r.subject, "code": r.code, "entry": r.entryIndex]
-            },
-            "epsilon_by_dataset": epsilonByDataset.map { s -> [String: Any] in
-                ["sha256": s.digest, "dataset": s.dataset, "jobs": s.jobs, "epsilon": s.epsilon]
-            },
-            "ledgers": ledgers.map { l -> [String: Any] in
-                ["id": l.id, "name": l.name, "jobs": l.jobs, "spent": l.spent, "budget": l.budget, "open": l.open]
-            },
-            "warnings": warnings.map { ["code": $0.code, "message": $0.description] },
-            "failures": failures.map(failure),
-        ]
-        switch verdict {
-        case .passed: root["verdict"] = "passed"
-        case .failed(let first):
-            root["verdict"] = "failed"
-            root["first_failure"] = failure(first)
+    }
+    struct Job: Encodable {
+        let id: String, moduleName: Nullable<String>, moduleVersion: Nullable<String>, module: Nullable<String>, tier: Nullable<String>
+        let state: String, epsilonSpent: String, budget: Nullable<String>, launchEntry: Nullable<UInt64>
+        enum CodingKeys: String, CodingKey {
+            case id, module, tier, state, budget
+            case moduleName = "module_name", moduleVersion = "module_version", epsilonSpent = "epsilon_spent", launchEntry = "launch_entry"
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
-            return "{\"verdict\": \"failed\", \"error\": \"the report could not be encoded\"}"
+    }
+    struct Upload: Encodable { let job: String, dataset: String, provider: String, rows: UInt64, sha256: String, entry: UInt64 }
+    struct Release: Encodable {
+        let job: String, query: String, receiver: String, epsilon: String, delta: String, budgetLeft: String, suppressedGroups: UInt64, entry: UInt64
+        enum CodingKeys: String, CodingKey {
+            case job, query, receiver, epsilon, delta, entry, budgetLeft = "budget_left", suppressedGroups = "suppressed_groups"
         }
-        return String(decoding: data, as: UTF8.self)
+    }
+    struct Refusal: Encodable { let job: String, kind: String, subject: String, code: String, entry: UInt64 }
+    struct Spending: Encodable { let sha256: String, dataset: String, jobs: [String], epsilon: String }
+    struct Ledger: Encodable { let id: String, name: String, jobs: [String], spent: String, budget: String, open: [String] }
+    struct Warning: Encodable { let code: String, message: String }
+
+    let verdict: String
+    let firstFailure: Failure?
+    let log: Log
+    let jobs: [Job]
+    let uploads: [Upload]
+    let releases: [Release]
+    let refusals: [Refusal]
+    let epsilonByDataset: [Spending]
+    let ledgers: [Ledger]
+    let warnings: [Warning]
+    let failures: [Failure]
+    enum CodingKeys: String, CodingKey {
+        case verdict, log, jobs, uploads, releases, refusals, ledgers, warnings, failures
+        case firstFailure = "first_failure", epsilonByDataset = "epsilon_by_dataset"
+    }
+
+    init(_ r: AuditReplayReport) {
+        switch r.verdict {
+        case .passed: verdict = "passed"; firstFailure = nil
+        case .failed(let first): verdict = "failed"; firstFailure = Failure(first)
+        }
+        log = Log(entries: r.entryCount, root: Nullable(r.rootHash), verifiedCheckpoints: r.verifiedCheckpoints,
+                  largestCheckpoint: Nullable(r.largestCheckpoint), key: Nullable(r.logKey), keyPinned: r.logKeyPinned)
+        jobs = r.jobs.map { j in
+            Job(id: j.id, moduleName: Nullable(j.moduleName), moduleVersion: Nullable(j.moduleVersion), module: Nullable(j.module?.hex),
+                tier: Nullable(j.tier?.rawValue), state: j.state.description, epsilonSpent: j.epsilonSpent, budget: Nullable(j.budget),
+                launchEntry: Nullable(j.launchEntry))
+        }
+        uploads = r.uploads.map { Upload(job: $0.job, dataset: $0.dataset, provider: $0.provider, rows: $0.rows, sha256: Hex.encode($0.digest), entry: $0.entryIndex) }
+        releases = r.releases.map {
+            Release(job: $0.job, query: $0.query, receiver: $0.receiver, epsilon: $0.epsilon, delta: $0.delta,
+                    budgetLeft: $0.budgetLeft, suppressedGroups: $0.suppressedGroups, entry: $0.entryIndex)
+        }
+        refusals = r.refusals.map { Refusal(job: $0.job, kind: $0.kind.rawValue, subject: $0.subject, code: $0.code, entry: $0.entryIndex) }
+        epsilonByDataset = r.epsilonByDataset.map { Spending(sha256: $0.digest, dataset: $0.dataset, jobs: $0.jobs, epsilon: $0.epsilon) }
+        ledgers = r.ledgers.map { Ledger(id: $0.id, name: $0.name, jobs: $0.jobs, spent: $0.spent, budget: $0.budget, open: $0.open) }
+        warnings = r.warnings.map { Warning(code: $0.code, message: $0.description) }
+        failures = r.failures.map(Failure.init)
     }
 }

@@ -115,7 +115,7 @@ public struct LogRecord: Sendable, Equatable {
         case "upload-refused":
             try m.rejectUnknownKeys(common.union(["dataset", "code"]), in: context)
             body = .uploadRefused(dataset: try m.required("dataset", in: context).textValue("\(context) dataset"),
-                                  code: try RefusalCodeText.parse(try m.required("code", in: context).textValue("\(context) code"), in: context))
+                                  code: try RefusalCode.logged(try m.required("code", in: context).textValue("\(context) code"), in: context))
         case "stopped":
             try m.rejectUnknownKeys(common, in: context)
             body = .stopped
@@ -188,18 +188,5 @@ public struct LaunchRecord: Sendable, Equatable {
         self.evidence = evidence
         self.nonce = nonce
         self.platform = platform
-    }
-}
-
-/// Refusal codes as logged: a short fixed word (``RefusalCode``), never free text, so that no
-/// data can be smuggled into the public log through a refusal.
-enum RefusalCodeText {
-    /// The code, if it is one of ``RefusalCode``.
-    /// - Throws: `ParleyError` `.malformed` for anything else.
-    static func parse(_ text: String, in context: String) throws -> String {
-        guard RefusalCode(rawValue: text) != nil else {
-            throw ParleyError(.malformed, "\(context) has an unknown refusal code")
-        }
-        return text
     }
 }

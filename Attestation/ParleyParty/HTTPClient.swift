@@ -14,14 +14,16 @@ public final class HTTP: Sendable {
         public var text: String { String(decoding: body, as: UTF8.self) }
         /// The `error` of a JSON refusal, or the body.
         public var errorMessage: String {
-            if let obj = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let e = obj["error"] as? String { return e }
+            if let refusal = try? APIJSON.decode(APIErrorBody.self, from: body, what: "the refusal") { return refusal.error }
             return text.isEmpty ? "HTTP \(status)" : text
         }
-        public func json() throws -> [String: Any] {
-            guard let obj = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-                throw ParleyError(.malformed, "the server's answer is not a JSON object")
-            }
-            return obj
+        /// The stable `code` of a JSON refusal (docs/openapi.yaml), if the body is one.
+        public var errorCode: String? { (try? APIJSON.decode(APIErrorBody.self, from: body, what: "the refusal"))?.code }
+
+        /// The body as the API's `T` (``APIJSON``).
+        /// - Throws: ``ParleyError`` `.malformed` if it is not.
+        public func decode<T: Decodable>(_ type: T.Type, what: String = "the server's answer") throws -> T {
+            try APIJSON.decode(type, from: body, what: what)
         }
     }
 

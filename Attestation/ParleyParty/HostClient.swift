@@ -7,10 +7,10 @@ import ParleyLog
 
 /// What the party and operator verbs (and `parley demo`) do over HTTP.
 public enum ClientOps {
-    public static func launch(_ http: HTTP, token: String, bundle: [UInt8]) async throws -> [String: Any] {
+    public static func launch(_ http: HTTP, token: String, bundle: [UInt8]) async throws -> LaunchedJob {
         let r = try await http.request("POST", "/v1/jobs", body: bundle, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/cbor"])
         guard r.status == 201 else { throw ParleyError(.verificationFailed, "launch refused (\(r.status)): \(r.errorMessage)") }
-        return try r.json()
+        return try r.decode(LaunchedJob.self, what: "the launch answer")
     }
 
     /// The evidence interaction: with `log`, first proves the host's log extends what the client
@@ -54,7 +54,7 @@ public enum ClientOps {
     ///   `upload-accepted` entry, proved into a checkpoint and kept as a receipt.
     /// - Parameter log: the client's memory of the host's log (see ``verifiedWorker(_:job:policy:log:)``).
     public static func upload(_ http: HTTP, job: String, dataset: String, file: String, key: PartyPrivateKey, worker: AttestationResult,
-                       progress: Bool = true, log: LogFollower? = nil) async throws -> [String: Any] {
+                       progress: Bool = true, log: LogFollower? = nil) async throws -> UploadResult {
         try await log?.follow()
         try log?.checkBeforeUpload(worker.claims)
         let sealed = try PartyClient.SealedUpload(path: file, job: job, dataset: dataset, worker: worker.claims, key: key)
@@ -65,17 +65,15 @@ public enum ClientOps {
         }
         producer.finish()
         guard r.status == 200 else { throw ParleyError(.verificationFailed, "upload refused (\(r.status)): \(r.errorMessage)") }
-        var answer = try r.json()
-        if let log {
-            let digest = producer.digest
-            let receipt = try await log.receipt(job: job, signingKey: worker.claims.signingKey, hint: (answer["log_size"] as? NSNumber)?.uint64Value,
-                                                what: "your upload of \(dataset)") { kind in
-                if case .uploadAccepted(let u) = kind { return u.dataset == dataset && u.ciphertextSHA256 == digest }
-                return false
-            }
-            answer["log_index"] = receipt.index
+        let answer = try r.decode(UploadReceiptBody.self, what: "the upload receipt")
+        guard let log else { return UploadResult(receipt: answer, logIndex: nil) }
+        let digest = producer.digest
+        let receipt = try await log.receipt(job: job, signingKey: worker.claims.signingKey, hint: answer.logSize,
+                                            what: "your upload of \(dataset)") { kind in
+            if case .uploadAccepted(let u) = kind { return u.dataset == dataset && u.ciphertextSHA256 == digest }
+            return false
         }
-        return answer
+        return UploadResult(receipt: answer, logIndex: receipt.index)
     }
 
     /// Which of the module's parties `key` is, by its fingerprint in the job's status.
@@ -83,7 +81,7 @@ public enum ClientOps {
         let r = try await http.request("GET", "/v1/jobs/\(job)")
         guard r.status == 200 else { throw ParleyError(.io, "no job \(job) (\(r.status)): \(r.errorMessage)") }
         let mine = DataPlane.keyFingerprint(key.signing.publicKey.derRepresentation)
-        let parties = (try r.json()["parties"] as? [String: String]) ?? [:]
+        let parties = try r.decode(LiveJobStatus.self, what: "the job's status (is the job still running?)").parties
         guard let name = parties.first(where: { $0.value == mine })?.key else {
             throw ParleyError(.badKey, "this key is not one of the module's parties (\(parties.keys.sorted().joined(separator: ", ")))")
         }
@@ -98,9 +96,8 @@ public enum ClientOps {
                          worker: AttestationResult, log: LogFollower? = nil) async throws -> ResultDocument {
         try await log?.follow()
         let request = try PartyClient.queryRequest(job: job, query: query, receiver: receiver, key: key)
-        let body = try JSONSerialization.data(withJSONObject: ["receiver": receiver, "nonce": Hex.encode(request.nonce),
-                                                               "signature": Hex.encode(request.signature)])
-        let r = try await http.request("POST", "/v1/jobs/\(job)/queries/\(query)", body: Array(body), headers: ["Content-Type": "application/json"])
+        let body = APIJSON.encode(QueryRequestBody(receiver: receiver, nonce: request.nonce, signature: request.signature))
+        let r = try await http.request("POST", "/v1/jobs/\(job)/queries/\(query)", body: body, headers: ["Content-Type": "application/json"])
         guard r.status == 200 else { throw ParleyError(.verificationFailed, "query refused (\(r.status)): \(r.errorMessage)") }
         let opened: PartyClient.OpenedResult
         do {
@@ -128,13 +125,7 @@ public enum ClientOps {
     public static func render(_ doc: ResultDocument, format: String) -> String {
         switch format {
         case "json":
-            let obj: [String: Any] = [
-                "job": doc.job, "query": doc.query, "columns": doc.columns,
-                "rows": doc.rows.map { $0.map { c -> Any in c.int64.map { $0 as Any } ?? cell(c) } },
-                "suppressed_groups": doc.suppressedGroups, "epsilon_charged": doc.epsilonCharged, "budget_left": doc.budgetLeft,
-            ]
-            let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
-            return String(decoding: data, as: UTF8.self)
+            return String(decoding: APIJSON.encode(ResultJSON(doc)), as: UTF8.self)
         case "csv":
             return ([doc.columns.joined(separator: ",")] + doc.rows.map { $0.map { csvField(cell($0)) }.joined(separator: ",") }).joined(separator: "\n")
         default:
@@ -151,6 +142,13 @@ public enum ClientOps {
     public static func csvField(_ s: String) -> String {
         s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
+}
+
+/// What an upload got: the worker's receipt as the host relayed it and, when the client follows
+/// the log, the index of the worker's `upload-accepted` entry, proved into a checkpoint.
+public struct UploadResult: Sendable, Equatable {
+    public var receipt: UploadReceiptBody
+    public var logIndex: UInt64?
 }
 
 /// Hands the HTTP client the sealed stream one piece at a time, hashing what it hands over (the

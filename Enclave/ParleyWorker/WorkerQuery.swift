@@ -16,36 +16,32 @@ extension WorkerRuntime {
     /// Order (docs/privacy.md, "Charge first"): checks that read only the request and the
     /// module; the charge; then everything that reads the data. A failure after the charge is
     /// the one generic refusal ``RefusalCode/notComputable``, with the charge kept.
-    func query(_ m: WorkerMessage) throws -> WorkerMessage {
-        let name = try m["query"].textValue("query")
-        let receiver = try m["receiver"].textValue("receiver")
-        let nonce = try m["nonce"].bytesValue("nonce")
+    func query(_ m: WorkerMessage.Query) throws -> WorkerMessage {
+        let name = m.query, receiver = m.receiver, nonce = m.nonce
         let started = releaseClock.now
         func refuse(_ code: RefusalCode, _ reason: String, charged: ChargedRun? = nil) throws -> WorkerMessage {
-            var fields: [String: CBOR] = ["kind": .text("query-refused"), "query": .text(name), "receiver": .text(receiver),
-                                          "code": .text(code.rawValue)]
-            if let charged {
-                fields["epsilon"] = .text(charged.cost.epsilon.description)
-                fields["delta"] = .text(charged.cost.delta.description)
-                fields["budget_left"] = .text(charged.budgetRemaining.description)
+            let charge = charged.map {
+                WorkerEntry.Charge(epsilon: $0.cost.epsilon.description, delta: $0.cost.delta.description,
+                                   budgetLeft: $0.budgetRemaining.description)
             }
-            let entry = try signedEntry(fields)
-            return WorkerMessage(.queryRefused, ["query": .text(name), "code": .text(code.rawValue), "reason": .text(reason),
-                                                 "entry": .bytes(entry)])
+            let entry = try signedEntry(.queryRefused(.init(query: name, receiver: receiver, code: code, charge: charge)))
+            return .queryRefused(.init(query: name, code: code, reason: reason, entry: entry))
         }
         guard let module, let gate, var budget else { return try refuse(.noModule, "the worker has no module yet") }
+        // The rule the host already applied, asked again: the worker trusts no host.
+        let signed = DataPlane.queryRequestMessage(job: job, query: name, receiver: receiver, nonce: nonce)
+        let admission = QueryAdmission.decide(module: module, query: name, receiver: receiver, nonce: nonce) {
+            DataPlane.check(m.signature, over: signed, by: $0.signing) == .valid
+        }
+        let party: PartyPublicKey
+        switch admission {
+        case .refused(let why): return try refuse(why.code, why.description)
+        case .admitted(let key): party = key
+        }
         guard let decl = module.queries[name], let plan = plans[name] else {
             return try refuse(.undeclaredQuery, "query \(name) is not declared by the module")
         }
-        guard decl.receivers.contains(receiver), let party = module.parties[receiver] else {
-            return try refuse(.notReceiver, "\(receiver) is not a declared receiver of \(name)")
-        }
-        guard (16...64).contains(nonce.count) else { return try refuse(.badNonce, "the request nonce must be 16 to 64 bytes") }
         guard !seenQueryNonces.contains(nonce) else { return try refuse(.replayed, "this request was already used (replayed nonce)") }
-        let signed = DataPlane.queryRequestMessage(job: job, query: name, receiver: receiver, nonce: nonce)
-        guard DataPlane.check(try m["signature"].bytesValue("signature"), over: signed, by: party.signing) == .valid else {
-            return try refuse(.badSignature, "the request is not signed by \(receiver)")
-        }
         seenQueryNonces.insert(nonce)
         let missing = Set(plan.datasetNames).subtracting(tables.keys)
         guard missing.isEmpty else {
@@ -85,15 +81,10 @@ extension WorkerRuntime {
                                  timestampMillis: UInt64(Date().timeIntervalSince1970 * 1000))
         let signedResult = try COSESign1.sign(payload: doc.encoded, with: .p384(signingKey))
         let sealed = try ParleyHPKE.seal(signedResult, to: party.agreement, info: DataPlane.resultInfo(job: job, query: name, nonce: nonce))
-        var inputs: [String: CBOR] = [:]
-        for (k, v) in doc.inputs { inputs[k] = .bytes(v) }
-        let entry = try signedEntry([
-            "kind": .text("release"), "query": .text(name), "receiver": .text(receiver),
-            "result_sha256": .bytes(Array(SHA256.hash(data: signedResult))), "epsilon": .text(doc.epsilonCharged),
-            "delta": .text(doc.deltaCharged), "budget_left": .text(doc.budgetLeft),
-            "suppressed_groups": .unsigned(doc.suppressedGroups), "inputs": .textMap(inputs),
-        ])
-        return WorkerMessage(.result, ["query": .text(name), "sealed": .bytes(sealed), "entry": .bytes(entry)])
+        let entry = try signedEntry(.release(.init(query: name, receiver: receiver, resultSHA256: Array(SHA256.hash(data: signedResult)),
+                                                   epsilon: doc.epsilonCharged, delta: doc.deltaCharged, budgetLeft: doc.budgetLeft,
+                                                   suppressedGroups: doc.suppressedGroups, inputs: doc.inputs)))
+        return .result(.init(query: name, sealed: sealed, entry: entry))
     }
 
     /// The data-dependent part of a charged run: the engine, then the gate's release.

@@ -13,7 +13,8 @@ import ParleyModule
 public final class WorkerRuntime {
     let channel: FramedChannel
     let debug: Bool
-    let sandbox: [String: CBOR]
+    /// Each lock-down step and its outcome, as `ready` reports them.
+    let sandbox: [String: String]
     /// Made after lock-down, never sent anywhere but as public keys.
     let agreementKey = Curve25519.KeyAgreement.PrivateKey()
     let signingKey = P384.Signing.PrivateKey()
@@ -57,7 +58,7 @@ public final class WorkerRuntime {
         var failure: (code: RefusalCode, reason: String)?
     }
 
-    public init(channel: FramedChannel, debug: Bool, sandbox: [String: CBOR], maxUploadBytes: Int = 1 << 30,
+    public init(channel: FramedChannel, debug: Bool, sandbox: [String: String], maxUploadBytes: Int = 1 << 30,
                 releaseClock: any ReleaseClock = SystemReleaseClock(), releaseQuantum: Duration = WorkerRuntime.defaultReleaseQuantum) throws {
         var rng = SystemRandomNumberGenerator()
         self.boundingKey = try BoundingKey((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
@@ -74,56 +75,55 @@ public final class WorkerRuntime {
         do {
             while let frame = try channel.receive() {
                 let message = try WorkerMessage(decoding: frame)
-                if message.kind == .stop { return 0 }
+                if case .stop = message { return 0 }
                 if let reply = try handle(message) { try channel.send(reply.encoded) }
             }
             return 0
         } catch {
-            try? channel.send(WorkerMessage(.failure, ["reason": .text("\(error)")]).encoded)
+            try? channel.send(WorkerMessage.failure(reason: "\(error)").encoded)
             return 70
         }
     }
 
     func handle(_ m: WorkerMessage) throws -> WorkerMessage? {
-        switch m.kind {
-        case .heartbeat: return WorkerMessage(.heartbeatAck, ["seq": m["seq"]])
-        case .start: return try start(m)
-        case .uploadBegin: return try uploadBegin(m)
-        case .uploadData: try uploadData(try m["dataset"].textValue("dataset"), try m["bytes"].bytesValue("bytes")); return nil
-        case .uploadEnd: return try uploadEnd(try m["dataset"].textValue("dataset"))
-        case .query: return try closed ? refuseAfterClose(m) : query(m)
+        switch m {
+        case .heartbeat(let seq): return .heartbeatAck(seq: seq)
+        case .start(let s): return try start(s)
+        case .uploadBegin(let dataset, let signature): return try uploadBegin(dataset, signature: signature)
+        case .uploadData(let dataset, let bytes): try uploadData(dataset, bytes); return nil
+        case .uploadEnd(let dataset): return try uploadEnd(dataset)
+        case .query(let q): return try closed ? refuseAfterClose(q) : query(q)
         case .close: return try close()
-        default: throw ParleyError(.malformed, "the host sent \(m.kind.rawValue), which only a worker sends")
+        case .stop, .ready, .heartbeatAck, .uploadAccepted, .uploadRefused, .result, .queryRefused, .closed, .failure:
+            throw ParleyError(.malformed, "the host sent \(m.kind.rawValue), which only a worker sends")
         }
     }
 
     // MARK: start
 
-    func start(_ m: WorkerMessage) throws -> WorkerMessage {
+    func start(_ m: WorkerMessage.Start) throws -> WorkerMessage {
         guard module == nil else { throw ParleyError(.malformed, "start was sent twice") }
-        job = try m["job"].textValue("job")
+        job = m.job
         try JobID.validate(job)
-        let sealed = try SealedModule(bytes: try m["module"].bytesValue("module"))
+        let sealed = try SealedModule(bytes: m.module)
         let definition = sealed.definition
         plans = try definition.compiledQueries()
         let policy = try definition.privacyPolicy()
         gate = EgressGate(policy: policy)
-        let claim = try inherit(m["ledger"], ledger: definition.ledgerID)
+        let claim = try inherit(m.ledger, ledger: definition.ledgerID)
         inherited = min(inherited, policy.budgetEpsilon)
         budget = try PrivacyBudget(total: policy.budgetEpsilon, epsilonSpent: inherited, deltaSpent: .zero, runs: 0)
         module = definition
-        return WorkerMessage(.ready, [
-            "public_key": .bytes(Array(agreementKey.publicKey.rawRepresentation)),
-            "signing_key": .bytes(Array(signingKey.publicKey.derRepresentation)),
-            "debug": .bool(debug), "sandbox": .textMap(sandbox), "ledger": claim?.cbor ?? .null,
-        ])
+        return .ready(.init(publicKey: Array(agreementKey.publicKey.rawRepresentation),
+                            signingKey: Array(signingKey.publicKey.derRepresentation),
+                            debug: debug, sandbox: sandbox, ledger: claim))
     }
 
     /// Counts what earlier jobs of the ledger spent from the host's handoff (the whole log up to a
     /// signed checkpoint, recomputed here), and returns the claim the evidence will bind.
     /// - Throws: if the handoff does not verify: the worker then does not start.
-    func inherit(_ handoff: CBOR, ledger: [UInt8]) throws -> LedgerClaim? {
-        if case .null = handoff { return nil }
+    func inherit(_ handoff: CBOR?, ledger: [UInt8]) throws -> LedgerClaim? {
+        guard let handoff else { return nil }
         switch LedgerTally.verify(try LedgerHandoff(cbor: handoff), ledger: ledger) {
         case .refused(let why): throw ParleyError(.verificationFailed, "the host's ledger handoff is refused: \(why)")
         case .verified(let v):
@@ -144,39 +144,32 @@ public final class WorkerRuntime {
     func close() throws -> WorkerMessage {
         closed = true
         let spent = budget.map { (try? $0.epsilonSpent.subtracting(inherited)) ?? $0.epsilonSpent } ?? .zero
-        let entry = try signedEntry(["kind": .text("closed"), "spent": .text(spent.description),
-                                     "budget_left": .text((budget?.remaining ?? .zero).description)])
-        return WorkerMessage(.closed, ["entry": .bytes(entry)])
+        let entry = try signedEntry(.closed(spent: spent.description, budgetLeft: (budget?.remaining ?? .zero).description))
+        return .closed(entry: entry)
     }
 
-    func refuseAfterClose(_ m: WorkerMessage) throws -> WorkerMessage {
-        let name = try m["query"].textValue("query")
+    func refuseAfterClose(_ m: WorkerMessage.Query) throws -> WorkerMessage {
         let code = RefusalCode.jobClosed
-        let entry = try signedEntry(["kind": .text("query-refused"), "query": .text(name), "receiver": .text(try m["receiver"].textValue("receiver")),
-                                     "code": .text(code.rawValue)])
-        return WorkerMessage(.queryRefused, ["query": .text(name), "code": .text(code.rawValue),
-                                             "reason": .text("the job was closed; its budget is handed on to the ledger's next job"), "entry": .bytes(entry)])
+        let entry = try signedEntry(.queryRefused(.init(query: m.query, receiver: m.receiver, code: code, charge: nil)))
+        return .queryRefused(.init(query: m.query, code: code,
+                                   reason: "the job was closed; its budget is handed on to the ledger's next job", entry: entry))
     }
 
     // MARK: uploads
 
     /// Starts receiving an upload. It is never answered: the outcome (accepted, or refused with
     /// the first reason found) comes with `upload_end`, and nothing of a refused upload is kept.
-    func uploadBegin(_ m: WorkerMessage) throws -> WorkerMessage? {
-        let dataset = try m["dataset"].textValue("dataset")
+    func uploadBegin(_ dataset: String, signature: [UInt8]) throws -> WorkerMessage? {
         guard uploads[dataset] == nil else {
             throw ParleyError(.malformed, "upload_begin for dataset \(dataset) while one is under way")
         }
         guard uploads.count < Self.maxConcurrentUploads else {
             throw ParleyError(.malformed, "more than \(Self.maxConcurrentUploads) uploads at once")
         }
-        var u = UploadInProgress(dataset: dataset, signature: try m["signature"].bytesValue("signature"),
+        var u = UploadInProgress(dataset: dataset, signature: signature,
                                  opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)))
-        if module?.datasets[dataset] == nil {
-            u.failure = (.undeclaredDataset, "dataset \(dataset) is not declared by the module")
-        } else if tables[dataset] != nil {
-            u.failure = (.alreadyUploaded, "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed")
-        }
+        // Defense in depth: the host's rule, checked again here (the signature at the end).
+        if let refusal = admission(dataset, signedByProvider: { _ in nil }) { u.failure = refusal }
         uploads[dataset] = u
         return nil
     }
@@ -205,13 +198,13 @@ public final class WorkerRuntime {
         }
         if let failure = u.failure { return refusedUpload(u.dataset, failure.code, failure.reason) }
         do { try u.opener.finish() } catch let e as ParleyError { return refusedUpload(u.dataset, .badStream, e.reason) }
-        guard let module, let decl = module.datasets[u.dataset], let provider = module.parties[decl.provider] else {
-            return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) has no declared provider")
-        }
         let digest = Array(u.hasher.finalize())
         let signed = DataPlane.uploadSignedMessage(job: job, dataset: u.dataset, headerDigest: u.opener.headerDigest)
-        guard DataPlane.check(u.signature, over: signed, by: provider.signing) == .valid else {
-            return refusedUpload(u.dataset, .notProvider, "the upload is not signed by \(decl.provider), the dataset's declared provider")
+        if let refusal = admission(u.dataset, signedByProvider: { DataPlane.check(u.signature, over: signed, by: $0.signing) == .valid }) {
+            return refusedUpload(u.dataset, refusal.code, refusal.reason)
+        }
+        guard let module, let decl = module.datasets[u.dataset] else {
+            return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) is not declared by the module")
         }
         let table: Table
         do {
@@ -227,23 +220,31 @@ public final class WorkerRuntime {
         }
         tables[u.dataset] = table
         digests[u.dataset] = digest
-        let entry = try signedEntry(["kind": .text("upload-accepted"), "dataset": .text(u.dataset), "provider": .text(decl.provider),
-                                     "ciphertext_sha256": .bytes(digest), "rows": .unsigned(UInt64(table.rowCount))])
-        return WorkerMessage(.uploadAccepted, ["dataset": .text(u.dataset), "rows": .unsigned(UInt64(table.rowCount)),
-                                               "digest": .bytes(digest), "entry": .bytes(entry)])
+        let entry = try signedEntry(.uploadAccepted(.init(dataset: u.dataset, provider: decl.provider, ciphertextSHA256: digest,
+                                                          rows: UInt64(table.rowCount))))
+        return .uploadAccepted(.init(dataset: u.dataset, rows: UInt64(table.rowCount), digest: digest, entry: entry))
+    }
+
+    /// The upload rule (``UploadAdmission``) as the worker sees the job: it collects until the
+    /// module's datasets are in. - Returns: the refusal's code and reason, or nil if admitted.
+    func admission(_ dataset: String, signedByProvider: (PartyPublicKey) -> Bool?) -> (code: RefusalCode, reason: String)? {
+        guard let module else { return (.undeclaredDataset, "dataset \(dataset) is not declared by the module") }
+        switch UploadAdmission.decide(module: module, dataset: dataset, signedByProvider: signedByProvider,
+                                      job: .collecting(received: Set(tables.keys))) {
+        case .admitted: return nil
+        case .refused(let why):
+            // `.collecting` is passed, so the refusal is one the worker has a code for.
+            return (why.code ?? .undeclaredDataset, why.description)
+        }
     }
 
     /// A refused upload: the code (for the public log) and the reason (for the provider only).
     func refusedUpload(_ dataset: String, _ code: RefusalCode, _ reason: String) -> WorkerMessage {
-        WorkerMessage(.uploadRefused, ["dataset": .text(dataset), "code": .text(code.rawValue), "reason": .text(reason)])
+        .uploadRefused(.init(dataset: dataset, code: code, reason: reason))
     }
 
     /// A log entry that speaks for the worker: COSE_Sign1 (ES384) by its attested signing key.
-    func signedEntry(_ fields: [String: CBOR]) throws -> [UInt8] {
-        var m = fields
-        m["format"] = .text("parley/worker-entry/1")
-        m["job"] = .text(job)
-        m["timestamp"] = .unsigned(UInt64(Date().timeIntervalSince1970 * 1000))
-        return try COSESign1.sign(payload: CBOREncoder.encode(.textMap(m)), with: .p384(signingKey))
+    func signedEntry(_ kind: WorkerEntryKind) throws -> [UInt8] {
+        try WorkerEntry(job: job, timestampMillis: UInt64(Date().timeIntervalSince1970 * 1000), kind: kind).signed(with: signingKey)
     }
 }

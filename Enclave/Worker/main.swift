@@ -48,12 +48,12 @@ do {
                                                 descriptors: .worker(channel: fd), identity: .standard(),
                                                 unlistedSyscalls: unlisted, debug: debug))
 } catch {
-    try? FramedChannel(fd: fd).send(WorkerMessage(.failure, ["reason": .text("refusing to start: \(error)")]).encoded)
+    try? FramedChannel(fd: fd).send(WorkerMessage.failure(reason: "refusing to start: \(error)").encoded)
     die("refusing to start: \(error)", 78)
 }
 
-var sandbox: [String: CBOR] = [:]
-for (step, outcome) in report.steps { sandbox[step.rawValue] = .text(outcome.description) }
+var sandbox: [String: String] = [:]
+for (step, outcome) in report.steps { sandbox[step.rawValue] = outcome.description }
 
 do {
     let runtime = try WorkerRuntime(channel: FramedChannel(fd: fd), debug: debug, sandbox: sandbox)

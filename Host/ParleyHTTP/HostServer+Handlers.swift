@@ -28,21 +28,19 @@ extension HostServer {
         do { _ = try await offload { try SealedModule(bytes: bundle) } } catch {
             return Self.error(.unprocessableContent, "the module bundle was refused: \((error as? ParleyError)?.reason ?? "\(error)")", code: "bad-module")
         }
-        do {
-            let job = try await offload { try self.service.launch(bundle: bundle) }
-            return Self.json(["job": job.id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,
-                              "module": job.module.definition.name, "measurement": job.module.measurement.hex,
-                              "runtime": job.claims.runtime.hex], status: .created)
-        } catch let e as ParleyError where e.code == .malformed || e.code == .verificationFailed || e.code == .unsupported || e.code == .badKey {
-            return Self.error(.unprocessableContent, "the module bundle was refused: \(e.reason)", code: "bad-module")
-        }
+        // The bundle opened: whatever fails from here (the worker, the quote provider, the TPM)
+        // is the host's failure, 500 `internal`, never the operator's "bad module".
+        let job = try await offload { try self.service.launch(bundle: bundle) }
+        return Self.json(LaunchedJob(job: job.id, state: job.session.state.name, tier: service.quotes.tier.rawValue,
+                                     module: job.module.definition.name, measurement: job.module.measurement.hex,
+                                     runtime: job.claims.runtime.hex), status: .created)
     }
 
     /// Operator only (``OperatorAuthMiddleware``).
     func list() async throws -> Response {
         syncStore()
         let records = try store.all()
-        return Self.json(["jobs": records.map { ["job": $0.id, "state": $0.state, "reason": $0.reason as Any, "module": $0.moduleName, "tier": $0.tier] }])
+        return Self.json(JobList(jobs: records.map { JobSummary(job: $0.id, state: $0.state, reason: $0.reason, module: $0.moduleName, tier: $0.tier) }))
     }
 
     func status(_ id: String) async throws -> Response {
@@ -50,23 +48,23 @@ extension HostServer {
         if let job = try? service.job(id) {
             let d = job.module.definition
             let receipts = job.receipts
-            var datasets: [String: Any] = [:]
+            var datasets: [String: LiveJobStatus.Dataset] = [:]
             for (name, decl) in d.datasets {
-                var info: [String: Any] = ["provider": decl.provider, "accepted": receipts[name] != nil]
-                if let r = receipts[name] { info["rows"] = r.rows; info["digest"] = Hex.encode(r.digest) }
-                datasets[name] = info
+                let r = receipts[name]
+                datasets[name] = LiveJobStatus.Dataset(provider: decl.provider, accepted: r != nil, rows: r?.rows, digest: r.map { Hex.encode($0.digest) })
             }
-            var out: [String: Any] = ["job": id, "state": job.session.state.name, "tier": service.quotes.tier.rawValue,
-                                      "module": ["name": d.name, "version": d.version, "measurement": job.module.measurement.hex, "signer": job.module.signer.hex],
-                                      "runtime": job.claims.runtime.hex, "datasets": datasets,
-                                      "queries": d.queries.mapValues { ["receivers": $0.receivers] },
-                                      "parties": d.parties.mapValues { DataPlane.keyFingerprint($0.signing.derRepresentation) }]
-            if case .failed(let why) = job.session.state { out["reason"] = why }
-            return Self.json(out)
+            var reason: String?
+            if case .failed(let why) = job.session.state { reason = why }
+            return Self.json(LiveJobStatus(
+                job: id, state: job.session.state.name, reason: reason, tier: service.quotes.tier.rawValue,
+                module: .init(name: d.name, version: d.version, measurement: job.module.measurement.hex, signer: job.module.signer.hex),
+                runtime: job.claims.runtime.hex, datasets: datasets,
+                queries: d.queries.mapValues { LiveJobStatus.Query(receivers: $0.receivers) },
+                parties: d.parties.mapValues { DataPlane.keyFingerprint($0.signing.derRepresentation) }))
         }
         guard let r = try store.record(id) else { return Self.error(.notFound, "no job \(id) on this host", code: "no-job") }
-        return Self.json(["job": r.id, "state": r.state, "reason": r.reason as Any, "tier": r.tier,
-                          "module": ["name": r.moduleName, "measurement": r.moduleMeasurement]])
+        return Self.json(StoredJobStatus(job: r.id, state: r.state, reason: r.reason, tier: r.tier,
+                                         module: .init(name: r.moduleName, measurement: r.moduleMeasurement)))
     }
 
     func evidence(_ req: Request, _ id: String) async throws -> Response {
@@ -83,9 +81,11 @@ extension HostServer {
         guard let sigHex = req.headers[.parleySignature], let signature = try? Hex.decode(sigHex), signature.count == 64 else {
             return Self.error(.unauthorized, "uploads carry the provider's signature in the Parley-Signature header", code: "unsigned")
         }
-        guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
-        guard let decl = job.module.definition.datasets[dataset], let provider = job.module.definition.parties[decl.provider] else {
-            return Self.error(.notFound, "the module declares no dataset \(dataset)", code: "no-dataset")
+        guard (try? service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        // Who may upload which dataset when is the job's state machine's to say. Before the
+        // stream's header is read only "is it declared" is answered here; the rest after it.
+        if case .refused(let why) = try service.admitUpload(job: id, dataset: dataset), case .undeclaredDataset = why {
+            return Self.error(.notFound, why.description, code: "no-dataset")
         }
         var iterator = req.body.makeAsyncIterator()
         var pending: [UInt8] = []
@@ -101,8 +101,14 @@ extension HostServer {
         }
         let headerDigest = DataPlane.sha256(Array(pending[4..<4 + headerLength]))
         let signed = DataPlane.uploadSignedMessage(job: id, dataset: dataset, headerDigest: headerDigest)
-        guard DataPlane.check(signature, over: signed, by: provider.signing) == .valid else {
-            return Self.error(.forbidden, "the upload is not signed by \(decl.provider), the dataset's declared provider", code: "not-provider")
+        switch try service.admitUpload(job: id, dataset: dataset, signedByProvider: { DataPlane.check(signature, over: signed, by: $0.signing) == .valid }) {
+        case .admitted: break
+        case .refused(let why):
+            switch why {
+            case .undeclaredDataset: return Self.error(.notFound, why.description, code: "no-dataset")
+            case .notProvider: return Self.error(.forbidden, why.description, code: "not-provider")
+            case .notCollecting, .alreadyUploaded: return Self.error(.conflict, why.description, code: "upload-refused")
+            }
         }
         let relay: HostService.UploadRelay
         switch try await offload({ try self.service.beginUpload(job: id, dataset: dataset, signature: signature) }) {
@@ -133,7 +139,7 @@ extension HostServer {
         if let failure { return Self.error(.contentTooLarge, failure, code: "upload-broken") }
         switch outcome {
         case .accepted(let r):
-            return Self.json(["dataset": r.dataset, "rows": r.rows, "digest": Hex.encode(r.digest), "log_size": log.size])
+            return Self.json(UploadReceiptBody(dataset: r.dataset, rows: r.rows, digest: Hex.encode(r.digest), logSize: log.size))
         case .refused(let reason, _):
             return Self.error(.unprocessableContent, reason, code: "upload-refused")
         }
@@ -141,20 +147,28 @@ extension HostServer {
 
     func query(_ req: Request, _ id: String, _ name: String) async throws -> Response {
         var req = req
-        guard let body = try? await req.collectBody(upTo: limits.maxQueryRequestBytes),
-              let obj = try? JSONSerialization.jsonObject(with: Data(Array(buffer: body))) as? [String: Any],
-              let receiver = obj["receiver"] as? String, let nonce = (obj["nonce"] as? String).flatMap({ try? Hex.decode($0) }),
-              let signature = (obj["signature"] as? String).flatMap({ try? Hex.decode($0) }), (16...64).contains(nonce.count) else {
-            return Self.error(.badRequest, "a query request is JSON {\"receiver\", \"nonce\" (hex), \"signature\" (hex)}", code: "bad-request")
+        let request: QueryRequestBody
+        do {
+            guard let body = try? await req.collectBody(upTo: limits.maxQueryRequestBytes) else {
+                throw ParleyError(.malformed, "the query request is over \(limits.maxQueryRequestBytes) bytes")
+            }
+            request = try APIJSON.decode(QueryRequestBody.self, from: Array(buffer: body), what: "the query request")
+        } catch let e as ParleyError {
+            return Self.error(.badRequest, "\(e.reason); a query request is JSON {\"receiver\", \"nonce\" (hex, 16 to 64 bytes), \"signature\" (hex)}", code: "bad-request")
         }
+        let receiver = request.receiver, nonce = request.nonce, signature = request.signature
         guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
-        let d = job.module.definition
-        guard let q = d.queries[name] else { return Self.error(.notFound, "the module declares no query \(name)", code: "no-query") }
-        guard q.receivers.contains(receiver), let party = d.parties[receiver] else {
-            return Self.error(.forbidden, "\(receiver) is not a declared receiver of \(name)", code: "not-receiver")
-        }
-        guard DataPlane.check(signature, over: DataPlane.queryRequestMessage(job: id, query: name, receiver: receiver, nonce: nonce), by: party.signing) == .valid else {
-            return Self.error(.forbidden, "the request is not signed by \(receiver)", code: "bad-signature")
+        let signed = DataPlane.queryRequestMessage(job: id, query: name, receiver: receiver, nonce: nonce)
+        switch QueryAdmission.decide(module: job.module.definition, query: name, receiver: receiver, nonce: nonce,
+                                     signedByReceiver: { DataPlane.check(signature, over: signed, by: $0.signing) == .valid }) {
+        case .admitted: break
+        case .refused(let why):
+            switch why {
+            case .undeclaredQuery: return Self.error(.notFound, "the module declares no query \(name)", code: "no-query")
+            case .notReceiver: return Self.error(.forbidden, why.description, code: "not-receiver")
+            case .badNonce: return Self.error(.badRequest, why.description, code: "bad-request")
+            case .badSignature: return Self.error(.forbidden, why.description, code: "bad-signature")
+            }
         }
         guard claimNonce(nonce) else { return Self.error(.conflict, "this request was already used (replayed nonce)", code: "replayed") }
         let outcome = try await offload { try self.service.query(job: id, query: name, receiver: receiver, nonce: nonce, signature: signature) }
@@ -175,7 +189,7 @@ extension HostServer {
         guard (try? service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
         try await offload { try self.service.stop(job: id) }
         syncStore()
-        return Self.json(["job": id, "state": "stopped"])
+        return Self.json(StoppedJob(job: id, state: "stopped"))
     }
 
     // MARK: Log

@@ -83,7 +83,7 @@ public final class HostServer: @unchecked Sendable {
         let router = Router()
         // First, so it wraps every route and the not-found answer.
         router.add(middleware: APIErrorMiddleware())
-        router.get("/v1/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/v1/health") { _, _ in Self.json(HealthBody(status: "ok")) }
         // The operator's endpoints: the bearer token is checked by middleware, before the handler.
         router.group()
             .add(middleware: OperatorAuthMiddleware(token: token, message: Self.launchUnauthorized))
@@ -158,13 +158,12 @@ public final class HostServer: @unchecked Sendable {
 
     // MARK: Responses
 
-    static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    static func json<Body: Encodable>(_ body: Body, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: APIJSON.encode(body))))
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String, code: String) -> Response {
-        json(["error": message, "code": code], status: status)
+        json(APIErrorBody(error: message, code: code), status: status)
     }
 
     static func bytes(_ b: [UInt8], type: String) -> Response {

@@ -150,18 +150,16 @@ public final class HostService: @unchecked Sendable {
                                         heartbeatTimeout: configuration.heartbeatTimeout, clock: configuration.clock)
         session.requireDatasets(Set(module.definition.datasets.keys))
         do {
-            let handoff = try ledgerHandoff?() ?? .null
-            let ready = try session.request(WorkerMessage(.start, ["job": .text(id), "module": .bytes(bundle), "debug": .bool(configuration.debugWorkers),
-                                                                   "ledger": handoff]),
+            let handoff = try ledgerHandoff?()
+            let reply = try session.request(.start(.init(job: id, module: bundle, debug: configuration.debugWorkers,
+                                                         ledger: handoff == .null ? nil : handoff)),
                                             expecting: [.ready], timeout: 60)
+            guard case .ready(let ready) = reply else { throw ParleyError(.internal, "the session let \(reply.kind.rawValue) through as ready") }
             session.handle(.workerReady)
             let claims = LaunchClaims(job: id, runtime: session.runtime, module: module.measurement, moduleSigner: module.signer,
-                                      debug: try ready["debug"].boolValue("debug"),
-                                      publicKey: try ready["public_key"].bytesValue("public_key"),
-                                      signingKey: try ready["signing_key"].bytesValue("signing_key"),
-                                      ledger: try Self.ledgerClaim(ready["ledger"]))
+                                      debug: ready.debug, publicKey: ready.publicKey, signingKey: ready.signingKey, ledger: ready.ledger)
             guard claims.debug == configuration.debugWorkers else {
-                throw ParleyError(.malformed, "the worker's debug flag differs from how it was launched")
+                throw ParleyError(.internal, "the worker's debug flag differs from how it was launched")
             }
             try quotes.recordLaunch(claims)
             session.handle(.launchMeasured)
@@ -183,7 +181,7 @@ public final class HostService: @unchecked Sendable {
     /// Evidence for a party's nonce.
     public func evidence(job id: String, nonce: Nonce) throws -> [UInt8] {
         let j = try job(id)
-        guard !j.session.state.isTerminal else { throw ParleyError(.malformed, "job \(id) is \(j.session.state)") }
+        guard !j.session.state.isTerminal else { throw ParleyError(.io, "job \(id) is \(j.session.state)") }
         return try quotes.evidence(for: j.claims, nonce: nonce)
     }
 
@@ -209,7 +207,7 @@ public final class HostService: @unchecked Sendable {
             buffer.append(contentsOf: bytes)
             bytesRelayed += bytes.count
             while buffer.count >= 1 << 20 {
-                try job.session.send(WorkerMessage(.uploadData, ["dataset": .text(dataset), "bytes": .bytes(Array(buffer.prefix(1 << 20)))]))
+                try job.session.send(.uploadData(dataset: dataset, bytes: Array(buffer.prefix(1 << 20))))
                 buffer.removeFirst(1 << 20)
             }
         }
@@ -221,29 +219,28 @@ public final class HostService: @unchecked Sendable {
             done = true
             let reply: WorkerMessage
             do {
-                if !buffer.isEmpty { try job.session.send(WorkerMessage(.uploadData, ["dataset": .text(dataset), "bytes": .bytes(buffer)])) }
+                if !buffer.isEmpty { try job.session.send(.uploadData(dataset: dataset, bytes: buffer)) }
                 buffer = []
-                reply = try job.session.request(WorkerMessage(.uploadEnd, ["dataset": .text(dataset)]), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
+                reply = try job.session.request(.uploadEnd(dataset: dataset), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
             } catch {
                 job.endUpload(dataset)
                 throw error
             }
             // The slot is free before anyone hears the outcome, so a retry after it never sees 409.
             job.endUpload(dataset)
-            switch reply.kind {
-            case .uploadAccepted:
-                let receipt = UploadReceipt(dataset: dataset, rows: try reply["rows"].unsignedValue("rows"),
-                                            digest: try reply["digest"].bytesValue("digest"), entry: try reply["entry"].bytesValue("entry"))
+            switch reply {
+            case .uploadAccepted(let accepted):
+                let receipt = UploadReceipt(dataset: dataset, rows: accepted.rows, digest: accepted.digest, entry: accepted.entry)
                 job.session.handle(.datasetAccepted(dataset))
                 job.setReceipt(receipt)
                 service.onEvent?(.workerEntry(job: job.id, entry: receipt.entry))
                 return .accepted(receipt)
-            default:
-                let reason = (try? reply["reason"].textValue("reason")) ?? "refused"
+            case .uploadRefused(let refused):
                 // The public log gets the code only; the reason goes back to the provider.
-                let code = (try? reply["code"].textValue("code")).flatMap(RefusalCode.init(rawValue:)) ?? .invalidCSV
-                service.onEvent?(.uploadRefused(job: job.id, dataset: dataset, code: code))
-                return .refused(reason: reason, entry: nil)
+                service.onEvent?(.uploadRefused(job: job.id, dataset: dataset, code: refused.code))
+                return .refused(reason: refused.reason, entry: nil)
+            default:
+                throw ParleyError(.internal, "the session let \(reply.kind.rawValue) through as an upload's answer")
             }
         }
     }
@@ -253,25 +250,28 @@ public final class HostService: @unchecked Sendable {
     /// datasets run side by side).
     public func beginUpload(job id: String, dataset: String, signature: [UInt8]) throws -> Outcome<UploadRelay> {
         let j = try job(id)
-        guard case .collectingDatasets(let received) = j.session.state else {
-            return .refused(reason: "job \(id) is \(j.session.state), not collecting datasets", entry: nil)
-        }
-        guard j.module.definition.datasets[dataset] != nil else {
-            return .refused(reason: "dataset \(dataset) is not declared by the module", entry: nil)
-        }
-        guard !received.contains(dataset) else {
-            return .refused(reason: "dataset \(dataset) was already uploaded; uploads cannot be replaced or replayed", entry: nil)
+        // The signature is the worker's to check again at the stream's end (the HTTP handler
+        // asked ``admitUpload(job:dataset:signedByProvider:)`` with it before relaying a byte).
+        if case .refused(let why) = JobStateMachine.admitUpload(dataset, module: j.module.definition, state: j.session.state) {
+            return .refused(reason: why.description, entry: nil)
         }
         guard j.startUpload(dataset) else {
             return .refused(reason: "another upload of dataset \(dataset) to job \(id) is in progress; retry when it ends", entry: nil)
         }
         do {
-            try j.session.send(WorkerMessage(.uploadBegin, ["dataset": .text(dataset), "signature": .bytes(signature)]))
+            try j.session.send(.uploadBegin(dataset: dataset, signature: signature))
         } catch {
             j.endUpload(dataset)
             throw error
         }
         return .accepted(UploadRelay(service: self, job: j, dataset: dataset))
+    }
+
+    /// Asks the job's state machine whether an upload may go on (``UploadAdmission``).
+    /// - Throws: `ParleyError` `.notFound` if there is no such job.
+    public func admitUpload(job id: String, dataset: String, signedByProvider: (PartyPublicKey) -> Bool? = { _ in nil }) throws -> UploadAdmission {
+        let j = try job(id)
+        return JobStateMachine.admitUpload(dataset, module: j.module.definition, state: j.session.state, signedByProvider: signedByProvider)
     }
 
     /// Relays one whole upload; `chunks` yields the ciphertext in pieces (nil at the end).
@@ -295,18 +295,18 @@ public final class HostService: @unchecked Sendable {
         }
         j.session.handle(.queryStarted(query))
         defer { j.session.handle(.queryFinished) }
-        let reply = try j.session.request(WorkerMessage(.query, ["query": .text(query), "receiver": .text(receiver),
-                                                                 "nonce": .bytes(nonce), "signature": .bytes(signature)]),
+        let reply = try j.session.request(.query(.init(query: query, receiver: receiver, nonce: nonce, signature: signature)),
                                           expecting: [.result, .queryRefused], timeout: 600)
-        let entry = try reply["entry"].bytesValue("entry")
-        onEvent?(.workerEntry(job: id, entry: entry))
-        if reply.kind == .result { return .accepted(try reply["sealed"].bytesValue("sealed")) }
-        return .refused(reason: (try? reply["reason"].textValue("reason")) ?? "refused", entry: entry)
-    }
-
-    static func ledgerClaim(_ field: CBOR) throws -> LedgerClaim? {
-        if case .null = field { return nil }
-        return try LedgerClaim(cbor: field, context: "ready")
+        switch reply {
+        case .result(let result):
+            onEvent?(.workerEntry(job: id, entry: result.entry))
+            return .accepted(result.sealed)
+        case .queryRefused(let refused):
+            onEvent?(.workerEntry(job: id, entry: refused.entry))
+            return .refused(reason: refused.reason, entry: refused.entry)
+        default:
+            throw ParleyError(.internal, "the session let \(reply.kind.rawValue) through as a query's answer")
+        }
     }
 
     /// Stops a job's worker, after asking it to close the job's spending (its signed `closed`
@@ -329,8 +329,7 @@ public final class HostService: @unchecked Sendable {
 
     private func close(_ j: Job) {
         guard !j.session.state.isTerminal,
-              let reply = try? j.session.request(WorkerMessage(.close), expecting: [.closed], timeout: 30),
-              case .bytes(let entry) = reply["entry"] else { return }
+              case .closed(let entry)? = try? j.session.request(.close, expecting: [.closed], timeout: 30) else { return }
         onEvent?(.workerEntry(job: j.id, entry: entry))
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import ParleyCore
+import ParleyModule
 
 /// The life of one job on the host, as a value: events in, actions out, time passed in.
 /// No I/O happens here, so every transition is tested without processes (``WorkerSession`` is
@@ -129,6 +131,18 @@ public struct JobStateMachine: Sendable, Equatable {
             return [.rejected("\(Self.describe(event)) is not allowed while the job is \(state.name)")]
         }
         return []
+    }
+
+    /// Whether an upload of `dataset` may go on while the job is in `state`: the one rule,
+    /// ``UploadAdmission``, applied to this job. The HTTP handler and ``HostService`` ask this;
+    /// nobody else decides it on the host.
+    /// - Parameter signedByProvider: whether the upload verifies with the provider's key, or nil
+    ///   while that is not known yet.
+    public static func admitUpload(_ dataset: String, module: ModuleDefinition, state: State,
+                                   signedByProvider: (PartyPublicKey) -> Bool? = { _ in nil }) -> UploadAdmission {
+        let job: UploadAdmission.JobState
+        if case .collectingDatasets(let received) = state { job = .collecting(received: received) } else { job = .notCollecting(state.description) }
+        return UploadAdmission.decide(module: module, dataset: dataset, signedByProvider: signedByProvider, job: job)
     }
 
     static func describe(_ e: Event) -> String {

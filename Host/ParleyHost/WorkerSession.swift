@@ -129,9 +129,9 @@ public final class WorkerSession: @unchecked Sendable {
         condition.unlock()
         for a in actions {
             switch a {
-            case .sendHeartbeat: try? channel.send(WorkerMessage(.heartbeat, ["seq": .unsigned(UInt64(clock.now().timeIntervalSince1970 * 1000))]).encoded)
+            case .sendHeartbeat: try? channel.send(WorkerMessage.heartbeat(seq: UInt64(clock.now().timeIntervalSince1970 * 1000)).encoded)
             case .sendStop:
-                try? channel.send(WorkerMessage(.stop).encoded)
+                try? channel.send(WorkerMessage.stop.encoded)
                 terminate(grace: 2)
             case .killWorker: process.kill()
             case .rejected: break
@@ -175,7 +175,7 @@ public final class WorkerSession: @unchecked Sendable {
             condition.unlock()
             handle(.protocolViolation("answered \(message.kind.rawValue) with \(reply.kind.rawValue)"))
             condition.lock()
-            throw ParleyError(.malformed, "the worker answered \(message.kind.rawValue) with \(reply.kind.rawValue)")
+            throw ParleyError(.internal, "the worker answered \(message.kind.rawValue) with \(reply.kind.rawValue)")
         }
         return reply
     }
@@ -204,8 +204,8 @@ public final class WorkerSession: @unchecked Sendable {
                 guard let frame = try channel.receive() else { break }
                 let msg = try WorkerMessage(decoding: frame)
                 handle(.heardFromWorker(clock.now()))
-                if msg.kind == .heartbeatAck { continue }
-                if msg.kind == .failure, case .text(let why) = msg["reason"] { violation = "the worker reported: \(why)" ; break }
+                if case .heartbeatAck = msg { continue }
+                if case .failure(let why) = msg { violation = "the worker reported: \(why)" ; break }
                 condition.lock()
                 inbox.append(msg)
                 condition.broadcast()

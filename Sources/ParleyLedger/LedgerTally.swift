@@ -80,28 +80,22 @@ public struct LedgerTally: Sendable, Equatable {
             if let i = jobs.firstIndex(where: { $0.id == job }) { jobs[i].endedByHost = true }
         case "worker":
             guard let i = jobs.firstIndex(where: { $0.id == job }), let signed = try? m["entry"]?.bytesValue("entry"),
-                  let payload = Self.verifiedPayload(signed, key: jobs[i].signingKey),
-                  (try? payload["job"]?.textValue("job")) == job else { return }
-            switch (try? payload["kind"]?.textValue("kind")) ?? "" {
-            case "release", "query-refused":
-                // A refusal after the charge (it carries epsilon) spent like a release.
-                if let text = try? payload["epsilon"]?.textValue("epsilon"), let epsilon = try? Rational(exactText: text) {
-                    jobs[i].released = (try? jobs[i].released.adding(epsilon)) ?? Rational(UInt64.max)
-                }
-            case "closed":
-                if let text = try? payload["spent"]?.textValue("spent"), let spent = try? Rational(exactText: text) {
-                    jobs[i].closedSpent = spent
-                }
-            default: break
+                  case .verified(let workerEntry) = WorkerEntry.verify(signed, signingKey: jobs[i].signingKey),
+                  workerEntry.job == job else { return }
+            // A refusal after the charge (it carries epsilon) spent like a release.
+            var charged: String?
+            switch workerEntry.kind {
+            case .release(let release): charged = release.epsilon
+            case .queryRefused(let refused): charged = refused.charge?.epsilon
+            case .closed(let spent, _):
+                if let spent = try? Rational(exactText: spent) { jobs[i].closedSpent = spent }
+            case .uploadAccepted: break
+            }
+            if let charged, let epsilon = try? Rational(exactText: charged) {
+                jobs[i].released = (try? jobs[i].released.adding(epsilon)) ?? Rational(UInt64.max)
             }
         default: break
         }
-    }
-
-    static func verifiedPayload(_ signed: [UInt8], key der: [UInt8]) -> [String: CBOR]? {
-        guard let message = try? COSESign1(bytes: signed), let key = try? ECVerifyingKey(der: der),
-              case .valid(let verified) = message.verify(with: key) else { return nil }
-        return try? CBORDecoder(limits: .init(maxBytes: 1 << 20, maxDepth: 4, maxItems: 256)).decode(verified.payload).textKeyedMap("worker entry")
     }
 
     /// Checks a handoff and tallies it: the log key parses, the checkpoint is signed by it, the

@@ -136,32 +136,47 @@ func defaultLedgerPath() -> String {
 }
 
 /// The `--json` rendering of a verdict: stable keys for scripts.
-enum VerdictJSON {
+struct VerdictJSON: Encodable {
+    struct Claims: Encodable {
+        let job: String, runtime: String, module: String, moduleSigner: String, debug: Bool, publicKey: String, signingKey: String
+        enum CodingKeys: String, CodingKey {
+            case job, runtime, module, debug
+            case moduleSigner = "module_signer", publicKey = "public_key", signingKey = "signing_key"
+        }
+    }
+    struct Reason: Encodable { let code: String; let message: String }
+
+    let verdict: String
+    var tier: String?
+    var claims: Claims?
+    var warning: String?
+    var reasons: [Reason]?
+    var error: Reason?
+
     static func render(_ verdict: AttestationVerdict) -> String {
-        var obj: [String: Any]
+        var out: VerdictJSON
         switch verdict {
         case .trusted(let r):
-            obj = ["verdict": "trusted", "tier": r.tier.rawValue, "claims": [
-                "job": r.claims.job, "runtime": r.claims.runtime.hex, "module": r.claims.module.hex,
-                "module_signer": r.claims.moduleSigner.hex, "debug": r.claims.debug,
-                "public_key": Hex.encode(r.claims.publicKey), "signing_key": Hex.encode(r.claims.signingKey),
-            ] as [String: Any]]
-            if let warning = r.warning { obj["warning"] = warning }
+            out = VerdictJSON(verdict: "trusted")
+            out.tier = r.tier.rawValue
+            out.claims = Claims(job: r.claims.job, runtime: r.claims.runtime.hex, module: r.claims.module.hex,
+                                moduleSigner: r.claims.moduleSigner.hex, debug: r.claims.debug,
+                                publicKey: Hex.encode(r.claims.publicKey), signingKey: Hex.encode(r.claims.signingKey))
+            out.warning = r.warning
         case .refused(let reasons):
-            obj = ["verdict": "refused", "reasons": reasons.map { ["code": $0.code, "message": $0.description] }]
+            out = VerdictJSON(verdict: "refused")
+            out.reasons = reasons.map { Reason(code: $0.code, message: $0.description) }
         case .failed(let failure):
-            obj = ["verdict": "failed", "error": ["code": failure.code, "message": failure.description]]
+            out = VerdictJSON(verdict: "failed")
+            out.error = Reason(code: failure.code, message: failure.description)
         }
-        return encode(obj)
+        return String(decoding: APIJSON.encode(out), as: UTF8.self)
     }
 
     /// A refusal by the client's log memory (ledger claim), in the same shape as a refused verdict.
     static func render(refusedBy refusal: LogRefusal) -> String {
-        encode(["verdict": "refused", "reasons": [["code": refusal.code, "message": refusal.description]]])
-    }
-
-    private static func encode(_ obj: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var out = VerdictJSON(verdict: "refused")
+        out.reasons = [Reason(code: refusal.code, message: refusal.description)]
+        return String(decoding: APIJSON.encode(out), as: UTF8.self)
     }
 }

@@ -133,7 +133,7 @@ struct DemoStory {
         // Launch.
         let token = try FileIO.readText(dir + "/host/operator-token").trimmingCharacters(in: .whitespacesAndNewlines)
         let launched = try await ClientOps.launch(http, token: token, bundle: sealed.bytes)
-        guard let job = launched["job"] as? String else { throw ParleyError(.malformed, "no job id") }
+        let job = launched.job
         say("3. the operator launched \(job) in a sandboxed worker")
 
         // Each party's own policy: the module it reviewed, the runtime it built, the host's quoting root.
@@ -155,7 +155,7 @@ struct DemoStory {
         for (party, key, dataset) in [("brand", brand, "exposures"), ("retailer", retailer, "purchases")] {
             let worker = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
             let receipt = try await ClientOps.upload(http, job: job, dataset: dataset, file: "\(dir)/\(dataset).csv", key: key, worker: worker, progress: false, log: log)
-            say("4. \(party) verified the worker (\(worker.tier) quote, module and runtime as reviewed) and uploaded \(dataset): \(receipt["rows"] ?? "?") rows accepted")
+            say("4. \(party) verified the worker (\(worker.tier) quote, module and runtime as reviewed) and uploaded \(dataset): \(receipt.receipt.rows) rows accepted")
         }
 
         // The brand's questions.

@@ -56,8 +56,8 @@ struct JobCommand: ParsableCommand {
             do {
                 let http = try HTTP(server: server.server)
                 let r = try await ClientOps.launch(http, token: try op.loadToken(), bundle: try FileIO.read(bundle, maxBytes: 1 << 20))
-                print("launched \(r["module"] ?? "?") with \(r["tier"] ?? "?") quotes; runtime \(r["runtime"] ?? "?")")
-                print(r["job"] as? String ?? "")
+                print("launched \(r.module) with \(r.tier) quotes; runtime \(r.runtime)")
+                print(r.job)
             } catch let e as ParleyError { fail(e.reason) }
         }
     }

@@ -141,37 +141,94 @@ struct ModuleReport {
         return out.joined(separator: "\n")
     }
 
-    static func partitionsJSON(_ p: PartitionSelection) -> [String: Any] {
-        switch p {
-        case .threshold: return ["kind": "threshold"]
-        case .whole: return ["kind": "whole"]
-        case .declared(let keys): return ["kind": "declared", "keys": keys]
-        }
-    }
+    var json: String { String(decoding: APIJSON.encode(JSON(self), pretty: true), as: UTF8.self) }
 
-    var json: String {
-        let d = sealed.definition
-        let obj: [String: Any] = [
-            "name": d.name, "version": d.version, "measurement": sealed.measurement.hex, "signer": sealed.signer.hex,
-            "ledger": ["name": d.ledgerName, "declared": d.ledger != nil, "id": Hex.encode(d.ledgerID)],
-            "parties": d.parties.mapValues { ["signing_key_sha384": MeasurementDigest.of(Array($0.signing.derRepresentation)).hex] },
-            "datasets": d.datasets.mapValues { ds in
-                ["provider": ds.provider, "privacy_unit": ds.privacyUnit,
-                 "columns": ds.columns.map { ["name": $0.name, "type": $0.type.rawValue] },
-                 "bounds": ds.bounds.mapValues { [$0.lower, $0.upper] }] as [String: Any]
-            },
-            "policy": ["min_group_size": d.policy.minGroupSize, "epsilon_per_query": d.policy.epsilonPerQuery,
-                       "budget_epsilon": d.policy.budgetEpsilon, "delta": d.policy.delta as Any,
-                       "max_groups_per_unit": d.policy.maxGroupsPerUnit, "max_rows_per_unit": d.policy.maxRowsPerUnit,
-                       "max_join_rows_per_unit": d.policy.maxJoinRowsPerUnit],
-            "queries": Dictionary(uniqueKeysWithValues: queries.map { q in
-                (q.name, ["sql": q.sql, "receivers": q.receivers, "outputs": q.outputs, "cost": [
-                    "epsilon": q.epsilon, "delta": q.delta, "mechanism": q.mechanism, "threshold_delta": q.thresholdDelta,
-                    "partition_selection_delta": q.thresholdDelta, "partitions": Self.partitionsJSON(q.partitions),
-                    "weak": q.weaknesses]] as [String: Any])
-            }),
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+    /// `module inspect --json`: stable keys for scripts and reviewers' tools.
+    struct JSON: Encodable {
+        struct Ledger: Encodable { let name: String; let declared: Bool; let id: String }
+        struct Party: Encodable {
+            let signingKeySHA384: String
+            enum CodingKeys: String, CodingKey { case signingKeySHA384 = "signing_key_sha384" }
+        }
+        struct Column: Encodable { let name: String; let type: String }
+        struct Dataset: Encodable {
+            let provider: String; let privacyUnit: String; let columns: [Column]; let bounds: [String: [String]]
+            enum CodingKeys: String, CodingKey { case provider, columns, bounds, privacyUnit = "privacy_unit" }
+        }
+        struct Policy: Encodable {
+            let minGroupSize: Int; let epsilonPerQuery: String; let budgetEpsilon: String; let delta: String?
+            let maxGroupsPerUnit: Int; let maxRowsPerUnit: Int; let maxJoinRowsPerUnit: Int
+            enum CodingKeys: String, CodingKey {
+                case minGroupSize = "min_group_size", epsilonPerQuery = "epsilon_per_query", budgetEpsilon = "budget_epsilon", delta
+                case maxGroupsPerUnit = "max_groups_per_unit", maxRowsPerUnit = "max_rows_per_unit", maxJoinRowsPerUnit = "max_join_rows_per_unit"
+            }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(minGroupSize, forKey: .minGroupSize)
+                try c.encode(epsilonPerQuery, forKey: .epsilonPerQuery)
+                try c.encode(budgetEpsilon, forKey: .budgetEpsilon)
+                try c.encode(delta, forKey: .delta) // null when the policy declares none
+                try c.encode(maxGroupsPerUnit, forKey: .maxGroupsPerUnit)
+                try c.encode(maxRowsPerUnit, forKey: .maxRowsPerUnit)
+                try c.encode(maxJoinRowsPerUnit, forKey: .maxJoinRowsPerUnit)
+            }
+        }
+        struct Partitions: Encodable {
+            let kind: String; let keys: [[String]]?
+            init(_ p: PartitionSelection) {
+                switch p {
+                case .threshold: kind = "threshold"; keys = nil
+                case .whole: kind = "whole"; keys = nil
+                case .declared(let k): kind = "declared"; keys = k
+                }
+            }
+        }
+        struct Cost: Encodable {
+            let epsilon: String; let delta: String; let mechanism: String; let thresholdDelta: Double
+            let partitions: Partitions; let weak: [String]
+            enum CodingKeys: String, CodingKey {
+                case epsilon, delta, mechanism, partitions, weak
+                case thresholdDelta = "threshold_delta", partitionSelectionDelta = "partition_selection_delta"
+            }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(epsilon, forKey: .epsilon)
+                try c.encode(delta, forKey: .delta)
+                try c.encode(mechanism, forKey: .mechanism)
+                // Both names, as before: `threshold_delta` is the older one.
+                try c.encode(thresholdDelta, forKey: .thresholdDelta)
+                try c.encode(thresholdDelta, forKey: .partitionSelectionDelta)
+                try c.encode(partitions, forKey: .partitions)
+                try c.encode(weak, forKey: .weak)
+            }
+        }
+        struct Query: Encodable { let sql: String; let receivers: [String]; let outputs: [String]; let cost: Cost }
+
+        let name: String, version: String, measurement: String, signer: String
+        let ledger: Ledger
+        let parties: [String: Party]
+        let datasets: [String: Dataset]
+        let policy: Policy
+        let queries: [String: Query]
+
+        init(_ r: ModuleReport) {
+            let d = r.sealed.definition
+            name = d.name; version = d.version; measurement = r.sealed.measurement.hex; signer = r.sealed.signer.hex
+            ledger = Ledger(name: d.ledgerName, declared: d.ledger != nil, id: Hex.encode(d.ledgerID))
+            parties = d.parties.mapValues { Party(signingKeySHA384: MeasurementDigest.of(Array($0.signing.derRepresentation)).hex) }
+            datasets = d.datasets.mapValues { ds in
+                Dataset(provider: ds.provider, privacyUnit: ds.privacyUnit,
+                        columns: ds.columns.map { Column(name: $0.name, type: $0.type.rawValue) },
+                        bounds: ds.bounds.mapValues { [$0.lower, $0.upper] })
+            }
+            let p = d.policy
+            policy = Policy(minGroupSize: p.minGroupSize, epsilonPerQuery: p.epsilonPerQuery, budgetEpsilon: p.budgetEpsilon, delta: p.delta,
+                            maxGroupsPerUnit: p.maxGroupsPerUnit, maxRowsPerUnit: p.maxRowsPerUnit, maxJoinRowsPerUnit: p.maxJoinRowsPerUnit)
+            queries = Dictionary(uniqueKeysWithValues: r.queries.map { q in
+                (q.name, Query(sql: q.sql, receivers: q.receivers, outputs: q.outputs,
+                               cost: Cost(epsilon: q.epsilon, delta: q.delta, mechanism: q.mechanism, thresholdDelta: q.thresholdDelta,
+                                          partitions: Partitions(q.partitions), weak: q.weaknesses)))
+            })
+        }
     }
 }

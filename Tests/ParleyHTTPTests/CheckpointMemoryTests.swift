@@ -25,7 +25,7 @@ final class CheckpointMemoryTests: HTTPTestCase {
             let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
             let answer = try await ClientOps.upload(http, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w,
                                               progress: false, log: log)
-            return (job, try XCTUnwrap(try log.remembered()).checkpoint.size, try XCTUnwrap(answer["log_index"] as? UInt64))
+            return (job, try XCTUnwrap(try log.remembered()).checkpoint.size, try XCTUnwrap(answer.logIndex))
         }
     }
 

@@ -74,7 +74,7 @@ final class HTTPDeadlineTests: HTTPTestCase {
         XCTAssertTrue(stalled.send(header))
         // The other party's dataset has its own slot: no 409 while exposures is stuck.
         let purchases = try await blocking {
-            try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: worker, progress: false)["rows"] as? Int
+            try await ClientOps.upload(http, job: job, dataset: "purchases", file: dir + "/purchases.csv", key: retailer, worker: worker, progress: false).receipt.rows
         }
         XCTAssertNotNil(purchases)
         let (_, ending) = try await blocking { stalled.readToEnd() }
@@ -83,7 +83,7 @@ final class HTTPDeadlineTests: HTTPTestCase {
         // A fresh client: the old one's pooled connection has met the 1 s header deadline.
         let fresh = try HTTP(server: "http://127.0.0.1:\(port)")
         let exposures = try await blocking {
-            try await ClientOps.upload(fresh, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: worker, progress: false)["rows"] as? Int
+            try await ClientOps.upload(fresh, job: job, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: worker, progress: false).receipt.rows
         }
         XCTAssertEqual(exposures, 3000, "the slot is free and nothing of the stalled upload was kept")
     }

@@ -96,6 +96,25 @@ final class HTTPEndToEndTests: HTTPTestCase {
         XCTAssertEqual(awaited10, 404)
     }
 
+    /// The upload rule's "job not collecting" refusal, end to end: a stopped job takes no upload,
+    /// even one its provider signed (409 before a byte reaches a worker).
+    func testUploadToAStoppedJobIsRefused() async throws {
+        let job = try await launch()
+        let (http, brand, dir, policy, token) = (http!, brand, dir, try policy(), token)
+        let w = try await blocking { try await ClientOps.verifiedWorker(http, job: job, policy: policy) }
+        let sealed = try PartyClient.SealedUpload(path: dir + "/exposures.csv", job: job, dataset: "exposures", worker: w.claims, key: brand, chunkSize: 4096)
+        var stream: [UInt8] = []
+        while let p = try sealed.next() { stream += p }
+        let sig = ["Parley-Signature": Hex.encode(sealed.signature)]
+        let stopped = try await http.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"]).status
+        XCTAssertEqual(stopped, 200)
+        let late = try await http.request("PUT", "/v1/jobs/\(job)/datasets/exposures", body: stream, headers: sig)
+        XCTAssertEqual(late.status, 409, late.text)
+        XCTAssertTrue(late.errorMessage.contains("not collecting datasets"), late.errorMessage)
+        let undeclared = try await http.request("PUT", "/v1/jobs/\(job)/datasets/nope", body: stream, headers: sig).status
+        XCTAssertEqual(undeclared, 404, "an undeclared dataset is refused first, whatever the job's state")
+    }
+
     func testMalformedAndReplayedQueriesAndResultsFromAnotherKey() async throws {
         let job = try await launch()
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())

@@ -42,7 +42,7 @@ final class HTTPLoadTests: HTTPTestCase {
                 group.addTask {
                     let w = try await ClientOps.verifiedWorker(http, job: id, policy: policy)
                     let r = try await ClientOps.upload(http, job: id, dataset: "exposures", file: dir + "/big.csv", key: brand, worker: w, progress: false)
-                    return (r["rows"] as? Int) ?? 0
+                    return Int(r.receipt.rows)
                 }
             }
             var all: [Int] = []
@@ -79,7 +79,7 @@ final class HTTPLoadTests: HTTPTestCase {
         separate.ledger = "load-test-other"
         let sealed = try SealedModule.seal(separate, key: author)
         let (http0, token0) = (http!, token)
-        let other = try await blocking { try await ClientOps.launch(http0, token: token0, bundle: sealed.bytes)["job"] as? String ?? "" }
+        let other = try await blocking { try await ClientOps.launch(http0, token: token0, bundle: sealed.bytes).job }
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy(module: sealed.measurement))
         let start = Date()
         let doc = try await blocking { () -> ResultDocument in

@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
+import ParleyAttestation
 import ParleyCore
+import ParleyHost
+import ParleyQuoting
 @testable import ParleyHTTP
 import ParleyParty
 import XCTest
@@ -105,5 +108,27 @@ final class HTTPRefusalTests: HTTPTestCase {
         let fine = try await blocking { try await http.request("GET", "/fine") }
         XCTAssertEqual(fine.status, 200, "the middleware lets answers through: \(fine.text)")
         XCTAssertEqual(fine.text, "ok")
+    }
+}
+
+/// A quote provider that fails inside the host, as a broken TPM would.
+final class FailingQuoteProvider: QuoteProvider {
+    var tier: AssuranceTier { .software }
+    func recordLaunch(_ claims: LaunchClaims) throws { throw ParleyError(.unsupported, "the quote provider failed") }
+    func evidence(for claims: LaunchClaims, nonce: Nonce) throws -> [UInt8] { throw ParleyError(.unsupported, "the quote provider failed") }
+}
+
+/// A failure inside the host is 500 `internal`, not the operator's "bad module" (issue #11, part 7).
+final class HTTPInternalFailureTests: HTTPTestCase {
+    override func setUp() async throws {
+        quoteProvider = { _ in FailingQuoteProvider() }
+        try await super.setUp()
+    }
+
+    func testALaunchTheQuoteProviderFailsIsInternalNotABadModule() async throws {
+        let reply = try await http.request("POST", "/v1/jobs", body: bundle, headers: ["Authorization": "Bearer \(token)"])
+        XCTAssertEqual(reply.status, 500, reply.text)
+        XCTAssertEqual(try reply.json()["code"] as? String, "internal", reply.text)
+        XCTAssertFalse(reply.text.contains("quote provider failed"), "the detail goes to the operator's log, not the client")
     }
 }

@@ -58,13 +58,16 @@ class HTTPTestCase: XCTestCase {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
+    /// A quote provider to use instead of the software or TPM one (nil: those).
+    var quoteProvider: ((String) throws -> any QuoteProvider)?
+
     func startHost() async throws {
         let data = dir + "/host"
         token = try OperatorToken.loadOrCreate(dataDirectory: data)
         let store = try JobStore(path: data + "/jobs.sqlite")
         let log = try HostLog(dataDirectory: data)
         for orphan in try store.failOrphans(at: Date()) { try log.recordFailed(job: orphan, reason: "host restarted") }
-        let quotes: any QuoteProvider = try tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data, platformLogs: tpmPlatformLogs) }
+        let quotes: any QuoteProvider = try quoteProvider?(data) ?? tpmTCTI.map { try TPMQuoteSource(tcti: $0, dataDirectory: data, platformLogs: tpmPlatformLogs) }
             ?? SoftwareQuoteProvider(dataDirectory: data)
         var configuration = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
         configuration.heartbeatTimeout = heartbeatTimeout
@@ -120,11 +123,22 @@ class HTTPTestCase: XCTestCase {
 
     func launch() async throws -> String {
         let (http, token, bundle) = (http!, token, bundle)
-        return try await blocking { try await ClientOps.launch(http, token: token, bundle: bundle)["job"] as? String ?? "" }
+        return try await blocking { try await ClientOps.launch(http, token: token, bundle: bundle).job }
     }
 }
 
 /// Runs blocking work on its own thread and awaits it.
 func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { c in Thread.detachNewThread { c.resume(with: Result { try body() }) } }
+}
+
+extension HTTP.Reply {
+    /// The raw JSON object, for tests that check the document's shape itself (the product decodes
+    /// typed bodies, ``APIJSON``).
+    func json() throws -> [String: Any] {
+        guard let obj = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            throw ParleyError(.malformed, "the server's answer is not a JSON object")
+        }
+        return obj
+    }
 }

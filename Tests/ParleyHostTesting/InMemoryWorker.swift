@@ -38,13 +38,12 @@ public final class InMemoryWorker: WorkerProcess, @unchecked Sendable {
     /// What a healthy worker answers: `ready` to `start`, `heartbeat_ack` to heartbeats,
     /// `closed` to `close`, and it exits on `stop`.
     public static func standard(_ m: WorkerMessage) -> [Reply] {
-        switch m.kind {
-        case .start:
-            return [.send(WorkerMessage(.ready, ["public_key": .bytes([UInt8](repeating: 1, count: 32)),
-                                                 "signing_key": .bytes([UInt8](repeating: 2, count: 65)),
-                                                 "debug": m["debug"], "sandbox": .text("in-memory"), "ledger": .null]))]
-        case .heartbeat: return [.send(WorkerMessage(.heartbeatAck, ["seq": m["seq"]]))]
-        case .close: return [.send(WorkerMessage(.closed, ["entry": .bytes([0xa0])]))]
+        switch m {
+        case .start(let start):
+            return [.send(.ready(.init(publicKey: [UInt8](repeating: 1, count: 32), signingKey: [UInt8](repeating: 2, count: 65),
+                                       debug: start.debug, sandbox: ["in-memory": "no sandbox"], ledger: nil)))]
+        case .heartbeat(let seq): return [.send(.heartbeatAck(seq: seq))]
+        case .close: return [.send(.closed(entry: [0xa0]))]
         case .stop: return [.exit("exit status 0")]
         default: return []
         }

@@ -1,5 +1,8 @@
 import Foundation
+import ParleyCore
 import ParleyHost
+import ParleyModule
+import ParleyTestSupport
 import XCTest
 
 /// Every transition of the job state machine, including the failure ones, without processes.
@@ -51,6 +54,25 @@ final class JobStateMachineTests: XCTestCase {
         XCTAssertTrue(twice.contains("already uploaded"))
         XCTAssertEqual(m.state, .collectingDatasets(received: ["a"]))
         XCTAssertEqual(m.handle(.queryFinished).count, 1, "no query is running")
+    }
+
+    /// The machine applies the one upload rule to its state: only while collecting, only what is not in yet.
+    func testUploadAdmissionFollowsTheState() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-jsm-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let module = try SealedModule(bytes: try CampaignLiftModule.seal(in: dir, brand: PartyPrivateKey(), retailer: PartyPrivateKey(),
+                                                                         author: PartyPrivateKey())).definition
+        func admit(_ state: JobStateMachine.State, _ dataset: String = "exposures", signed: Bool? = nil) -> UploadAdmission {
+            JobStateMachine.admitUpload(dataset, module: module, state: state, signedByProvider: { _ in signed })
+        }
+        XCTAssertEqual(admit(.collectingDatasets(received: [])), .admitted(provider: "brand"))
+        XCTAssertEqual(admit(.collectingDatasets(received: ["exposures"])), .refused(.alreadyUploaded("exposures")))
+        XCTAssertEqual(admit(.collectingDatasets(received: []), signed: false), .refused(.notProvider(dataset: "exposures", provider: "brand")))
+        XCTAssertEqual(admit(.collectingDatasets(received: []), "nope"), .refused(.undeclaredDataset("nope")))
+        for state: JobStateMachine.State in [.launching, .attesting, .ready, .runningQuery("q"), .stopped, .failed("gone")] {
+            XCTAssertEqual(admit(state), .refused(.notCollecting(state: state.description)), "\(state)")
+        }
     }
 
     func testHeartbeatsAreSentOnScheduleAndSilenceFailsTheJob() {

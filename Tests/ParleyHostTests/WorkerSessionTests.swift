@@ -22,7 +22,7 @@ final class WorkerSessionTests: XCTestCase {
                               heartbeatInterval: 1, heartbeatTimeout: 10, clock: clock)
         let reports = Reports()
         s.onFailure = { reports.add($0) }
-        let ready = try s.request(WorkerMessage(.start, ["job": .text("job-test"), "module": .bytes([]), "debug": .bool(false), "ledger": .null]),
+        let ready = try s.request(.start(.init(job: "job-test", module: [], debug: false, ledger: nil)),
                                   expecting: [.ready], timeout: 10)
         XCTAssertEqual(ready.kind, .ready)
         s.handle(.workerReady)
@@ -72,7 +72,7 @@ final class WorkerSessionTests: XCTestCase {
         let crash = "killed by signal 11 SIGSEGV (a crash)"
         let worker = try InMemoryWorker { m in m.kind == .query ? [.exit(crash)] : InMemoryWorker.standard(m) }
         let (s, reports) = try session(worker, clock: ManualClock())
-        XCTAssertThrowsError(try s.request(WorkerMessage(.query, ["query": .text("q"), "receiver": .text("r"), "nonce": .bytes([]), "signature": .bytes([])]),
+        XCTAssertThrowsError(try s.request(.query(.init(query: "q", receiver: "r", nonce: [], signature: [])),
                                            expecting: [.result, .queryRefused], timeout: 10))
         XCTAssertTrue(s.waitForExit(timeout: 10))
         XCTAssertEqual(s.state, .failed("the worker exited: \(crash)"))
@@ -84,11 +84,12 @@ final class WorkerSessionTests: XCTestCase {
 
     func testAnAnswerOfTheWrongKindIsAProtocolViolationAndKillsTheWorker() throws {
         let worker = try InMemoryWorker { m in
-            m.kind == .uploadEnd ? [.send(WorkerMessage(.closed, ["entry": .bytes([0xa0])]))] : InMemoryWorker.standard(m)
+            m.kind == .uploadEnd ? [.send(.closed(entry: [0xa0]))] : InMemoryWorker.standard(m)
         }
         let (s, reports) = try session(worker, clock: ManualClock())
-        XCTAssertThrowsError(try s.request(WorkerMessage(.uploadEnd, ["dataset": .text("d")]), expecting: [.uploadAccepted, .uploadRefused])) {
-            XCTAssertEqual(($0 as? ParleyError)?.code, .malformed)
+        XCTAssertThrowsError(try s.request(.uploadEnd(dataset: "d"), expecting: [.uploadAccepted, .uploadRefused])) {
+            // The worker's fault, not the caller's input: internal (issue #11, part 7).
+            XCTAssertEqual(($0 as? ParleyError)?.code, .internal)
         }
         XCTAssertTrue(s.waitForExit(timeout: 10), "the host kills a worker that breaks the protocol")
         XCTAssertEqual(s.state, .failed("the worker broke the protocol: answered upload_end with closed"))

@@ -36,7 +36,7 @@ final class WorkerRuntimeTests: XCTestCase {
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds), 0)
         host = FramedChannel(fd: fds[0])
-        let runtime = try WorkerRuntime(channel: FramedChannel(fd: fds[1]), debug: false, sandbox: ["test": .text("in-process")],
+        let runtime = try WorkerRuntime(channel: FramedChannel(fd: fds[1]), debug: false, sandbox: ["test": "in-process"],
                                         releaseQuantum: .milliseconds(1))
         exit = DispatchGroup()
         exit.enter()
@@ -57,7 +57,7 @@ final class WorkerRuntimeTests: XCTestCase {
     }
 
     func start() throws -> WorkerMessage {
-        try exchange(WorkerMessage(.start, ["job": .text("job-wt1"), "module": .bytes(bundle), "debug": .bool(false), "ledger": .null]))
+        try exchange(.start(.init(job: "job-wt1", module: bundle, debug: false, ledger: nil)))
     }
 
     func exitStatus() -> Int32? {
@@ -65,31 +65,45 @@ final class WorkerRuntimeTests: XCTestCase {
         return status.get
     }
 
-    func claims(_ ready: WorkerMessage) throws -> LaunchClaims {
+    func claims(_ reply: WorkerMessage) throws -> LaunchClaims {
+        guard case .ready(let ready) = reply else { throw ParleyError(.malformed, "expected ready, got \(reply.kind.rawValue)") }
         let module = try SealedModule(bytes: bundle)
         return LaunchClaims(job: "job-wt1", runtime: MeasurementDigest.of([0]), module: module.measurement, moduleSigner: module.signer,
-                            debug: false, publicKey: try ready["public_key"].bytesValue("public_key"),
-                            signingKey: try ready["signing_key"].bytesValue("signing_key"))
+                            debug: false, publicKey: ready.publicKey, signingKey: ready.signingKey)
+    }
+
+    /// The refusal code of an `upload_refused` or `query_refused` reply (nil for any other).
+    func code(_ reply: WorkerMessage) -> RefusalCode? {
+        switch reply {
+        case .uploadRefused(let r): return r.code
+        case .queryRefused(let r): return r.code
+        default: return nil
+        }
+    }
+
+    /// The reason of a `failure` reply ("" for any other).
+    func failure(_ reply: WorkerMessage) -> String {
+        if case .failure(let why) = reply { return why }
+        return ""
     }
 
     func upload(_ dataset: String, key: PartyPrivateKey, worker: LaunchClaims) throws -> WorkerMessage {
         let sealed = try PartyClient.SealedUpload(path: dir + "/exposures.csv", job: "job-wt1", dataset: dataset, worker: worker, key: key, chunkSize: 512)
-        try host.send(WorkerMessage(.uploadBegin, ["dataset": .text(dataset), "signature": .bytes(sealed.signature)]).encoded)
+        try host.send(WorkerMessage.uploadBegin(dataset: dataset, signature: sealed.signature).encoded)
         while let piece = try sealed.next() {
-            try host.send(WorkerMessage(.uploadData, ["dataset": .text(dataset), "bytes": .bytes(piece)]).encoded)
+            try host.send(WorkerMessage.uploadData(dataset: dataset, bytes: piece).encoded)
         }
-        return try exchange(WorkerMessage(.uploadEnd, ["dataset": .text(dataset)]))
+        return try exchange(.uploadEnd(dataset: dataset))
     }
 
     func testStartAnswersReadyWithFreshKeysAndTheSandboxReport() throws {
-        let ready = try start()
-        XCTAssertEqual(ready.kind, .ready)
-        XCTAssertEqual(try ready["public_key"].bytesValue("public_key").count, 32, "an X25519 public key")
-        XCTAssertFalse(try ready["debug"].boolValue("debug"))
-        XCTAssertEqual(ready["ledger"], .null, "no handoff, no ledger claim")
-        XCTAssertEqual(ready["sandbox"], .textMap(["test": .text("in-process")]))
-        XCTAssertEqual(try exchange(WorkerMessage(.heartbeat, ["seq": .unsigned(7)])), WorkerMessage(.heartbeatAck, ["seq": .unsigned(7)]))
-        try host.send(WorkerMessage(.stop).encoded)
+        guard case .ready(let ready) = try start() else { return XCTFail("start must be answered with ready") }
+        XCTAssertEqual(ready.publicKey.count, 32, "an X25519 public key")
+        XCTAssertFalse(ready.debug)
+        XCTAssertNil(ready.ledger, "no handoff, no ledger claim")
+        XCTAssertEqual(ready.sandbox, ["test": "in-process"])
+        XCTAssertEqual(try exchange(.heartbeat(seq: 7)), .heartbeatAck(seq: 7))
+        try host.send(WorkerMessage.stop.encoded)
         XCTAssertEqual(exitStatus(), 0)
     }
 
@@ -97,15 +111,15 @@ final class WorkerRuntimeTests: XCTestCase {
         _ = try start()
         let again = try start()
         XCTAssertEqual(again.kind, .failure)
-        XCTAssertTrue(try again["reason"].textValue("reason").contains("start was sent twice"))
+        XCTAssertTrue(failure(again).contains("start was sent twice"), failure(again))
         XCTAssertEqual(exitStatus(), 70)
     }
 
     func testAMessageOnlyAWorkerSendsIsRefused() throws {
         _ = try start()
-        let reply = try exchange(WorkerMessage(.closed, ["entry": .bytes([0xa0])]))
+        let reply = try exchange(.closed(entry: [0xa0]))
         XCTAssertEqual(reply.kind, .failure)
-        XCTAssertTrue(try reply["reason"].textValue("reason").contains("only a worker sends"))
+        XCTAssertTrue(failure(reply).contains("only a worker sends"), failure(reply))
         XCTAssertEqual(exitStatus(), 70)
     }
 
@@ -113,27 +127,25 @@ final class WorkerRuntimeTests: XCTestCase {
         let worker = try claims(try start())
         let undeclared = try upload("salaries", key: brand, worker: worker)
         XCTAssertEqual(undeclared.kind, .uploadRefused)
-        XCTAssertEqual(undeclared["code"], .text(RefusalCode.undeclaredDataset.rawValue))
+        XCTAssertEqual(code(undeclared), .undeclaredDataset)
         let wrongParty = try upload("exposures", key: retailer, worker: worker)
         XCTAssertEqual(wrongParty.kind, .uploadRefused)
-        XCTAssertEqual(wrongParty["code"], .text(RefusalCode.notProvider.rawValue))
+        XCTAssertEqual(code(wrongParty), .notProvider)
         let accepted = try upload("exposures", key: brand, worker: worker)
-        XCTAssertEqual(accepted.kind, .uploadAccepted)
-        XCTAssertEqual(accepted["rows"], .unsigned(40))
+        guard case .uploadAccepted(let receipt) = accepted else { return XCTFail("the provider's upload must be accepted") }
+        XCTAssertEqual(receipt.rows, 40)
         let replay = try upload("exposures", key: brand, worker: worker)
         XCTAssertEqual(replay.kind, .uploadRefused, "an accepted dataset cannot be replaced or replayed")
-        XCTAssertEqual(replay["code"], .text(RefusalCode.alreadyUploaded.rawValue))
+        XCTAssertEqual(code(replay), .alreadyUploaded)
     }
 
     func testAfterCloseEveryQueryIsRefusedWithASignedEntry() throws {
         _ = try start()
-        let closed = try exchange(WorkerMessage(.close))
-        XCTAssertEqual(closed.kind, .closed)
-        XCTAssertFalse(try closed["entry"].bytesValue("entry").isEmpty)
-        let refused = try exchange(WorkerMessage(.query, ["query": .text("lift_by_campaign"), "receiver": .text("brand"),
-                                                          "nonce": .bytes([UInt8](repeating: 9, count: 32)), "signature": .bytes([])]))
-        XCTAssertEqual(refused.kind, .queryRefused)
-        XCTAssertEqual(refused["code"], .text(RefusalCode.jobClosed.rawValue))
-        XCTAssertFalse(try refused["entry"].bytesValue("entry").isEmpty, "the refusal is signed for the log")
+        guard case .closed(let entry) = try exchange(.close) else { return XCTFail("close must be answered with closed") }
+        XCTAssertFalse(entry.isEmpty)
+        let refused = try exchange(.query(.init(query: "lift_by_campaign", receiver: "brand", nonce: [UInt8](repeating: 9, count: 32), signature: [])))
+        guard case .queryRefused(let refusal) = refused else { return XCTFail("a query after close must be refused") }
+        XCTAssertEqual(refusal.code, .jobClosed)
+        XCTAssertFalse(refusal.entry.isEmpty, "the refusal is signed for the log")
     }
 }

@@ -41,6 +41,14 @@ public enum RefusalCode: String, Sendable, CaseIterable {
     /// The CSV does not match the dataset's declaration (the reason names row, column, type).
     case invalidCSV = "invalid-csv"
 
+    /// A refusal code read from a log (a worker entry or a host log record): one of these, never
+    /// free text, so that no data can be smuggled into the public log through a refusal.
+    /// - Throws: `ParleyError` `.malformed` for anything else.
+    public static func logged(_ text: String, in context: String) throws -> String {
+        guard RefusalCode(rawValue: text) != nil else { throw ParleyError(.malformed, "\(context) has an unknown refusal code") }
+        return text
+    }
+
     /// The generic reason of ``notComputable``: it says nothing else, whatever failed.
     public static let notComputableReason = "the query could not be computed within its bounds"
 }

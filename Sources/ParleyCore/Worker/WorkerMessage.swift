@@ -1,28 +1,177 @@
 /// One message between host and worker: deterministic CBOR `{"v": 1, "type": TYPE, ...fields}`.
-/// Each type has a fixed field set; a message with an unknown type, an unknown field or a
-/// missing field is a protocol violation.
-public struct WorkerMessage: Sendable, Equatable {
-    /// Every message type, with its fields.
-    public enum Kind: String, Sendable, CaseIterable {
-        // host -> worker
-        case start            // job, module (sealed bundle), debug, ledger (handoff map, or null)
-        case heartbeat        // seq
-        case uploadBegin = "upload_begin"   // dataset, signature (provider's, over the stream header)
-        case uploadData = "upload_data"     // dataset, bytes (uploads to different datasets may interleave)
-        case uploadEnd = "upload_end"       // dataset
-        case query            // query, receiver, nonce, signature
-        case stop
-        case close            // end the job's spending: the worker signs a closing entry and refuses queries after
-        // worker -> host
-        case ready            // public_key, signing_key, debug, sandbox, ledger (claim map, or null)
-        case heartbeatAck = "heartbeat_ack" // seq
-        case uploadAccepted = "upload_accepted" // dataset, rows, digest, entry
-        case uploadRefused = "upload_refused"   // dataset, code, reason (reason for the provider only)
-        case result           // query, sealed, entry
-        case queryRefused = "query_refused"     // query, code, reason, entry
-        case closed           // entry (the worker-signed closing entry)
-        case failure          // reason (the worker is about to exit)
+///
+/// This file is the protocol's only encoder (``encoded``) and only decoder
+/// (``init(decoding:maxBytes:)``): the host and the worker build and read typed cases, never
+/// field names. Each type has a fixed field set, and every field a fixed CBOR type; a message
+/// with an unknown type, an unknown, missing or mistyped field is a protocol violation.
+public enum WorkerMessage: Sendable, Equatable {
+    // host -> worker
+    /// The job's module and how to run it.
+    case start(Start)
+    /// A liveness probe; the worker answers ``heartbeatAck(seq:)`` with the same `seq`.
+    case heartbeat(seq: UInt64)
+    /// An upload begins: the provider's signature over the stream header.
+    case uploadBegin(dataset: String, signature: [UInt8])
+    /// A piece of an upload's ciphertext (uploads to different datasets may interleave).
+    case uploadData(dataset: String, bytes: [UInt8])
+    /// An upload ends: the worker answers ``uploadAccepted(_:)`` or ``uploadRefused(_:)``.
+    case uploadEnd(dataset: String)
+    /// A party's signed query request.
+    case query(Query)
+    /// Exit now.
+    case stop
+    /// End the job's spending: the worker signs a closing entry and refuses queries after.
+    case close
+    // worker -> host
+    /// The worker's keys and how it locked itself down.
+    case ready(Ready)
+    /// The answer to ``heartbeat(seq:)``.
+    case heartbeatAck(seq: UInt64)
+    /// The upload was loaded.
+    case uploadAccepted(UploadAccepted)
+    /// The upload was refused: the code (for the log) and the reason (for the provider only).
+    case uploadRefused(UploadRefused)
+    /// A sealed result and its signed log entry.
+    case result(Result)
+    /// A refused query and its signed log entry.
+    case queryRefused(QueryRefused)
+    /// The worker-signed closing entry.
+    case closed(entry: [UInt8])
+    /// The worker is about to exit, and why.
+    case failure(reason: String)
 
+    /// `start`'s fields.
+    public struct Start: Sendable, Equatable {
+        /// The job id.
+        public var job: String
+        /// The sealed module bundle.
+        public var module: [UInt8]
+        /// Whether the worker runs in debug mode.
+        public var debug: Bool
+        /// The ledger handoff (`LedgerHandoff`'s CBOR, which its own parser reads), or nil for none.
+        public var ledger: CBOR?
+
+        public init(job: String, module: [UInt8], debug: Bool, ledger: CBOR?) {
+            self.job = job
+            self.module = module
+            self.debug = debug
+            self.ledger = ledger
+        }
+    }
+
+    /// `query`'s fields.
+    public struct Query: Sendable, Equatable {
+        public var query: String
+        public var receiver: String
+        public var nonce: [UInt8]
+        /// The receiver's signature over `DataPlane.queryRequestMessage`.
+        public var signature: [UInt8]
+
+        public init(query: String, receiver: String, nonce: [UInt8], signature: [UInt8]) {
+            self.query = query
+            self.receiver = receiver
+            self.nonce = nonce
+            self.signature = signature
+        }
+    }
+
+    /// `ready`'s fields.
+    public struct Ready: Sendable, Equatable {
+        /// X25519 public key uploads and results are sealed with (raw).
+        public var publicKey: [UInt8]
+        /// P-384 public key the worker signs entries and results with (SubjectPublicKeyInfo DER).
+        public var signingKey: [UInt8]
+        public var debug: Bool
+        /// Each lock-down step and its outcome.
+        public var sandbox: [String: String]
+        /// What the worker inherited from earlier jobs of its ledger, or nil.
+        public var ledger: LedgerClaim?
+
+        public init(publicKey: [UInt8], signingKey: [UInt8], debug: Bool, sandbox: [String: String], ledger: LedgerClaim?) {
+            self.publicKey = publicKey
+            self.signingKey = signingKey
+            self.debug = debug
+            self.sandbox = sandbox
+            self.ledger = ledger
+        }
+    }
+
+    /// `upload_accepted`'s fields.
+    public struct UploadAccepted: Sendable, Equatable {
+        public var dataset: String
+        public var rows: UInt64
+        /// SHA-256 of the ciphertext stream.
+        public var digest: [UInt8]
+        /// The worker-signed `upload-accepted` entry.
+        public var entry: [UInt8]
+
+        public init(dataset: String, rows: UInt64, digest: [UInt8], entry: [UInt8]) {
+            self.dataset = dataset
+            self.rows = rows
+            self.digest = digest
+            self.entry = entry
+        }
+    }
+
+    /// `upload_refused`'s fields.
+    public struct UploadRefused: Sendable, Equatable {
+        public var dataset: String
+        public var code: RefusalCode
+        /// For the provider only; never logged.
+        public var reason: String
+
+        public init(dataset: String, code: RefusalCode, reason: String) {
+            self.dataset = dataset
+            self.code = code
+            self.reason = reason
+        }
+    }
+
+    /// `result`'s fields.
+    public struct Result: Sendable, Equatable {
+        public var query: String
+        /// The signed result document, sealed to the receiver.
+        public var sealed: [UInt8]
+        /// The worker-signed `release` entry.
+        public var entry: [UInt8]
+
+        public init(query: String, sealed: [UInt8], entry: [UInt8]) {
+            self.query = query
+            self.sealed = sealed
+            self.entry = entry
+        }
+    }
+
+    /// `query_refused`'s fields.
+    public struct QueryRefused: Sendable, Equatable {
+        public var query: String
+        public var code: RefusalCode
+        /// For the requester only.
+        public var reason: String
+        /// The worker-signed `query-refused` entry.
+        public var entry: [UInt8]
+
+        public init(query: String, code: RefusalCode, reason: String, entry: [UInt8]) {
+            self.query = query
+            self.code = code
+            self.reason = reason
+            self.entry = entry
+        }
+    }
+
+    /// Every message type, by its wire name, with its fields.
+    public enum Kind: String, Sendable, CaseIterable {
+        case start, heartbeat
+        case uploadBegin = "upload_begin", uploadData = "upload_data", uploadEnd = "upload_end"
+        case query, stop, close
+        case ready
+        case heartbeatAck = "heartbeat_ack"
+        case uploadAccepted = "upload_accepted", uploadRefused = "upload_refused"
+        case result
+        case queryRefused = "query_refused"
+        case closed, failure
+
+        /// The field names a message of this type carries, besides `v` and `type`.
         public var fields: Set<String> {
             switch self {
             case .start: return ["job", "module", "debug", "ledger"]
@@ -44,18 +193,56 @@ public struct WorkerMessage: Sendable, Equatable {
     }
 
     public static let version: UInt64 = 1
-    public let kind: Kind
-    public let fields: [String: CBOR]
 
-    /// - Precondition: `fields` has exactly the kind's field names (checked: a mismatch traps in
-    ///   debug builds and is refused by the receiver).
-    public init(_ kind: Kind, _ fields: [String: CBOR] = [:]) {
-        assert(Set(fields.keys) == kind.fields, "\(kind) needs \(kind.fields.sorted())")
-        self.kind = kind
-        self.fields = fields
+    /// The message's type.
+    public var kind: Kind {
+        switch self {
+        case .start: .start
+        case .heartbeat: .heartbeat
+        case .uploadBegin: .uploadBegin
+        case .uploadData: .uploadData
+        case .uploadEnd: .uploadEnd
+        case .query: .query
+        case .stop: .stop
+        case .close: .close
+        case .ready: .ready
+        case .heartbeatAck: .heartbeatAck
+        case .uploadAccepted: .uploadAccepted
+        case .uploadRefused: .uploadRefused
+        case .result: .result
+        case .queryRefused: .queryRefused
+        case .closed: .closed
+        case .failure: .failure
+        }
     }
 
-    /// The message's CBOR.
+    /// The message's fields, by wire name.
+    private var fields: [String: CBOR] {
+        switch self {
+        case .start(let s):
+            return ["job": .text(s.job), "module": .bytes(s.module), "debug": .bool(s.debug), "ledger": s.ledger ?? .null]
+        case .heartbeat(let seq), .heartbeatAck(let seq): return ["seq": .unsigned(seq)]
+        case .uploadBegin(let dataset, let signature): return ["dataset": .text(dataset), "signature": .bytes(signature)]
+        case .uploadData(let dataset, let bytes): return ["dataset": .text(dataset), "bytes": .bytes(bytes)]
+        case .uploadEnd(let dataset): return ["dataset": .text(dataset)]
+        case .query(let q):
+            return ["query": .text(q.query), "receiver": .text(q.receiver), "nonce": .bytes(q.nonce), "signature": .bytes(q.signature)]
+        case .stop, .close: return [:]
+        case .ready(let r):
+            return ["public_key": .bytes(r.publicKey), "signing_key": .bytes(r.signingKey), "debug": .bool(r.debug),
+                    "sandbox": .textMap(r.sandbox.mapValues { .text($0) }), "ledger": r.ledger?.cbor ?? .null]
+        case .uploadAccepted(let a):
+            return ["dataset": .text(a.dataset), "rows": .unsigned(a.rows), "digest": .bytes(a.digest), "entry": .bytes(a.entry)]
+        case .uploadRefused(let r): return ["dataset": .text(r.dataset), "code": .text(r.code.rawValue), "reason": .text(r.reason)]
+        case .result(let r): return ["query": .text(r.query), "sealed": .bytes(r.sealed), "entry": .bytes(r.entry)]
+        case .queryRefused(let r):
+            return ["query": .text(r.query), "code": .text(r.code.rawValue), "reason": .text(r.reason), "entry": .bytes(r.entry)]
+        case .closed(let entry): return ["entry": .bytes(entry)]
+        case .failure(let reason): return ["reason": .text(reason)]
+        }
+    }
+
+    /// The message's deterministic CBOR.
     public var encoded: [UInt8] {
         var m = fields
         m["v"] = .unsigned(Self.version)
@@ -75,10 +262,60 @@ public struct WorkerMessage: Sendable, Equatable {
         guard Set(m.keys) == kind.fields else {
             throw ParleyError(.malformed, "worker message \(kind.rawValue) must have exactly the fields \(kind.fields.sorted())")
         }
-        self.kind = kind
-        self.fields = m
+        let f = Fields(m, kind.rawValue)
+        switch kind {
+        case .start:
+            let ledger = f.raw("ledger")
+            self = .start(Start(job: try f.text("job"), module: try f.bytes("module"), debug: try f.bool("debug"),
+                                ledger: ledger == .null ? nil : ledger))
+        case .heartbeat: self = .heartbeat(seq: try f.unsigned("seq"))
+        case .heartbeatAck: self = .heartbeatAck(seq: try f.unsigned("seq"))
+        case .uploadBegin: self = .uploadBegin(dataset: try f.text("dataset"), signature: try f.bytes("signature"))
+        case .uploadData: self = .uploadData(dataset: try f.text("dataset"), bytes: try f.bytes("bytes"))
+        case .uploadEnd: self = .uploadEnd(dataset: try f.text("dataset"))
+        case .query:
+            self = .query(Query(query: try f.text("query"), receiver: try f.text("receiver"), nonce: try f.bytes("nonce"),
+                                signature: try f.bytes("signature")))
+        case .stop: self = .stop
+        case .close: self = .close
+        case .ready:
+            var sandbox: [String: String] = [:]
+            for (step, outcome) in try f.raw("sandbox").textKeyedMap("ready sandbox") {
+                sandbox[step] = try outcome.textValue("ready sandbox \(step)")
+            }
+            let ledger = f.raw("ledger")
+            self = .ready(Ready(publicKey: try f.bytes("public_key"), signingKey: try f.bytes("signing_key"), debug: try f.bool("debug"),
+                                sandbox: sandbox, ledger: ledger == .null ? nil : try LedgerClaim(cbor: ledger, context: "ready")))
+        case .uploadAccepted:
+            self = .uploadAccepted(UploadAccepted(dataset: try f.text("dataset"), rows: try f.unsigned("rows"),
+                                                  digest: try f.bytes("digest"), entry: try f.bytes("entry")))
+        case .uploadRefused:
+            self = .uploadRefused(UploadRefused(dataset: try f.text("dataset"), code: try f.code("code"), reason: try f.text("reason")))
+        case .result: self = .result(Result(query: try f.text("query"), sealed: try f.bytes("sealed"), entry: try f.bytes("entry")))
+        case .queryRefused:
+            self = .queryRefused(QueryRefused(query: try f.text("query"), code: try f.code("code"), reason: try f.text("reason"),
+                                              entry: try f.bytes("entry")))
+        case .closed: self = .closed(entry: try f.bytes("entry"))
+        case .failure: self = .failure(reason: try f.text("reason"))
+        }
     }
 
-    /// A field, known present (the initializers guarantee the set).
-    public subscript(_ key: String) -> CBOR { fields[key] ?? .null }
+    /// A decoded message's fields (their names already checked), read with errors naming the field.
+    private struct Fields {
+        let map: [String: CBOR]
+        let type: String
+        init(_ map: [String: CBOR], _ type: String) { self.map = map; self.type = type }
+        func raw(_ key: String) -> CBOR { map[key] ?? .null }
+        func text(_ key: String) throws -> String { try raw(key).textValue("\(type) \(key)") }
+        func bytes(_ key: String) throws -> [UInt8] { try raw(key).bytesValue("\(type) \(key)") }
+        func bool(_ key: String) throws -> Bool { try raw(key).boolValue("\(type) \(key)") }
+        func unsigned(_ key: String) throws -> UInt64 { try raw(key).unsignedValue("\(type) \(key)") }
+        func code(_ key: String) throws -> RefusalCode {
+            let text = try self.text(key)
+            guard let code = RefusalCode(rawValue: text) else {
+                throw ParleyError(.unsupported, "\(type) has an unknown refusal code")
+            }
+            return code
+        }
+    }
 }

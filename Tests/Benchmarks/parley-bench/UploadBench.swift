@@ -58,7 +58,7 @@ func benchUpload(worker: String, megabytes: Int = 100) async throws {
     let policy = try AppraisalPolicy(quote: .software, module: sealed.measurement, runtime: [.of(try FileIO.read(worker, maxBytes: 1 << 30))],
                                      anchors: TrustAnchors(quotingRoot: try Certificate(pem: try FileIO.readText(data + "/quoting-root.pem"))))
     let size = csv.count
-    let job = try await ClientOps.launch(http, token: token, bundle: sealed.bytes)["job"] as? String ?? ""
+    let job = try await ClientOps.launch(http, token: token, bundle: sealed.bytes).job
     let w = try await ClientOps.verifiedWorker(http, job: job, policy: policy)
     let t0 = DispatchTime.now().uptimeNanoseconds
     _ = try await ClientOps.upload(http, job: job, dataset: "d", file: dir + "/d.csv", key: brand, worker: w, progress: false)

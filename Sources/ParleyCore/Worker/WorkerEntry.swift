@@ -1,10 +1,12 @@
-import ParleyCore
+import Crypto
 
 /// An entry the worker signed, `parley/worker-entry/1`: COSE_Sign1 (ES384) by the worker's
 /// attested signing key over deterministic CBOR `{format, job, timestamp, kind, ...}`.
 ///
-/// Only ``verify(_:signingKey:)`` makes one, so holding a `WorkerEntry` means the key it was
-/// checked with signed it.
+/// The one encoder (``payload``, ``signed(with:)``, used by the worker) and the one decoder
+/// (``verify(_:signingKey:)``, used by parties, auditors and the ledger tally) of the format.
+/// A reader gets a `WorkerEntry` only from ``verify(_:signingKey:)``, so holding one read from a
+/// log means the key it was checked with signed it.
 public struct WorkerEntry: Sendable, Equatable {
     /// The `format` value of every worker entry.
     public static let format = "parley/worker-entry/1"
@@ -16,6 +18,56 @@ public struct WorkerEntry: Sendable, Equatable {
     public let timestampMillis: UInt64
     /// What the worker did.
     public let kind: WorkerEntryKind
+
+    /// An entry to sign (the worker's side).
+    public init(job: String, timestampMillis: UInt64, kind: WorkerEntryKind) {
+        self.job = job
+        self.timestampMillis = timestampMillis
+        self.kind = kind
+    }
+
+    /// The deterministic CBOR payload the worker signs.
+    public var payload: [UInt8] {
+        var m: [String: CBOR] = ["format": .text(Self.format), "job": .text(job), "timestamp": .unsigned(timestampMillis)]
+        switch kind {
+        case .uploadAccepted(let a):
+            m["kind"] = .text("upload-accepted")
+            m["dataset"] = .text(a.dataset)
+            m["provider"] = .text(a.provider)
+            m["ciphertext_sha256"] = .bytes(a.ciphertextSHA256)
+            m["rows"] = .unsigned(a.rows)
+        case .release(let r):
+            m["kind"] = .text("release")
+            m["query"] = .text(r.query)
+            m["receiver"] = .text(r.receiver)
+            m["result_sha256"] = .bytes(r.resultSHA256)
+            m["epsilon"] = .text(r.epsilon)
+            m["delta"] = .text(r.delta)
+            m["budget_left"] = .text(r.budgetLeft)
+            m["suppressed_groups"] = .unsigned(r.suppressedGroups)
+            m["inputs"] = .textMap(r.inputs.mapValues { .bytes($0) })
+        case .queryRefused(let q):
+            m["kind"] = .text("query-refused")
+            m["query"] = .text(q.query)
+            m["receiver"] = .text(q.receiver)
+            m["code"] = .text(q.code)
+            if let charge = q.charge {
+                m["epsilon"] = .text(charge.epsilon)
+                m["delta"] = .text(charge.delta)
+                m["budget_left"] = .text(charge.budgetLeft)
+            }
+        case .closed(let spent, let budgetLeft):
+            m["kind"] = .text("closed")
+            m["spent"] = .text(spent)
+            m["budget_left"] = .text(budgetLeft)
+        }
+        return CBOREncoder.encode(.textMap(m))
+    }
+
+    /// The entry as the worker sends it: COSE_Sign1 (ES384) over ``payload``.
+    public func signed(with key: P384.Signing.PrivateKey) throws -> [UInt8] {
+        try COSESign1.sign(payload: payload, with: .p384(key))
+    }
 
     /// Checks the COSE signature with `signingKey` (SubjectPublicKeyInfo DER), then parses the
     /// authenticated payload.
@@ -36,7 +88,8 @@ public struct WorkerEntry: Sendable, Equatable {
         }
     }
 
-    private init(payload: [UInt8]) throws {
+    /// Parses a payload. UNTRUSTED until its signature is checked: readers use ``verify(_:signingKey:)``.
+    init(payload: [UInt8]) throws {
         let m = try CBORDecoder(limits: Self.limits).decode(payload).textKeyedMap("worker entry")
         let format = try m.required("format", in: "worker entry").textValue("worker entry format")
         guard format == Self.format else { throw ParleyError(.unsupported, "worker entry format \"\(format)\" is not \(Self.format)") }
@@ -82,7 +135,7 @@ public struct WorkerEntry: Sendable, Equatable {
             kind = .queryRefused(QueryRefused(
                 query: try m.required("query", in: c).textValue("\(c) query"),
                 receiver: try m.required("receiver", in: c).textValue("\(c) receiver"),
-                code: try RefusalCodeText.parse(try m.required("code", in: c).textValue("\(c) code"), in: c),
+                codeText: try RefusalCode.logged(try m.required("code", in: c).textValue("\(c) code"), in: c),
                 charge: charge))
         case "closed":
             try m.rejectUnknownKeys(common.union(["spent", "budget_left"]), in: c)
@@ -103,6 +156,13 @@ public struct WorkerEntry: Sendable, Equatable {
         public let ciphertextSHA256: [UInt8]
         /// Rows loaded.
         public let rows: UInt64
+
+        public init(dataset: String, provider: String, ciphertextSHA256: [UInt8], rows: UInt64) {
+            self.dataset = dataset
+            self.provider = provider
+            self.ciphertextSHA256 = ciphertextSHA256
+            self.rows = rows
+        }
     }
 
     /// A released aggregate (its values are not logged).
@@ -123,6 +183,18 @@ public struct WorkerEntry: Sendable, Equatable {
         public let suppressedGroups: UInt64
         /// Dataset name -> ciphertext digest of the inputs the query read.
         public let inputs: [String: [UInt8]]
+
+        public init(query: String, receiver: String, resultSHA256: [UInt8], epsilon: String, delta: String, budgetLeft: String,
+                    suppressedGroups: UInt64, inputs: [String: [UInt8]]) {
+            self.query = query
+            self.receiver = receiver
+            self.resultSHA256 = resultSHA256
+            self.epsilon = epsilon
+            self.delta = delta
+            self.budgetLeft = budgetLeft
+            self.suppressedGroups = suppressedGroups
+            self.inputs = inputs
+        }
     }
 }
 
@@ -137,6 +209,18 @@ extension WorkerEntry {
         public let code: String
         /// What the run was charged, if the refusal came after the charge (`not-computable`).
         public let charge: Charge?
+
+        /// A refusal to log; only a ``RefusalCode`` can be written.
+        public init(query: String, receiver: String, code: RefusalCode, charge: Charge?) {
+            self.init(query: query, receiver: receiver, codeText: code.rawValue, charge: charge)
+        }
+
+        init(query: String, receiver: String, codeText: String, charge: Charge?) {
+            self.query = query
+            self.receiver = receiver
+            self.code = codeText
+            self.charge = charge
+        }
     }
 
     /// The charge of a run that was refused after it.
@@ -147,6 +231,12 @@ extension WorkerEntry {
         public let delta: String
         /// The worker's budget left after the charge.
         public let budgetLeft: String
+
+        public init(epsilon: String, delta: String, budgetLeft: String) {
+            self.epsilon = epsilon
+            self.delta = delta
+            self.budgetLeft = budgetLeft
+        }
     }
 }
 

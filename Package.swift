@@ -266,7 +266,7 @@ let package = Package(
         .testTarget(name: "ParleyHTTPTests",
                     dependencies: ["ParleyHTTP", "ParleyHost", "ParleyHostLog", "ParleyQuoting", "ParleyAudit", "ParleyParty", "ParleyLedger",
                                    "ParleyLog", "ParleyWitness", "ParleyAttestation", "ParleyCore", "ParleyModule",
-                                   "ParleyTestSupport", "parley-enclave", .product(name: "Crypto", package: "swift-crypto"),
+                                   "ParleyTestSupport", "ParleyHostTesting", "parley-enclave", .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio")],
                     path: "Tests/ParleyHTTPTests", swiftSettings: strict),
         .testTarget(name: "ParleyAnalysisTests", dependencies: ["ParleyAnalysis"],

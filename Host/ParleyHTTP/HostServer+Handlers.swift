@@ -30,22 +30,23 @@ extension HostServer {
         }
         // The bundle opened: whatever fails from here (the worker, the quote provider, the TPM)
         // is the host's failure, 500 `internal`, never the operator's "bad module".
-        let job = try await offload { try self.service.launch(bundle: bundle) }
-        return Self.json(LaunchedJob(job: job.id, state: job.session.state.name, tier: service.quotes.tier.rawValue,
+        let job = try await service.launch(bundle: bundle)
+        return Self.json(LaunchedJob(job: job.id, state: await job.session.state.name, tier: service.quotes.tier.rawValue,
                                      module: job.module.definition.name, measurement: job.module.measurement.hex,
                                      runtime: job.claims.runtime.hex), status: .created)
     }
 
     /// Operator only (``OperatorAuthMiddleware``).
     func list() async throws -> Response {
-        syncStore()
+        await syncStore()
         let records = try store.all()
         return Self.json(JobList(jobs: records.map { JobSummary(job: $0.id, state: $0.state, reason: $0.reason, module: $0.moduleName, tier: $0.tier) }))
     }
 
     func status(_ id: String) async throws -> Response {
-        syncStore()
-        if let job = try? service.job(id) {
+        await syncStore()
+        if let job = try? await service.job(id) {
+            let state = await job.session.state
             let d = job.module.definition
             let receipts = job.receipts
             var datasets: [String: LiveJobStatus.Dataset] = [:]
@@ -54,9 +55,9 @@ extension HostServer {
                 datasets[name] = LiveJobStatus.Dataset(provider: decl.provider, accepted: r != nil, rows: r?.rows, digest: r.map { Hex.encode($0.digest) })
             }
             var reason: String?
-            if case .failed(let why) = job.session.state { reason = why }
+            if case .failed(let why) = state { reason = why }
             return Self.json(LiveJobStatus(
-                job: id, state: job.session.state.name, reason: reason, tier: service.quotes.tier.rawValue,
+                job: id, state: state.name, reason: reason, tier: service.quotes.tier.rawValue,
                 module: .init(name: d.name, version: d.version, measurement: job.module.measurement.hex, signer: job.module.signer.hex),
                 runtime: job.claims.runtime.hex, datasets: datasets,
                 queries: d.queries.mapValues { LiveJobStatus.Query(receivers: $0.receivers) },
@@ -71,20 +72,23 @@ extension HostServer {
         guard let hex = Self.query(req, "nonce"), let nonce = try? Nonce(hex: hex) else {
             return Self.error(.badRequest, "give a fresh nonce of 16 to 64 bytes in hex: ?nonce=…", code: "bad-nonce")
         }
-        guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
-        guard !job.session.state.isTerminal else { return Self.error(.conflict, "job \(id) is \(job.session.state)", code: "job-ended") }
-        let evidence = try await offload { try self.service.evidence(job: id, nonce: nonce) }
-        return Self.bytes(evidence, type: "application/cbor")
+        guard (try? await service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        do {
+            return Self.bytes(try await service.evidence(job: id, nonce: nonce), type: "application/cbor")
+        } catch let e as ParleyError where e.code == .conflict {
+            // The job ended (here or while the quote was being made): a conflict, never a 500.
+            return Self.error(.conflict, e.reason, code: "job-ended")
+        }
     }
 
     func upload(_ req: Request, _ id: String, _ dataset: String) async throws -> Response {
         guard let sigHex = req.headers[.parleySignature], let signature = try? Hex.decode(sigHex), signature.count == 64 else {
             return Self.error(.unauthorized, "uploads carry the provider's signature in the Parley-Signature header", code: "unsigned")
         }
-        guard (try? service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        guard (try? await service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
         // Who may upload which dataset when is the job's state machine's to say. Before the
         // stream's header is read only "is it declared" is answered here; the rest after it.
-        if case .refused(let why) = try service.admitUpload(job: id, dataset: dataset), case .undeclaredDataset = why {
+        if case .refused(let why) = try await service.admitUpload(job: id, dataset: dataset), case .undeclaredDataset = why {
             return Self.error(.notFound, why.description, code: "no-dataset")
         }
         var iterator = req.body.makeAsyncIterator()
@@ -101,7 +105,7 @@ extension HostServer {
         }
         let headerDigest = DataPlane.sha256(Array(pending[4..<4 + headerLength]))
         let signed = DataPlane.uploadSignedMessage(job: id, dataset: dataset, headerDigest: headerDigest)
-        switch try service.admitUpload(job: id, dataset: dataset, signedByProvider: { DataPlane.check(signature, over: signed, by: $0.signing) == .valid }) {
+        switch try await service.admitUpload(job: id, dataset: dataset, signedByProvider: { DataPlane.check(signature, over: signed, by: $0.signing) == .valid }) {
         case .admitted: break
         case .refused(let why):
             switch why {
@@ -111,7 +115,7 @@ extension HostServer {
             }
         }
         let relay: HostService.UploadRelay
-        switch try await offload({ try self.service.beginUpload(job: id, dataset: dataset, signature: signature) }) {
+        switch try await service.beginUpload(job: id, dataset: dataset, signature: signature) {
         case .refused(let reason, _): return Self.error(.conflict, reason, code: "upload-refused")
         case .accepted(let r): relay = r
         }
@@ -125,17 +129,15 @@ extension HostServer {
                 if pending.count >= 256 << 10 {
                     let piece = pending
                     pending = []
-                    try await offload { try relay.send(piece) }
+                    try await relay.send(piece)
                 }
             }
         } catch {
             failure = "the upload stream broke off: \(error)"
         }
         let rest = failure == nil ? pending : []
-        let outcome = try await offload { () -> HostService.Outcome<HostService.UploadReceipt> in
-            if !rest.isEmpty { try relay.send(rest) }
-            return try relay.finish()
-        }
+        if !rest.isEmpty { try await relay.send(rest) }
+        let outcome = try await relay.finish()
         if let failure { return Self.error(.contentTooLarge, failure, code: "upload-broken") }
         switch outcome {
         case .accepted(let r):
@@ -157,7 +159,7 @@ extension HostServer {
             return Self.error(.badRequest, "\(e.reason); a query request is JSON {\"receiver\", \"nonce\" (hex, 16 to 64 bytes), \"signature\" (hex)}", code: "bad-request")
         }
         let receiver = request.receiver, nonce = request.nonce, signature = request.signature
-        guard let job = try? service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        guard let job = try? await service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
         let signed = DataPlane.queryRequestMessage(job: id, query: name, receiver: receiver, nonce: nonce)
         switch QueryAdmission.decide(module: job.module.definition, query: name, receiver: receiver, nonce: nonce,
                                      signedByReceiver: { DataPlane.check(signature, over: signed, by: $0.signing) == .valid }) {
@@ -171,7 +173,7 @@ extension HostServer {
             }
         }
         guard claimNonce(nonce) else { return Self.error(.conflict, "this request was already used (replayed nonce)", code: "replayed") }
-        let outcome = try await offload { try self.service.query(job: id, query: name, receiver: receiver, nonce: nonce, signature: signature) }
+        let outcome = try await service.query(job: id, query: name, receiver: receiver, nonce: nonce, signature: signature)
         switch outcome {
         case .accepted(let sealed): return Self.bytes(sealed, type: "application/octet-stream")
         case .refused(let reason, _): return Self.error(.unprocessableContent, reason, code: "query-refused")
@@ -186,9 +188,9 @@ extension HostServer {
 
     /// Operator only (``OperatorAuthMiddleware``).
     func stop(_ id: String) async throws -> Response {
-        guard (try? service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
-        try await offload { try self.service.stop(job: id) }
-        syncStore()
+        guard (try? await service.job(id)) != nil else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
+        try await service.stop(job: id)
+        await syncStore()
         return Self.json(StoppedJob(job: id, state: "stopped"))
     }
 

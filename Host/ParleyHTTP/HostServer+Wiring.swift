@@ -25,9 +25,9 @@ extension HostServer {
                 switch event {
                 case .launched(let job, let claims, let module, let tier):
                     let nonce = try Nonce(bytes: self.service.configuration.random.bytes(32))
-                    let evidence = try self.service.evidence(job: job, nonce: nonce)
-                    try self.log.recordLaunch(job: job, claims: claims, module: module, evidence: evidence, nonce: nonce, tier: tier)
-                    let m = try self.service.job(job).module
+                    let evidence = try self.service.quotes.evidence(for: claims, nonce: nonce)
+                    try self.log.recordLaunch(job: job, claims: claims, module: module.bytes, evidence: evidence, nonce: nonce, tier: tier)
+                    let m = module
                     let now = self.service.configuration.clock.now()
                     try self.store.insert(.init(id: job, moduleName: m.definition.name, moduleMeasurement: m.measurement.hex,
                                                 tier: tier.rawValue, state: "collecting-datasets", reason: nil, createdAt: now, updatedAt: now))
@@ -65,18 +65,18 @@ extension HostServer {
 
     /// Brings the job store (and the log, for failures) up to date with the workers' states
     /// before a read of the store (list, status).
-    func syncStore() {
-        for job in service.allJobs {
-            let state = job.session.state
+    func syncStore() async {
+        for job in await service.allJobs {
+            let state = await job.session.state
             if case .failed(let why) = state {
                 try? recordFailure(job: job.id, reason: why)
                 continue
             }
-            recordLock.lock()
-            if let record = try? store.record(job.id), record.state != state.name {
-                try? store.update(id: job.id, state: state.name, reason: nil, at: service.configuration.clock.now())
+            recordLock.withLock {
+                if let record = try? store.record(job.id), record.state != state.name {
+                    try? store.update(id: job.id, state: state.name, reason: nil, at: service.configuration.clock.now())
+                }
             }
-            recordLock.unlock()
         }
     }
 }

@@ -170,11 +170,9 @@ public final class HostServer: @unchecked Sendable {
         Response(status: .ok, headers: [.contentType: type], body: ResponseBody(byteBuffer: ByteBuffer(bytes: b)))
     }
 
-    /// Runs blocking work (worker round trips, the TPM, fsync) off the cooperative pool.
+    /// Runs blocking work (the TPM, fsync, log reads) off the cooperative pool (``Blocking``).
     func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in
-            DispatchQueue.global().async { c.resume(with: Result { try body() }) }
-        }
+        try await Blocking.run(body)
     }
 
     static let launchUnauthorized = "operator requests need `Authorization: Bearer <operator-token>` (the token is in the host's data directory)"

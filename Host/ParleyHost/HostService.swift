@@ -8,7 +8,9 @@ import ParleyModule
 /// uploads and queries (ciphertext only), and supervises every worker. It never sees plaintext
 /// and cannot forge what the worker signs. The HTTP API and the CLI are thin layers over this.
 public final class HostService: @unchecked Sendable {
-    // @unchecked: `jobs` is guarded by `lock`; each job serialises its own worker requests.
+    // @unchecked: `onEvent` and `ledgerHandoff` are set once, before the host serves (as
+    // `HostServer.connect()` does); the job table is the ``JobTable`` actor; `image` is guarded by
+    // `imageLock`; each job's session is an actor that serialises its own worker requests.
     public struct Configuration: Sendable {
         public var dataDirectory: String
         /// The `parley-enclave` executable to launch (measured from the bytes launched).
@@ -68,6 +70,17 @@ public final class HostService: @unchecked Sendable {
             lock.unlock()
         }
 
+        private var stopAsked = false
+        /// True the first time a stop is asked for a job still running.
+        func stopOnce() async -> Bool {
+            let ended = await session.state.isTerminal
+            return lock.withLock {
+                if stopAsked || ended { return false }
+                stopAsked = true
+                return true
+            }
+        }
+
         init(id: String, module: SealedModule, claims: LaunchClaims, session: WorkerSession, launchedAt: Date) {
             self.id = id
             self.module = module
@@ -103,16 +116,16 @@ public final class HostService: @unchecked Sendable {
     public var ledgerHandoff: (@Sendable () throws -> CBOR)?
     /// Held from a launch's handoff until its launch entry is logged, so that a worker's handoff
     /// always includes every earlier launch.
-    private let launchLock = NSLock()
-    private let lock = NSLock()
-    private var jobs: [String: Job] = [:]
+    private let launchGate = AsyncGate()
+    private let imageLock = NSLock()
+    private let table = JobTable()
     private var image: WorkerLauncher.Image?
 
     /// The worker image, staged in a sealed memfd and measured on first use, then reused: the
     /// seals make it immutable, so every job runs the bytes measured here.
     func workerImage() throws -> WorkerLauncher.Image {
-        lock.lock()
-        defer { lock.unlock() }
+        imageLock.lock()
+        defer { imageLock.unlock() }
         if let image { return image }
         let staged = try WorkerLauncher.Image(executable: configuration.workerExecutable)
         image = staged
@@ -124,70 +137,67 @@ public final class HostService: @unchecked Sendable {
     }
 
     /// The live job `id`. - Throws: `ParleyError` `.notFound` when this host runs no such job.
-    public func job(_ id: String) throws -> Job {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let j = jobs[id] else { throw ParleyError(.notFound, "no job \(id) on this host") }
+    public func job(_ id: String) async throws -> Job {
+        guard let j = await table.job(id) else { throw ParleyError(.notFound, "no job \(id) on this host") }
         return j
     }
 
     public var allJobs: [Job] {
-        lock.lock()
-        defer { lock.unlock() }
-        return Array(jobs.values)
+        get async { await table.all }
     }
 
     /// Launches a job: verifies the bundle, starts a worker, sends it the module, measures the
     /// launch with the quote provider. - Returns: the running job.
-    public func launch(bundle: [UInt8]) throws -> Job {
+    public func launch(bundle: [UInt8]) async throws -> Job {
         let module = try SealedModule(bytes: bundle)
-        launchLock.lock()
-        defer { launchLock.unlock() }
+        return try await launchGate.serially { try await self.launch(module) }
+    }
+
+    private func launch(_ module: SealedModule) async throws -> Job {
         let id = "job-" + Hex.encode(configuration.random.bytes(8))
         let session = try WorkerSession(image: try workerImage(), debug: configuration.debugWorkers,
                                         environment: configuration.workerEnvironment,
                                         heartbeatInterval: configuration.heartbeatInterval,
                                         heartbeatTimeout: configuration.heartbeatTimeout, clock: configuration.clock)
-        session.requireDatasets(Set(module.definition.datasets.keys))
+        await session.requireDatasets(Set(module.definition.datasets.keys))
         do {
-            let handoff = try ledgerHandoff?()
-            let reply = try session.request(.start(.init(job: id, module: bundle, debug: configuration.debugWorkers,
-                                                         ledger: handoff == .null ? nil : handoff)),
-                                            expecting: [.ready], timeout: 60)
+            let handoff = try await Blocking.run { [ledgerHandoff] in try ledgerHandoff?() }
+            let reply = try await session.request(.start(.init(job: id, module: module.bytes, debug: configuration.debugWorkers,
+                                                               ledger: handoff == .null ? nil : handoff)),
+                                                  expecting: [.ready], timeout: 60)
             guard case .ready(let ready) = reply else { throw ParleyError(.internal, "the session let \(reply.kind.rawValue) through as ready") }
-            session.handle(.workerReady)
+            await session.handle(.workerReady)
             let claims = LaunchClaims(job: id, runtime: session.runtime, module: module.measurement, moduleSigner: module.signer,
                                       debug: ready.debug, publicKey: ready.publicKey, signingKey: ready.signingKey, ledger: ready.ledger)
             guard claims.debug == configuration.debugWorkers else {
                 throw ParleyError(.internal, "the worker's debug flag differs from how it was launched")
             }
-            try quotes.recordLaunch(claims)
-            session.handle(.launchMeasured)
+            try await Blocking.run { [quotes] in try quotes.recordLaunch(claims) }
+            await session.handle(.launchMeasured)
             let job = Job(id: id, module: module, claims: claims, session: session, launchedAt: configuration.clock.now())
-            lock.lock()
-            jobs[id] = job
-            lock.unlock()
-            onEvent?(.launched(job: id, claims: claims, module: bundle, tier: quotes.tier))
+            await table.insert(job)
+            onEvent?(.launched(job: id, claims: claims, module: module, tier: quotes.tier))
             // From now on a failure (the worker exits, breaks the protocol, stops answering)
             // reaches the log as it happens, from the context that saw it.
-            session.onFailure = { [weak self] reason in self?.onEvent?(.failed(job: id, reason: reason)) }
+            await session.setFailureHandler { [weak self] reason in self?.onEvent?(.failed(job: id, reason: reason)) }
             return job
         } catch {
-            session.handle(.protocolViolation("launch failed: \(error)"))
+            await session.handle(.protocolViolation("launch failed: \(error)"))
             throw error
         }
     }
 
-    /// Evidence for a party's nonce.
-    public func evidence(job id: String, nonce: Nonce) throws -> [UInt8] {
-        let j = try job(id)
-        guard !j.session.state.isTerminal else { throw ParleyError(.io, "job \(id) is \(j.session.state)") }
-        return try quotes.evidence(for: j.claims, nonce: nonce)
+    /// Evidence for a party's nonce (the quote provider may block on a TPM: run off the pool).
+    public func evidence(job id: String, nonce: Nonce) async throws -> [UInt8] {
+        let j = try await job(id)
+        let state = await j.session.state
+        guard !state.isTerminal else { throw ParleyError(.conflict, "job \(id) is \(state)") }
+        return try await Blocking.run { [quotes] in try quotes.evidence(for: j.claims, nonce: nonce) }
     }
 
     /// An upload being relayed to a job's worker, begun by ``beginUpload(job:dataset:signature:)``.
     public final class UploadRelay: @unchecked Sendable {
-        // @unchecked: used by one request at a time (the job admits one upload at once).
+        // @unchecked: used by one request at a time (the job admits one upload of a dataset at once).
         let service: HostService
         let job: Job
         public let dataset: String
@@ -203,25 +213,26 @@ public final class HostService: @unchecked Sendable {
         }
 
         /// Relays the next piece (buffered into frames of up to 1 MiB).
-        public func send(_ bytes: some Collection<UInt8>) throws {
+        public func send(_ bytes: some Collection<UInt8>) async throws {
             buffer.append(contentsOf: bytes)
             bytesRelayed += bytes.count
             while buffer.count >= 1 << 20 {
-                try job.session.send(.uploadData(dataset: dataset, bytes: Array(buffer.prefix(1 << 20))))
+                let frame = Array(buffer.prefix(1 << 20))
                 buffer.removeFirst(1 << 20)
+                try await job.session.send(.uploadData(dataset: dataset, bytes: frame))
             }
         }
 
         /// Ends the upload and returns the worker's verdict. A stream cut short (a client gone
         /// mid-upload) ends here too, and the worker refuses it: nothing of it is kept.
-        public func finish() throws -> Outcome<UploadReceipt> {
+        public func finish() async throws -> Outcome<UploadReceipt> {
             guard !done else { throw ParleyError(.internal, "upload finished twice") }
             done = true
             let reply: WorkerMessage
             do {
-                if !buffer.isEmpty { try job.session.send(.uploadData(dataset: dataset, bytes: buffer)) }
+                if !buffer.isEmpty { try await job.session.send(.uploadData(dataset: dataset, bytes: buffer)) }
                 buffer = []
-                reply = try job.session.request(.uploadEnd(dataset: dataset), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
+                reply = try await job.session.request(.uploadEnd(dataset: dataset), expecting: [.uploadAccepted, .uploadRefused], timeout: 600)
             } catch {
                 job.endUpload(dataset)
                 throw error
@@ -231,7 +242,7 @@ public final class HostService: @unchecked Sendable {
             switch reply {
             case .uploadAccepted(let accepted):
                 let receipt = UploadReceipt(dataset: dataset, rows: accepted.rows, digest: accepted.digest, entry: accepted.entry)
-                job.session.handle(.datasetAccepted(dataset))
+                await job.session.handle(.datasetAccepted(dataset))
                 job.setReceipt(receipt)
                 service.onEvent?(.workerEntry(job: job.id, entry: receipt.entry))
                 return .accepted(receipt)
@@ -248,18 +259,18 @@ public final class HostService: @unchecked Sendable {
     /// Starts relaying an upload: checks the job is collecting, the dataset is declared and not
     /// yet uploaded, and no other upload of this dataset is under way (uploads of different
     /// datasets run side by side).
-    public func beginUpload(job id: String, dataset: String, signature: [UInt8]) throws -> Outcome<UploadRelay> {
-        let j = try job(id)
+    public func beginUpload(job id: String, dataset: String, signature: [UInt8]) async throws -> Outcome<UploadRelay> {
+        let j = try await job(id)
         // The signature is the worker's to check again at the stream's end (the HTTP handler
         // asked ``admitUpload(job:dataset:signedByProvider:)`` with it before relaying a byte).
-        if case .refused(let why) = JobStateMachine.admitUpload(dataset, module: j.module.definition, state: j.session.state) {
+        if case .refused(let why) = JobStateMachine.admitUpload(dataset, module: j.module.definition, state: await j.session.state) {
             return .refused(reason: why.description, entry: nil)
         }
         guard j.startUpload(dataset) else {
             return .refused(reason: "another upload of dataset \(dataset) to job \(id) is in progress; retry when it ends", entry: nil)
         }
         do {
-            try j.session.send(.uploadBegin(dataset: dataset, signature: signature))
+            try await j.session.send(.uploadBegin(dataset: dataset, signature: signature))
         } catch {
             j.endUpload(dataset)
             throw error
@@ -269,34 +280,41 @@ public final class HostService: @unchecked Sendable {
 
     /// Asks the job's state machine whether an upload may go on (``UploadAdmission``).
     /// - Throws: `ParleyError` `.notFound` if there is no such job.
-    public func admitUpload(job id: String, dataset: String, signedByProvider: (PartyPublicKey) -> Bool? = { _ in nil }) throws -> UploadAdmission {
-        let j = try job(id)
-        return JobStateMachine.admitUpload(dataset, module: j.module.definition, state: j.session.state, signedByProvider: signedByProvider)
+    public func admitUpload(job id: String, dataset: String, signedByProvider: (PartyPublicKey) -> Bool? = { _ in nil }) async throws -> UploadAdmission {
+        let j = try await job(id)
+        return JobStateMachine.admitUpload(dataset, module: j.module.definition, state: await j.session.state, signedByProvider: signedByProvider)
     }
 
     /// Relays one whole upload; `chunks` yields the ciphertext in pieces (nil at the end).
-    public func upload(job id: String, dataset: String, signature: [UInt8], chunks: () throws -> [UInt8]?) throws -> Outcome<UploadReceipt> {
-        switch try beginUpload(job: id, dataset: dataset, signature: signature) {
+    public func upload(job id: String, dataset: String, signature: [UInt8], chunks: () throws -> [UInt8]?) async throws -> Outcome<UploadReceipt> {
+        switch try await beginUpload(job: id, dataset: dataset, signature: signature) {
         case .refused(let reason, let entry): return .refused(reason: reason, entry: entry)
         case .accepted(let relay):
             var failure: (any Error)?
-            do { while let piece = try chunks() { try relay.send(piece) } } catch { failure = error }
-            let outcome = try relay.finish()
+            do { while let piece = try chunks() { try await relay.send(piece) } } catch { failure = error }
+            let outcome = try await relay.finish()
             if let failure { throw failure }
             return outcome
         }
     }
 
     /// Runs a declared query. - Returns: the sealed result for the receiver, or the refusal.
-    public func query(job id: String, query: String, receiver: String, nonce: [UInt8], signature: [UInt8]) throws -> Outcome<[UInt8]> {
-        let j = try job(id)
-        guard j.session.state == .ready else {
-            return .refused(reason: "job \(id) is \(j.session.state); queries run once every dataset is uploaded", entry: nil)
+    public func query(job id: String, query: String, receiver: String, nonce: [UInt8], signature: [UInt8]) async throws -> Outcome<[UInt8]> {
+        let j = try await job(id)
+        let state = await j.session.state
+        guard state == .ready else {
+            return .refused(reason: "job \(id) is \(state); queries run once every dataset is uploaded", entry: nil)
         }
-        j.session.handle(.queryStarted(query))
-        defer { j.session.handle(.queryFinished) }
-        let reply = try j.session.request(.query(.init(query: query, receiver: receiver, nonce: nonce, signature: signature)),
-                                          expecting: [.result, .queryRefused], timeout: 600)
+        await j.session.handle(.queryStarted(query))
+        let reply: WorkerMessage
+        do {
+            reply = try await j.session.request(.query(.init(query: query, receiver: receiver, nonce: nonce, signature: signature)),
+                                                expecting: [.result, .queryRefused], timeout: 600)
+        } catch {
+            await j.session.handle(.queryFinished)
+            throw error
+        }
+        await j.session.handle(.queryFinished)
         switch reply {
         case .result(let result):
             onEvent?(.workerEntry(job: id, entry: result.entry))
@@ -311,32 +329,70 @@ public final class HostService: @unchecked Sendable {
 
     /// Stops a job's worker, after asking it to close the job's spending (its signed `closed`
     /// entry goes to the log; without one, later jobs of the ledger count this one as having
-    /// spent all it could).
-    public func stop(job id: String) throws {
-        let j = try job(id)
-        close(j)
-        j.session.stop()
+    /// spent all it could). A job already stopped or failed is left as it is, and nothing more
+    /// is logged for it: one `stopped` record per job, however often it is asked.
+    /// - Returns: false if the job had already ended.
+    @discardableResult
+    public func stop(job id: String) async throws -> Bool {
+        let j = try await job(id)
+        guard await j.stopOnce() else { return false }
+        await close(j)
+        await j.session.stop()
         onEvent?(.stopped(job: id))
+        return true
     }
 
     /// Closes and stops every worker (host shutdown).
-    public func shutdown() {
-        for j in allJobs where !j.session.state.isTerminal {
-            close(j)
-            j.session.stop()
+    public func shutdown() async {
+        for j in await allJobs where !(await j.session.state.isTerminal) {
+            await close(j)
+            await j.session.stop()
         }
     }
 
-    private func close(_ j: Job) {
-        guard !j.session.state.isTerminal,
-              case .closed(let entry)? = try? j.session.request(.close, expecting: [.closed], timeout: 30) else { return }
+    private func close(_ j: Job) async {
+        guard !(await j.session.state.isTerminal),
+              case .closed(let entry)? = try? await j.session.request(.close, expecting: [.closed], timeout: 30) else { return }
         onEvent?(.workerEntry(job: j.id, entry: entry))
+    }
+}
+
+/// The host's live jobs, by id: one actor owns the table.
+actor JobTable {
+    private var jobs: [String: HostService.Job] = [:]
+    func job(_ id: String) -> HostService.Job? { jobs[id] }
+    var all: [HostService.Job] { Array(jobs.values) }
+    func insert(_ job: HostService.Job) { jobs[job.id] = job }
+}
+
+/// Runs async work one caller at a time, in arrival order (a lock that may be held across
+/// suspension points, which an `NSLock` must never be).
+public actor AsyncGate {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    public init() {}
+
+    public func serially<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+        if busy { await withCheckedContinuation { waiting.append($0) } } else { busy = true }
+        defer { if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() } }
+        return try await body()
+    }
+}
+
+/// Blocking work (a TPM command, an fsync, a log read) on a Dispatch queue, never on the
+/// cooperative pool, whose few threads must stay free for the event loops' tasks.
+public enum Blocking {
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Result { try body() }) }
+        }
     }
 }
 
 /// What the host reports to the log writer.
 public enum HostEvent: Sendable {
-    case launched(job: String, claims: LaunchClaims, module: [UInt8], tier: AssuranceTier)
+    case launched(job: String, claims: LaunchClaims, module: SealedModule, tier: AssuranceTier)
     /// An entry the worker signed (upload accepted, release, query refused).
     case workerEntry(job: String, entry: [UInt8])
     /// The worker refused an upload; only the code is logged.

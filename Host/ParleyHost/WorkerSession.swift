@@ -12,68 +12,87 @@ public protocol WorkerProcess: Sendable {
     func reap(grace: TimeInterval) -> String
 }
 
-/// The host's side of one worker: the I/O shell around ``JobStateMachine``.
+/// The host's side of one worker: an actor around ``JobStateMachine``, the one owner of the
+/// job's state.
 ///
-/// Concurrency (docs/architecture.md, "The host's concurrency model"): one dedicated reader
-/// thread blocks in `read(2)` on the worker's channel (a blocking read never polls) and feeds
-/// every message to the state machine; heartbeat acknowledgements end there, the rest answer
-/// requests. When the channel ends, the reader reaps the process with a pidfd wait (a bounded
-/// block, no sleep loop) and feeds its exit. Heartbeats and the heartbeat timeout are driven by
-/// one task that sleeps on the injected ``HostClock`` and hands each tick to the session's serial
-/// queue. Every failure is reported once through ``onFailure`` as it happens, so the log and the
-/// store learn of it without anyone polling.
-public final class WorkerSession: @unchecked Sendable {
-    // @unchecked: all mutable state is guarded by `condition`.
-    public let pid: pid_t
-    public let runtime: MeasurementDigest
-    public let debug: Bool
-    private let channel: FramedChannel
-    private let process: any WorkerProcess
-    private let condition = NSCondition()
+/// Concurrency (docs/architecture.md, "The host's concurrency model"):
+/// - **Reading**: one dedicated thread blocks in `read(2)` on the worker's channel (a blocking
+///   read never polls) and hands every frame, in order, to the actor through an `AsyncStream`.
+///   When the channel ends it reaps the process with a pidfd wait and hands over the exit.
+/// - **Writing**: frames go out on the session's own serial queue, never on the cooperative
+///   pool, since a write blocks while the worker's socket buffer is full.
+/// - **Time**: heartbeats, the heartbeat timeout, request timeouts and the stop grace all sleep
+///   on the injected ``HostClock``; nothing reads the wall clock.
+/// - **Failures** are reported once through the failure handler (``setFailureHandler(_:)``) as
+///   they happen, so the log and the store learn of them without anyone polling.
+public actor WorkerSession {
+    public nonisolated let pid: pid_t
+    public nonisolated let runtime: MeasurementDigest
+    public nonisolated let debug: Bool
+    private nonisolated let channel: FramedChannel
+    private nonisolated let process: any WorkerProcess
+    private nonisolated let clock: any HostClock
+    private nonisolated let writer = DispatchQueue(label: "parley.worker-session.writer")
     private var machine: JobStateMachine
-    private var inbox: [WorkerMessage] = []
     private var exited = false
+    private var exitWaiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
     private var failureHandler: (@Sendable (String) -> Void)?
     private var failureReported = false
-    private let requestLock = NSLock()
-    private let clock: any HostClock
-    private let ticks = DispatchQueue(label: "parley.worker-session.ticks")
-    private var ticker: Task<Void, Never>?
+    /// One request at a time: callers queue here in arrival order.
+    private var requestBusy = false
+    private var requestQueue: [CheckedContinuation<Void, Never>] = []
+    /// The request waiting for its answer, and an answer that came before the request was parked.
+    private var inFlight: InFlight?
+    private var nextID: UInt64 = 0
 
-    /// The job's state now.
-    public var state: JobStateMachine.State {
-        condition.lock()
-        defer { condition.unlock() }
-        return machine.state
+    private struct InFlight {
+        let id: UInt64
+        let sent: WorkerMessage.Kind
+        let expecting: Set<WorkerMessage.Kind>
+        var side: Side = .none
+        var isAnswered: Bool { if case .answered = side { true } else { false } }
     }
 
-    /// Called once, from whichever context saw it, when the job fails (the worker exited, broke
-    /// the protocol or stopped answering) with the reason. Set it once the job is known; a
-    /// failure that happened before is reported at once.
-    public var onFailure: (@Sendable (String) -> Void)? {
-        get { condition.lock(); defer { condition.unlock() }; return failureHandler }
-        set {
-            condition.lock()
-            failureHandler = newValue
-            let pending: String? = if case .failed(let why) = machine.state, !failureReported { why } else { nil }
-            if pending != nil, newValue != nil { failureReported = true }
-            condition.unlock()
-            if let pending { newValue?(pending) }
+    /// Which half of a request's rendezvous has arrived: the caller waiting, or the answer.
+    private enum Side {
+        case none
+        case waiting(CheckedContinuation<WorkerMessage, any Error>)
+        case answered(Result<WorkerMessage, any Error>)
+    }
+
+    /// What the reader thread hands the actor.
+    private enum ChannelEvent: Sendable {
+        case message(WorkerMessage)
+        case violation(String)
+        case exited(String)
+    }
+
+    /// The job's state now.
+    public var state: JobStateMachine.State { machine.state }
+
+    /// Sets what is called once, when the job fails (the worker exited, broke the protocol or
+    /// stopped answering), with the reason. Set it once the job is known; a failure that
+    /// happened before is reported at once.
+    public func setFailureHandler(_ handler: (@Sendable (String) -> Void)?) {
+        failureHandler = handler
+        if case .failed(let why) = machine.state, !failureReported, let handler {
+            failureReported = true
+            handler(why)
         }
     }
 
     /// Launches a worker and starts supervising it.
-    public convenience init(executable: String, debug: Bool = false, environment: [String: String] = [:], arguments: [String] = [],
-                            heartbeatInterval: TimeInterval = 1, heartbeatTimeout: TimeInterval = 10,
-                            clock: any HostClock = SystemClock()) throws {
+    public init(executable: String, debug: Bool = false, environment: [String: String] = [:], arguments: [String] = [],
+                heartbeatInterval: TimeInterval = 1, heartbeatTimeout: TimeInterval = 10,
+                clock: any HostClock = SystemClock()) throws {
         try self.init(image: try WorkerLauncher.Image(executable: executable), debug: debug, environment: environment, arguments: arguments,
                       heartbeatInterval: heartbeatInterval, heartbeatTimeout: heartbeatTimeout, clock: clock)
     }
 
     /// Launches a worker from a staged image and starts supervising it.
-    public convenience init(image: WorkerLauncher.Image, debug: Bool = false, environment: [String: String] = [:], arguments: [String] = [],
-                            heartbeatInterval: TimeInterval = 1, heartbeatTimeout: TimeInterval = 10,
-                            clock: any HostClock = SystemClock()) throws {
+    public init(image: WorkerLauncher.Image, debug: Bool = false, environment: [String: String] = [:], arguments: [String] = [],
+                heartbeatInterval: TimeInterval = 1, heartbeatTimeout: TimeInterval = 10,
+                clock: any HostClock = SystemClock()) throws {
         let launched = try WorkerLauncher.launch(image: image, debug: debug, environment: environment, arguments: arguments)
         self.init(channel: launched.channel, process: launched.process, runtime: launched.runtime, debug: debug,
                   heartbeatInterval: heartbeatInterval, heartbeatTimeout: heartbeatTimeout, clock: clock)
@@ -90,126 +109,229 @@ public final class WorkerSession: @unchecked Sendable {
         self.debug = debug
         self.clock = clock
         machine = JobStateMachine(requiredDatasets: [], now: clock.now(), heartbeatInterval: heartbeatInterval, heartbeatTimeout: heartbeatTimeout)
-        let period = min(heartbeatInterval, 0.25)
-        ticker = Task { [weak self, clock] in
-            while !Task.isCancelled {
-                do { try await clock.sleep(seconds: period) } catch { return }
-                guard let self, !self.hasExited else { return }
-                // Sending a heartbeat may block on a full socket: never on the cooperative pool.
-                self.ticks.async { self.handle(.tick(clock.now())) }
+        let (events, sink) = AsyncStream.makeStream(of: ChannelEvent.self)
+        Thread.detachNewThread { [channel, process] in Self.read(channel, process, into: sink) }
+        Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                await self.deliver(event)
             }
         }
-        // Started after `ticker` is set, so the reader sees it when it cancels it.
-        Thread.detachNewThread { [self] in readLoop() }
+        let period = min(heartbeatInterval, 0.25)
+        Task { [weak self, clock] in
+            while true {
+                do { try await clock.sleep(seconds: period) } catch { return }
+                guard let self, await self.tick() else { return }
+            }
+        }
     }
 
     deinit {
-        ticker?.cancel()
         channel.close()
-    }
-
-    private var hasExited: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return exited
     }
 
     /// Feeds an event and carries out the resulting actions.
     @discardableResult
     public func handle(_ event: JobStateMachine.Event) -> [JobStateMachine.Action] {
-        condition.lock()
         let wasFailed = if case .failed = machine.state { true } else { false }
         let actions = machine.handle(event)
-        var failure: (String, (@Sendable (String) -> Void))?
-        if !wasFailed, case .failed(let why) = machine.state, let report = failureHandler, !failureReported {
-            failureReported = true
-            failure = (why, report)
-        }
-        condition.broadcast()
-        condition.unlock()
         for a in actions {
             switch a {
-            case .sendHeartbeat: try? channel.send(WorkerMessage.heartbeat(seq: UInt64(clock.now().timeIntervalSince1970 * 1000)).encoded)
+            case .sendHeartbeat:
+                let beat = WorkerMessage.heartbeat(seq: UInt64(clock.now().timeIntervalSince1970 * 1000)).encoded
+                writer.async { [channel] in try? channel.send(beat) }
             case .sendStop:
-                try? channel.send(WorkerMessage.stop.encoded)
-                terminate(grace: 2)
+                writer.async { [channel] in try? channel.send(WorkerMessage.stop.encoded) }
+                killAfter(grace: 2)
             case .killWorker: process.kill()
             case .rejected: break
             }
         }
-        if let failure { failure.1(failure.0) }
+        if machine.state.isTerminal { failInFlight(ParleyError(.io, "the job is \(machine.state)")) }
+        if !wasFailed, case .failed(let why) = machine.state, let report = failureHandler, !failureReported {
+            failureReported = true
+            report(why)
+        }
         return actions
     }
 
     /// Sets the datasets the job needs (from the module) once it is known.
     public func requireDatasets(_ names: Set<String>) {
-        condition.lock()
         let old = machine
         var fresh = JobStateMachine(requiredDatasets: names, now: old.lastHeard, heartbeatInterval: old.heartbeatInterval,
                                     heartbeatTimeout: old.heartbeatTimeout)
         if old.state != .launching { _ = fresh.handle(.workerReady) }
         machine = fresh
-        condition.unlock()
     }
 
-    /// Sends a request and waits for its answer (one request at a time).
+    /// Sends a request and waits for its answer; requests are answered one at a time, in the
+    /// order they were made.
+    /// - Parameter timeout: seconds of the session's clock; no answer by then is a protocol
+    ///   violation that fails the job.
     /// - Throws: if the worker exits, breaks the protocol, or does not answer within `timeout`.
-    public func request(_ message: WorkerMessage, expecting kinds: Set<WorkerMessage.Kind>, timeout: TimeInterval = 30) throws -> WorkerMessage {
-        requestLock.lock()
-        defer { requestLock.unlock() }
-        try channel.send(message.encoded)
-        let deadline = Date().addingTimeInterval(timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while inbox.isEmpty {
-            if exited || machine.state.isTerminal { throw ParleyError(.io, "the job is \(machine.state)") }
-            if !condition.wait(until: deadline) {
-                condition.unlock()
-                handle(.protocolViolation("no answer to \(message.kind.rawValue) within \(Int(timeout)) s"))
-                condition.lock()
-                throw ParleyError(.io, "the worker did not answer \(message.kind.rawValue) in time")
+    public func request(_ message: WorkerMessage, expecting kinds: Set<WorkerMessage.Kind>, timeout: TimeInterval = 30) async throws -> WorkerMessage {
+        await acquireRequestSlot()
+        defer { releaseRequestSlot() }
+        guard !exited, !machine.state.isTerminal else { throw ParleyError(.io, "the job is \(machine.state)") }
+        nextID += 1
+        let id = nextID
+        // Parked before the write: the answer may come back before the write returns.
+        inFlight = InFlight(id: id, sent: message.kind, expecting: kinds)
+        do {
+            try await write(message)
+        } catch {
+            if inFlight?.id == id { inFlight = nil }
+            throw error
+        }
+        let timer = Task { [weak self, clock] in
+            do { try await clock.sleep(seconds: timeout) } catch { return }
+            await self?.expire(id, timeout: timeout)
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<WorkerMessage, any Error>) in
+            guard inFlight?.id == id else {
+                c.resume(throwing: ParleyError(.io, "the job is \(machine.state)"))
+                return
             }
+            meet(.waiting(c))
         }
-        let reply = inbox.removeFirst()
-        guard kinds.contains(reply.kind) else {
-            condition.unlock()
-            handle(.protocolViolation("answered \(message.kind.rawValue) with \(reply.kind.rawValue)"))
-            condition.lock()
-            throw ParleyError(.internal, "the worker answered \(message.kind.rawValue) with \(reply.kind.rawValue)")
-        }
-        return reply
     }
 
-    /// Sends a message that has no answer (upload data).
-    public func send(_ message: WorkerMessage) throws {
-        try channel.send(message.encoded)
+    /// Sends a message that has no answer (upload data), on the session's writer queue.
+    public nonisolated func send(_ message: WorkerMessage) async throws {
+        try await write(message)
     }
 
-    /// Stops the worker: `stop`, then SIGKILL if it has not exited after `grace` seconds.
+    /// Stops the worker: `stop`, then SIGKILL if it has not exited after a grace of 2 s.
     public func stop() { handle(.stopRequested) }
 
-    private func terminate(grace: TimeInterval) {
-        let deadline = Date().addingTimeInterval(grace)
-        condition.lock()
-        while !exited, condition.wait(until: deadline) {}
-        let done = exited
-        condition.unlock()
-        if !done { process.kill() }
+    /// Waits until the worker process has exited, or `timeout` seconds of real time pass (a
+    /// bound for callers that must not hang, such as tests); true if it has exited.
+    public func waitForExit(timeout: TimeInterval) async -> Bool {
+        if exited { return true }
+        nextID += 1
+        let id = nextID
+        let bound = Task { [weak self] in
+            try? await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1_000_000_000))
+            await self?.endWait(id, exited: false)
+        }
+        defer { bound.cancel() }
+        return await withCheckedContinuation { exitWaiters[id] = $0 }
     }
 
-    private func readLoop() {
+    // MARK: Inside
+
+    private nonisolated func write(_ message: WorkerMessage) async throws {
+        let bytes = message.encoded
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            writer.async { [channel] in
+                do { try channel.send(bytes); c.resume() } catch { c.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func acquireRequestSlot() async {
+        guard requestBusy else { requestBusy = true; return }
+        await withCheckedContinuation { requestQueue.append($0) }
+    }
+
+    private func releaseRequestSlot() {
+        if requestQueue.isEmpty { requestBusy = false } else { requestQueue.removeFirst().resume() }
+    }
+
+    /// Hands the answer to the request waiting for it (or keeps it until it waits).
+    private func answer(_ result: Result<WorkerMessage, any Error>) {
+        meet(.answered(result))
+    }
+
+    /// One half of the request in flight arrives: with the other half there, the caller resumes
+    /// and the request is done; otherwise this half waits for it.
+    private func meet(_ arriving: Side) {
+        guard var pending = inFlight else { return }
+        switch (pending.side, arriving) {
+        case (.waiting(let c), .answered(let r)), (.answered(let r), .waiting(let c)):
+            inFlight = nil
+            c.resume(with: r)
+        default:
+            pending.side = arriving
+            inFlight = pending
+        }
+    }
+
+    private func failInFlight(_ error: any Error) {
+        guard inFlight != nil else { return }
+        answer(.failure(error))
+    }
+
+    private func deliver(_ event: ChannelEvent) {
+        switch event {
+        case .message(let m):
+            handle(.heardFromWorker(clock.now()))
+            switch m {
+            case .heartbeatAck: return
+            case .failure(let why):
+                handle(.protocolViolation("the worker reported: \(why)"))
+                return
+            default: break
+            }
+            guard let pending = inFlight, !pending.isAnswered else {
+                handle(.protocolViolation("sent \(m.kind.rawValue) when nothing was asked"))
+                return
+            }
+            if pending.expecting.contains(m.kind) {
+                answer(.success(m))
+            } else {
+                // The caller hears "internal" (the worker's fault, not the caller's input); then the job fails.
+                answer(.failure(ParleyError(.internal, "the worker answered \(pending.sent.rawValue) with \(m.kind.rawValue)")))
+                handle(.protocolViolation("answered \(pending.sent.rawValue) with \(m.kind.rawValue)"))
+            }
+        case .violation(let why):
+            handle(.protocolViolation(why))
+        case .exited(let how):
+            handle(.workerExited(how))
+            exited = true
+            failInFlight(ParleyError(.io, "the job is \(machine.state)"))
+            let waiters = exitWaiters
+            exitWaiters = [:]
+            for w in waiters.values { w.resume(returning: true) }
+        }
+    }
+
+    private func expire(_ id: UInt64, timeout: TimeInterval) {
+        guard let pending = inFlight, pending.id == id else { return }
+        answer(.failure(ParleyError(.io, "the worker did not answer \(pending.sent.rawValue) in time")))
+        handle(.protocolViolation("no answer to \(pending.sent.rawValue) within \(Int(timeout)) s"))
+    }
+
+    private func endWait(_ id: UInt64, exited: Bool) {
+        exitWaiters.removeValue(forKey: id)?.resume(returning: exited)
+    }
+
+    /// One heartbeat tick; false once the worker has exited (the ticker ends).
+    private func tick() -> Bool {
+        guard !exited else { return false }
+        handle(.tick(clock.now()))
+        return true
+    }
+
+    private func killAfter(grace: TimeInterval) {
+        Task { [weak self, clock] in
+            do { try await clock.sleep(seconds: grace) } catch { return }
+            await self?.killIfRunning()
+        }
+    }
+
+    private func killIfRunning() {
+        if !exited { process.kill() }
+    }
+
+    /// The reader thread: every frame in order, then how the process ended.
+    private static func read(_ channel: FramedChannel, _ process: any WorkerProcess, into sink: AsyncStream<ChannelEvent>.Continuation) {
         var violation: String?
         while true {
             do {
                 guard let frame = try channel.receive() else { break }
-                let msg = try WorkerMessage(decoding: frame)
-                handle(.heardFromWorker(clock.now()))
-                if case .heartbeatAck = msg { continue }
-                if case .failure(let why) = msg { violation = "the worker reported: \(why)" ; break }
-                condition.lock()
-                inbox.append(msg)
-                condition.broadcast()
-                condition.unlock()
+                sink.yield(.message(try WorkerMessage(decoding: frame)))
             } catch let e as ParleyError where e.code == .io {
                 break // the worker is gone: its exit status says why
             } catch {
@@ -217,21 +339,8 @@ public final class WorkerSession: @unchecked Sendable {
                 break
             }
         }
-        if let violation { handle(.protocolViolation(violation)) }
-        handle(.workerExited(process.reap(grace: 3)))
-        condition.lock()
-        exited = true
-        condition.broadcast()
-        condition.unlock()
-        ticker?.cancel()
-    }
-
-    /// Blocks until the worker process has exited (or `timeout` passes); true if it has.
-    public func waitForExit(timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while !exited { if !condition.wait(until: deadline) { break } }
-        return exited
+        if let violation { sink.yield(.violation(violation)) }
+        sink.yield(.exited(process.reap(grace: 3)))
+        sink.finish()
     }
 }

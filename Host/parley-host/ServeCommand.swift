@@ -106,7 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
             fflush(nil) // flush every output stream: whoever started us waits for that line
             }
         } catch let e as ParleyError {
-            started.service.shutdown()
+            await started.service.shutdown()
             fail(e.reason, code: 2)
         }
         // The log must not silently miss an event: when it cannot record one, stop serving.
@@ -117,10 +117,10 @@ struct ServeCommand: AsyncParsableCommand {
             Foundation.exit(75)
         }
         do { try await app.runService() } catch {
-            started.service.shutdown()
+            await started.service.shutdown()
             fail("the server stopped: \(error)", code: 1)
         }
-        started.service.shutdown()
+        await started.service.shutdown()
     }
 }
 

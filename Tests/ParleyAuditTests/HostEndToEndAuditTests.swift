@@ -17,7 +17,7 @@ final class HostEndToEndAuditTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("parley-enclave").path
     }
 
-    func testARealJobReplaysCleanlyAndItsReleaseIsCharged() throws {
+    func testARealJobReplaysCleanlyAndItsReleaseIsCharged() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-audit-e2e-\(UUID().uuidString)").path
         let data = dir + "/host"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
@@ -44,14 +44,14 @@ final class HostEndToEndAuditTests: XCTestCase {
         var config = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
         config.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"]  // a call the allow-list lacks fails the test
         let host = HostService(configuration: config, quotes: try SoftwareQuoteProvider(dataDirectory: data))
-        addTeardownBlock { host.shutdown() }
+        addTeardownBlock { await host.shutdown() }
         let recorded = LockedErrors()
         host.onEvent = { [unowned host] event in
             do {
                 switch event {
                 case .launched(let job, let claims, let bundle, let tier):
                     let nonce = Nonce.random()
-                    try log.recordLaunch(job: job, claims: claims, module: bundle, evidence: try host.evidence(job: job, nonce: nonce),
+                    try log.recordLaunch(job: job, claims: claims, module: bundle.bytes, evidence: try host.quotes.evidence(for: claims, nonce: nonce),
                                          nonce: nonce, tier: tier)
                 case .workerEntry(let job, let entry): try log.recordWorkerEntry(job: job, entry: entry)
                 case .uploadRefused(let job, let dataset, let code): try log.recordUploadRefused(job: job, dataset: dataset, code: code.rawValue)
@@ -63,26 +63,27 @@ final class HostEndToEndAuditTests: XCTestCase {
             }
         }
 
-        let job = try host.launch(bundle: module.bytes)
+        let job = try await host.launch(bundle: module.bytes)
         let root = try Certificate(pem: try FileIO.readText(SoftwareQuotingCA.rootPath(in: data)))
         let policy = try AppraisalPolicy(quote: .software, module: module.measurement,
                                          runtime: [MeasurementDigest.of(try FileIO.read(Self.worker, maxBytes: 1 << 30))],
                                          anchors: TrustAnchors(quotingRoot: root))
         let nonce = Nonce.random()
         var ledger = InMemoryNonceLedger()
+        let evidence = try await host.evidence(job: job.id, nonce: nonce)
         guard case .trusted(let attested) = AttestationVerifier(policy: policy, now: Date())
-            .verify(try host.evidence(job: job.id, nonce: nonce), nonce: nonce, ledger: &ledger) else { return XCTFail("attestation") }
+            .verify(evidence, nonce: nonce, ledger: &ledger) else { return XCTFail("attestation") }
         for (dataset, file, key) in [("exposures", "exposures.csv", brand), ("purchases", "purchases.csv", retailer)] {
             let sealed = try PartyClient.SealedUpload(path: dir + "/" + file, job: job.id, dataset: dataset, worker: attested.claims,
                                                       key: key, chunkSize: 4096)
-            guard case .accepted = try host.upload(job: job.id, dataset: dataset, signature: sealed.signature, chunks: { try sealed.next() }) else {
+            guard case .accepted = try await host.upload(job: job.id, dataset: dataset, signature: sealed.signature, chunks: { try sealed.next() }) else {
                 return XCTFail("upload of \(dataset)")
             }
         }
         let request = try PartyClient.queryRequest(job: job.id, query: "conversions", receiver: "brand", key: brand)
-        guard case .accepted = try host.query(job: job.id, query: "conversions", receiver: "brand", nonce: request.nonce,
+        guard case .accepted = try await host.query(job: job.id, query: "conversions", receiver: "brand", nonce: request.nonce,
                                               signature: request.signature) else { return XCTFail("query") }
-        try host.stop(job: job.id)
+        try await host.stop(job: job.id)
         XCTAssertEqual(recorded.errors.count, 0, "\(recorded.errors)")
 
         let bundle = try AuditBundle.export(from: log, to: dir + "/bundle")

@@ -115,6 +115,23 @@ final class HTTPEndToEndTests: HTTPTestCase {
         XCTAssertEqual(undeclared, 404, "an undeclared dataset is refused first, whatever the job's state")
     }
 
+    /// Stopping a job twice (an operator's retry, two operators) logs one `stopped` record, and the
+    /// second stop answers as the first did; evidence for the stopped job is a 409 conflict, never a 500.
+    func testAJobStoppedTwiceIsLoggedStoppedOnceAndGivesNoEvidence() async throws {
+        let job = try await launch()
+        let stop = { [http, token] in try await http!.request("POST", "/v1/jobs/\(job)/stop", headers: ["Authorization": "Bearer \(token)"]) }
+        let first = try await stop(), second = try await stop()
+        XCTAssertEqual(first.status, 200, first.text)
+        XCTAssertEqual(second.status, 200, second.text)
+        let log = server.log
+        let records = try log.entries(from: 0, count: Int(log.size)).map { try LogRecord(bytes: $0) }
+        let stops = records.filter { if case .stopped = $0.body { return $0.job == job } else { return false } }
+        XCTAssertEqual(stops.count, 1, "one stopped record per job")
+        let evidence = try await http.request("GET", "/v1/jobs/\(job)/evidence?nonce=\(Nonce.random().hex)")
+        XCTAssertEqual(evidence.status, 409, evidence.text)
+        XCTAssertEqual(evidence.errorCode, "job-ended")
+    }
+
     func testMalformedAndReplayedQueriesAndResultsFromAnotherKey() async throws {
         let job = try await launch()
         let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())
@@ -157,9 +174,10 @@ final class HTTPEndToEndTests: HTTPTestCase {
 
     func testWorkerCrashIsReportedAsFailed() async throws {
         let job = try await launch()
-        let j = try service.job(job)
+        let j = try await service.job(job)
         kill(j.session.pid, SIGKILL)
-        XCTAssertTrue(j.session.waitForExit(timeout: 10))
+        let exited = await j.session.waitForExit(timeout: 10)
+        XCTAssertTrue(exited)
         let status = try await http.request("GET", "/v1/jobs/\(job)").json()
         XCTAssertEqual(status["state"] as? String, "failed")
         XCTAssertTrue((status["reason"] as? String ?? "").contains("SIGKILL"))
@@ -169,11 +187,12 @@ final class HTTPEndToEndTests: HTTPTestCase {
     /// reading the store first and no poller (the list and status endpoints are not called).
     func testWorkerCrashReachesTheStoreAndTheLogWithoutARead() async throws {
         let job = try await launch()
-        let j = try service.job(job)
+        let j = try await service.job(job)
         let (store, log) = (server.store, server.log)
         let before = log.size
         kill(j.session.pid, SIGKILL)
-        XCTAssertTrue(j.session.waitForExit(timeout: 10))
+        let exited = await j.session.waitForExit(timeout: 10)
+        XCTAssertTrue(exited)
         let deadline = Date().addingTimeInterval(10)
         while try store.record(job)?.state != "failed", Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
         let record = try XCTUnwrap(try store.record(job))

@@ -4,6 +4,7 @@ import ParleyAttestation
 import ParleyCore
 import ParleyHost
 import ParleyQuoting
+import ParleyHostTesting
 @testable import ParleyHTTP
 import ParleyParty
 import XCTest
@@ -24,7 +25,7 @@ final class HTTPRefusalTests: HTTPTestCase {
     }
 
     func testAMissingJobIsNotFoundNotMalformed() async throws {
-        XCTAssertThrowsError(try service.job("job-0000000000000000")) { error in
+        await XCTAssertThrowsErrorAsync(try await service.job("job-0000000000000000")) { error in
             XCTAssertEqual((error as? ParleyError)?.code, .notFound, "\(error)")
         }
         let missing = "job-0000000000000000"
@@ -70,7 +71,8 @@ final class HTTPRefusalTests: HTTPTestCase {
             XCTAssertEqual(r.status, 422, defect)
             XCTAssertEqual(r.code, "bad-module", defect)
         }
-        XCTAssertTrue(service.allJobs.isEmpty, "a refused bundle launches nothing")
+        let jobs = await service.allJobs
+        XCTAssertTrue(jobs.isEmpty, "a refused bundle launches nothing")
         // The real bundle still launches.
         let job = try await launch()
         XCTAssertTrue(job.hasPrefix("job-"), job)

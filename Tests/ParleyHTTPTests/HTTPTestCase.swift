@@ -85,7 +85,7 @@ class HTTPTestCase: XCTestCase {
 
     /// Stops the host and waits until it has let go of its data directory (the log's lock).
     func stopHost() async {
-        service?.shutdown()
+        await service?.shutdown()
         serverTask?.cancel()
         _ = await serverTask?.result
         serverTask = nil

@@ -61,8 +61,10 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         let first = try await launch()
         _ = try await useJob(first, queries: 1)
         // The worker dies: no closing entry.
-        kill(try service.job(first).session.pid, SIGKILL)
-        XCTAssertTrue(try service.job(first).session.waitForExit(timeout: 10))
+        let dying = try await service.job(first)
+        kill(dying.session.pid, SIGKILL)
+        let exited = await dying.session.waitForExit(timeout: 10)
+        XCTAssertTrue(exited)
         _ = try await http.request("GET", "/v1/jobs/\(first)") // the host records the failure
         let second = try await launch()
         let (http, brand, policy, b) = (http!, brand, try policy(), try await follower())

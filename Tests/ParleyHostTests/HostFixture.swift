@@ -41,14 +41,14 @@ class HostFixture: XCTestCase {
         FileManager.default.createFile(atPath: dir + "/purchases.csv", contents: Data(purchases.utf8))
     }
 
-    func host(quotes: (any QuoteProvider)? = nil, environment: [String: String] = [:]) throws -> HostService {
+    func host(quotes: (any QuoteProvider)? = nil, environment: [String: String] = [:]) async throws -> HostService {
         var config = HostService.Configuration(dataDirectory: dir + "/host", workerExecutable: Self.worker)
         // Every worker of the suite runs with kill-on-unlisted: a system call its allow-list lacks
         // kills it (SIGSYS) and fails the test, instead of an EPERM the worker might get past.
         config.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"].merging(environment) { $1 }
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let h = HostService(configuration: config, quotes: try quotes ?? SoftwareQuoteProvider(dataDirectory: config.dataDirectory))
-        addTeardownBlock { h.shutdown() }
+        addTeardownBlock { await h.shutdown() }
         return h
     }
 
@@ -60,10 +60,10 @@ class HostFixture: XCTestCase {
     }
 
     /// What a party does before uploading: fetch evidence for a fresh nonce and verify it.
-    func attest(_ host: HostService, job: String, policy: AppraisalPolicy) throws -> AttestationResult {
+    func attest(_ host: HostService, job: String, policy: AppraisalPolicy) async throws -> AttestationResult {
         let nonce = Nonce.random()
         var ledger = InMemoryNonceLedger()
-        switch AttestationVerifier(policy: policy, now: Date()).verify(try host.evidence(job: job, nonce: nonce), nonce: nonce, ledger: &ledger) {
+        switch AttestationVerifier(policy: policy, now: Date()).verify(try await host.evidence(job: job, nonce: nonce), nonce: nonce, ledger: &ledger) {
         case .trusted(let r): return r
         case .refused(let reasons): throw ParleyError(.verificationFailed, "\(reasons)")
         case .failed(let failure): throw ParleyError(.internal, "\(failure)")
@@ -71,14 +71,14 @@ class HostFixture: XCTestCase {
     }
 
     func upload(_ host: HostService, job: String, dataset: String, file: String, key: PartyPrivateKey, worker: LaunchClaims,
-                mangle: (([UInt8]) -> [UInt8]?)? = nil) throws -> HostService.Outcome<HostService.UploadReceipt> {
+                mangle: (([UInt8]) -> [UInt8]?)? = nil) async throws -> HostService.Outcome<HostService.UploadReceipt> {
         let sealed = try PartyClient.SealedUpload(path: dir + "/" + file, job: job, dataset: dataset, worker: worker, key: key, chunkSize: 4096)
         var pieces: [[UInt8]] = []
         while let p = try sealed.next() { pieces.append(p) }
         var stream = pieces.flatMap { $0 }
         if let mangle { guard let m = mangle(stream) else { return .refused(reason: "mangled away", entry: nil) }; stream = m }
         var sent = false
-        return try host.upload(job: job, dataset: dataset, signature: sealed.signature) {
+        return try await host.upload(job: job, dataset: dataset, signature: sealed.signature) {
             defer { sent = true }
             return sent ? nil : stream
         }

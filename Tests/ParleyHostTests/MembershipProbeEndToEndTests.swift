@@ -50,7 +50,7 @@ final class MembershipProbeEndToEndTests: HostFixture {
         var accountedPartitions: UInt64
     }
 
-    func probe(bHasTarget: Bool, runs: Int) throws -> [Observation] {
+    func probe(bHasTarget: Bool, runs: Int) async throws -> [Observation] {
         try Self.module.write(toFile: dir + "/bank-probe.toml", atomically: true, encoding: .utf8)
         let sealed = try SealedModule.seal(try ModuleDefinition.load(source: dir + "/bank-probe.toml",
                                                                      author: Array(author.signing.publicKey.derRepresentation)), key: author)
@@ -61,17 +61,17 @@ final class MembershipProbeEndToEndTests: HostFixture {
         FileManager.default.createFile(atPath: dir + "/b.csv", contents: Data(list.utf8))
         FileManager.default.createFile(atPath: dir + "/a.csv", contents: Data("counterparty,sector\n\(Self.target),energy\n".utf8))
 
-        let host = try host()
-        let job = try host.launch(bundle: bundle)
-        let attested = try attest(host, job: job.id, policy: try softwarePolicy(host))
-        guard case .accepted = try upload(host, job: job.id, dataset: "flags_a", file: "a.csv", key: brand, worker: attested.claims),
-              case .accepted = try upload(host, job: job.id, dataset: "flags_b", file: "b.csv", key: retailer, worker: attested.claims) else {
+        let host = try await host()
+        let job = try await host.launch(bundle: bundle)
+        let attested = try await attest(host, job: job.id, policy: try softwarePolicy(host))
+        guard case .accepted = try await upload(host, job: job.id, dataset: "flags_a", file: "a.csv", key: brand, worker: attested.claims),
+              case .accepted = try await upload(host, job: job.id, dataset: "flags_b", file: "b.csv", key: retailer, worker: attested.claims) else {
             throw ParleyError(.internal, "uploads failed")
         }
         var out: [Observation] = []
         for _ in 0..<runs {
             let request = try PartyClient.queryRequest(job: job.id, query: "on_both_lists", receiver: "bank_a", key: brand)
-            switch try host.query(job: job.id, query: "on_both_lists", receiver: "bank_a", nonce: request.nonce, signature: request.signature) {
+            switch try await host.query(job: job.id, query: "on_both_lists", receiver: "bank_a", nonce: request.nonce, signature: request.signature) {
             case .refused(let reason, _):
                 out.append(Observation(refused: true, epsilon: reason, budgetLeft: "", accountedPartitions: 0))
             case .accepted(let sealedResult):
@@ -82,7 +82,7 @@ final class MembershipProbeEndToEndTests: HostFixture {
         }
         // Past the budget, both cases are refused alike (before the charge, reading no data).
         let request = try PartyClient.queryRequest(job: job.id, query: "on_both_lists", receiver: "bank_a", key: brand)
-        guard case .refused(let reason, _) = try host.query(job: job.id, query: "on_both_lists", receiver: "bank_a",
+        guard case .refused(let reason, _) = try await host.query(job: job.id, query: "on_both_lists", receiver: "bank_a",
                                                             nonce: request.nonce, signature: request.signature) else {
             throw ParleyError(.internal, "a run past the budget was answered")
         }
@@ -90,9 +90,9 @@ final class MembershipProbeEndToEndTests: HostFixture {
         return out
     }
 
-    func testProbeGivesTheSameKindOfOutcomeAndChargeWithAndWithoutTheTarget() throws {
-        let without = try probe(bHasTarget: false, runs: 4)
-        let with = try probe(bHasTarget: true, runs: 4)
+    func testProbeGivesTheSameKindOfOutcomeAndChargeWithAndWithoutTheTarget() async throws {
+        let without = try await probe(bHasTarget: false, runs: 4)
+        let with = try await probe(bHasTarget: true, runs: 4)
         let expected = ["3", "2", "1", "0"].map { Observation(refused: false, epsilon: "1", budgetLeft: $0, accountedPartitions: 1) }
         XCTAssertEqual(without, expected, "target absent")
         XCTAssertEqual(with, expected, "target present")

@@ -48,7 +48,7 @@ final class WorkerDescriptorTests: HostFixture {
         return String(decoding: out, as: UTF8.self)
     }
 
-    func testWorkerOutputOnStdoutAndStderrNeverReachesTheHost() throws {
+    func testWorkerOutputOnStdoutAndStderrNeverReachesTheHost() async throws {
         var launched: WorkerLauncher.Launched?
         let captured = try capturingStandardStreams {
             // Only the launch runs with the pipe on 1 and 2: the child inherits them at fork.
@@ -72,11 +72,12 @@ final class WorkerDescriptorTests: HostFixture {
 
     /// A worker refusing to start says why over its channel (its stderr is /dev/null): the job's
     /// failure names the step.
-    func testARefusingWorkerReportsOverItsChannel() throws {
+    func testARefusingWorkerReportsOverItsChannel() async throws {
         let session = try WorkerSession(executable: Self.worker, environment: ["PARLEY_ENCLAVE_MEMORY_MIB": "1"],
                                         heartbeatInterval: 0.2, heartbeatTimeout: 30)
-        XCTAssertTrue(session.waitForExit(timeout: 30))
-        guard case .failed(let why) = session.state else { return XCTFail("must fail, is \(session.state)") }
+        let v1 = await session.waitForExit(timeout: 30)
+        XCTAssertTrue(v1)
+        guard case .failed(let why) = await session.state else { return XCTFail("must fail, is \(await session.state)") }
         XCTAssertTrue(why.contains("refusing to start: sandbox step 'resource-limits' failed: the policy's limits are unusable"), why)
     }
 }

@@ -24,6 +24,8 @@ public struct ParleyError: Error, CustomStringConvertible, Sendable, Equatable {
         /// What was asked for does not exist (a job this host does not run): the request names
         /// something unknown, which is not the same as malformed input.
         public static let notFound = Code("not-found")
+        /// What was asked for exists but its state refuses the request (a job that has ended).
+        public static let conflict = Code("conflict")
         /// File-system or other I/O failed.
         public static let io = Code("io")
         /// A bug or an unexpected failure inside Parley or a library it calls.

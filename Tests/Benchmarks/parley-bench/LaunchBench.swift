@@ -8,7 +8,7 @@ import ParleyQuoting
 /// Launch-to-ready latency: spawn from a sealed memfd, lock-down, key generation, module check,
 /// handshake, and a software quote; the median of many runs, beside the median cost of
 /// spawning and reaping `/bin/true` in the same run.
-func benchLaunch(worker: String, runs: Int = 30) throws {
+func benchLaunch(worker: String, runs: Int = 30) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-bench-launch-\(getpid())").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -38,10 +38,10 @@ func benchLaunch(worker: String, runs: Int = 30) throws {
     var launches: [Double] = []
     for _ in 0..<runs {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let job = try service.launch(bundle: bundle)
-        _ = try service.evidence(job: job.id, nonce: .random())
+        let job = try await service.launch(bundle: bundle)
+        _ = try await service.evidence(job: job.id, nonce: .random())
         launches.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-        try service.stop(job: job.id)
+        try await service.stop(job: job.id)
     }
     var spawns: [Double] = []
     for _ in 0..<runs {

@@ -52,7 +52,7 @@ func benchUpload(worker: String, megabytes: Int = 100) async throws {
     let port = BoundPort()
     let app = try server.application(host: "127.0.0.1", port: 0, logLevel: .critical) { port.set($0) }
     let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-    defer { service.shutdown(); task.cancel() }
+    defer { task.cancel() }
     let http = try HTTP(server: "http://127.0.0.1:\(try await port.wait())")
     let token = try OperatorToken.loadOrCreate(dataDirectory: data)
     let policy = try AppraisalPolicy(quote: .software, module: sealed.measurement, runtime: [.of(try FileIO.read(worker, maxBytes: 1 << 30))],
@@ -63,5 +63,6 @@ func benchUpload(worker: String, megabytes: Int = 100) async throws {
     let t0 = DispatchTime.now().uptimeNanoseconds
     _ = try await ClientOps.upload(http, job: job, dataset: "d", file: dir + "/d.csv", key: brand, worker: w, progress: false)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    await service.shutdown()
     print("upload.end_to_end\t\(String(format: "%.1f", Double(size) / seconds))\tbytes/s")
 }

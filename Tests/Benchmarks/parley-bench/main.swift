@@ -68,7 +68,7 @@ if enabled("attest") {
 
 if enabled("launch") {
     let worker = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("parley-enclave").path
-    try benchLaunch(worker: worker)
+    try await benchLaunch(worker: worker)
 }
 
 // The engine against DuckDB and sqlite3: run by Scripts/bench-engine.sh, which sets the data directory.

@@ -54,6 +54,9 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
     case tierMismatch(stated: AssuranceTier, evidence: AssuranceTier)
     /// The evidence bytes do not parse.
     case evidenceUnparseable(String)
+    /// The launch entry stores its TPM evidence's platform logs as a change from an earlier
+    /// launch entry's (`platform`), and no earlier entry carried what it refers to.
+    case platformLogsUnavailable(String)
     /// There is no quoting root (software) or attestation key (TPM) to verify against.
     case noTrustAnchor(AssuranceTier)
     /// The evidence fails its integrity checks (chain, signature, nonce, TPM quote, event log).
@@ -109,6 +112,7 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
         case .moduleNotExpected: "moduleNotExpected"
         case .tierMismatch: "tierMismatch"
         case .evidenceUnparseable: "evidenceUnparseable"
+        case .platformLogsUnavailable: "platformLogsUnavailable"
         case .noTrustAnchor: "noTrustAnchor"
         case .evidenceRejected: "evidenceRejected"
         case .claimsDiffer: "claimsDiffer"
@@ -150,6 +154,7 @@ public enum AuditReplayFailureReason: Sendable, Equatable, CustomStringConvertib
         case .moduleNotExpected(let m): "the job ran module \(m.hex.prefix(16))..., which the audit policy does not expect"
         case .tierMismatch(let stated, let evidence): "the entry says \(stated) but the evidence is \(evidence)"
         case .evidenceUnparseable(let why): "the launch evidence cannot be read: \(why)"
+        case .platformLogsUnavailable(let why): "the launch evidence's platform logs cannot be rebuilt: \(why)"
         case .noTrustAnchor(let tier):
             "no \(tier == .software ? "quoting root" : "TPM attestation key") to verify \(tier) evidence (pin one, or include it in the bundle)"
         case .evidenceRejected(let failures): "the launch evidence does not verify: " + failures.map(\.description).joined(separator: "; ")

@@ -11,8 +11,8 @@ import ParleyCore
 public struct LogRecord: Sendable, Equatable {
     /// The `format` value of every entry.
     public static let format = "parley/log-entry/1"
-    /// Caps for decoding one entry: the log's 16 MiB entry cap, depth 4, 64 items.
-    static let limits = CBORDecoder.Limits(maxBytes: 16 << 20, maxDepth: 4, maxItems: 64)
+    /// Caps for decoding one entry: the log's 16 MiB entry cap, depth 4, 128 items.
+    static let limits = CBORDecoder.Limits(maxBytes: 16 << 20, maxDepth: 4, maxItems: 128)
     /// Longest reason text kept; longer reasons are cut (with a trailing "...") by the writer.
     public static let maxReasonLength = 4096
 
@@ -58,6 +58,7 @@ public struct LogRecord: Sendable, Equatable {
             if !l.claims.sandbox.isEmpty { m["sandbox"] = .textMap(l.claims.sandbox.mapValues { .text($0) }) }
             m["module_bundle"] = .bytes(l.moduleBundle)
             m["evidence"] = .bytes(l.evidence)
+            if let platform = l.platform { m["platform"] = platform.cbor }
             m["nonce"] = .bytes(l.nonce.bytes)
         case .worker(let entry):
             m["entry"] = .bytes(entry)
@@ -88,7 +89,7 @@ public struct LogRecord: Sendable, Equatable {
         switch kind {
         case "launch":
             try m.rejectUnknownKeys(common.union(["tier", "measurements", "debug", "public_key", "signing_key",
-                                                  "module_bundle", "evidence", "nonce", "ledger", "sandbox"]), in: context)
+                                                  "module_bundle", "evidence", "nonce", "ledger", "sandbox", "platform"]), in: context)
             let tierText = try m.required("tier", in: context).textValue("\(context) tier")
             guard let tier = AssuranceTier(rawValue: tierText) else {
                 throw ParleyError(.unsupported, "\(context) names an unknown tier \"\(tierText)\"")
@@ -108,7 +109,8 @@ public struct LogRecord: Sendable, Equatable {
             body = .launch(LaunchRecord(claims: claims, tier: tier,
                                         moduleBundle: try m.required("module_bundle", in: context).bytesValue("\(context) module_bundle"),
                                         evidence: try m.required("evidence", in: context).bytesValue("\(context) evidence"),
-                                        nonce: try Nonce(bytes: try m.required("nonce", in: context).bytesValue("\(context) nonce"))))
+                                        nonce: try Nonce(bytes: try m.required("nonce", in: context).bytesValue("\(context) nonce")),
+                                        platform: try m["platform"].map { try PlatformLogDelta(cbor: $0, context: context) }))
         case "worker":
             try m.rejectUnknownKeys(common.union(["entry"]), in: context)
             body = .worker(entry: try m.required("entry", in: context).bytesValue("\(context) entry"))
@@ -170,17 +172,23 @@ public struct LaunchRecord: Sendable, Equatable {
     public let tier: AssuranceTier
     /// The sealed module bundle, as launched.
     public let moduleBundle: [UInt8]
-    /// Evidence (`parley/sw-quote/1` or `parley/tpm-quote/2`) for `nonce`.
+    /// Evidence (`parley/sw-quote/1` or `parley/tpm-quote/2`) for `nonce`, as stored: with a
+    /// ``platform`` delta, TPM evidence without its `boot_log` and `ima_log`, which
+    /// ``PlatformLogState/expand(stored:delta:)`` puts back from the earlier launch entries.
     public let evidence: [UInt8]
     /// The nonce the host asked the evidence for.
     public let nonce: Nonce
+    /// TPM evidence only: its platform logs as a change from the previous launch entry's.
+    public let platform: PlatformLogDelta?
 
     /// Gathers a launch's record.
-    public init(claims: LaunchClaims, tier: AssuranceTier, moduleBundle: [UInt8], evidence: [UInt8], nonce: Nonce) {
+    public init(claims: LaunchClaims, tier: AssuranceTier, moduleBundle: [UInt8], evidence: [UInt8], nonce: Nonce,
+                platform: PlatformLogDelta? = nil) {
         self.claims = claims
         self.tier = tier
         self.moduleBundle = moduleBundle
         self.evidence = evidence
         self.nonce = nonce
+        self.platform = platform
     }
 }

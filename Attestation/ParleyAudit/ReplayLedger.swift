@@ -23,6 +23,8 @@ struct ReplayLedger {
     }
 
     let launches: LaunchVerification
+    /// The platform logs launch entries carried so far, to rebuild each stored TPM evidence.
+    private var platform = PlatformLogState()
     private(set) var jobs: [String: JobState] = [:]
     private(set) var jobOrder: [String] = []
     private(set) var uploads: [AuditReplayReport.Upload] = []
@@ -76,6 +78,15 @@ struct ReplayLedger {
     private mutating func visitLaunch(_ launch: LaunchRecord, record: LogRecord, at index: UInt64) {
         if let existing = jobs[record.job], existing.launchIndex != nil {
             return fail(index, .jobLaunchedTwice)
+        }
+        var launch = launch
+        if let delta = launch.platform {
+            do throws(PlatformLogState.Unavailable) {
+                launch = LaunchRecord(claims: launch.claims, tier: launch.tier, moduleBundle: launch.moduleBundle,
+                                      evidence: try platform.expand(stored: launch.evidence, delta: delta), nonce: launch.nonce)
+            } catch {
+                fail(index, .platformLogsUnavailable(error.reason))
+            }
         }
         let (module, launchFailures) = launches.verify(launch, recordedAt: record.timeMillis)
         for failure in launchFailures { fail(index, failure) }

@@ -28,6 +28,9 @@ public final class HostLog: @unchecked Sendable {
     private let signer: NoteSignerKey
     private let lock = NSLock()
     private let now: @Sendable () -> Date
+    /// The platform logs the launch entries written since this process opened the log carried
+    /// (guarded by `lock`). Empty at open: the first TPM launch after a start carries its logs whole.
+    private var platform = PlatformLogState()
 
     /// The most entries ``entries(from:count:)`` returns at once.
     public static let maxEntriesPerRead = 1000
@@ -77,9 +80,23 @@ public final class HostLog: @unchecked Sendable {
     ///   - evidence: the quote provider's evidence for `claims` and `nonce`.
     /// - Throws: `AuditError` `.invalidRecord` if `claims.job` is not `job`; `.storage` if the
     ///   entry or its checkpoint cannot be written (the event is then not acknowledged).
+    ///
+    /// TPM evidence's platform logs are stored as a change from the previous launch entry's
+    /// (``PlatformLogDelta``): the boot log once per boot, the IMA list's new entries only.
     public func recordLaunch(job: String, claims: LaunchClaims, module: [UInt8], evidence: [UInt8], nonce: Nonce,
                              tier: AssuranceTier) throws {
-        try record(job: job, .launch(LaunchRecord(claims: claims, tier: tier, moduleBundle: module, evidence: evidence, nonce: nonce)))
+        let millis = UInt64(max(0, now().timeIntervalSince1970 * 1000).rounded(.down))
+        try locked { () throws(AuditError) in
+            let (stored, delta, next) = platform.compress(evidence: evidence)
+            let bytes = try LogRecord(job: job, timeMillis: millis,
+                                      body: .launch(LaunchRecord(claims: claims, tier: tier, moduleBundle: module, evidence: stored,
+                                                                 nonce: nonce, platform: delta))).encoded
+            do throws(LogError) { try log.append(bytes) } catch { throw AuditError(error, doing: "cannot append to the log") }
+            platform = next
+            do throws(LogError) { _ = try log.publishCheckpoint(origin: origin, signer: signer) } catch {
+                throw AuditError(error, doing: "the entry was written but its checkpoint was not")
+            }
+        }
     }
 
     /// Records an entry the worker signed (COSE_Sign1 bytes), verbatim.

@@ -44,8 +44,9 @@ public final class TPMQuoteProvider: @unchecked Sendable {
     public private(set) var epoch: UInt64
     private var counters: (reset: UInt32, restart: UInt32)
 
-    /// The PCRs every quote covers: 0-7 and 10 with platform logs, and the launch PCR.
-    public var quotedPCRs: [Int] { platformLogs == nil ? [launchPCRIndex] : bootPCRIndices + [imaPCRIndex, launchPCRIndex] }
+    /// The PCRs every quote covers: with platform logs 0-9 (the boot log's 0-7, and 8-9, which
+    /// IMA's `boot_aggregate` also hashes) and 10 (IMA); always the launch PCR.
+    public var quotedPCRs: [Int] { platformLogs == nil ? [launchPCRIndex] : bootAggregatePCRIndices + [imaPCRIndex, launchPCRIndex] }
 
     public static func attestationKeyPath(in dataDirectory: String) -> String { dataDirectory + "/tpm-ak.pem" }
 

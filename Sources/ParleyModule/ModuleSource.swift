@@ -165,6 +165,18 @@ extension ModuleDefinition {
         return module
     }
 
+    /// A group key's text as written: a string, an integer, or a float's text without `_`.
+    /// (A switch, not a chain of `??` over the value's accessors: Swift 6.3.1's optimizer crashed
+    /// on that chain in release builds, CopyPropagation's ownership check.)
+    private static func keyText(_ kind: TOMLValue.Kind) -> String? {
+        switch kind {
+        case .string(let s): return s
+        case .integer(let i): return String(i)
+        case .float(_, let text): return text.replacingOccurrences(of: "_", with: "")
+        default: return nil
+        }
+    }
+
     /// Reads `group_keys = { column = [values...] }`, each value checked against the GROUP BY
     /// column's type and put in the text form results show.
     private static func groupKeys(_ kt: TOMLTable, plan: QueryPlan, query: String) throws -> [GroupKeyColumn] {
@@ -179,8 +191,7 @@ extension ModuleDefinition {
             }
             var values: [String] = []
             for v in array {
-                let raw = v.stringValue ?? v.integerValue.map { String($0) } ?? v.floatValue.map { $0.text.replacingOccurrences(of: "_", with: "") }
-                guard let raw, raw.utf8.count <= 256, let canonical = canonicalKey(raw, type: column.type) else {
+                guard let raw = keyText(v.kind), raw.utf8.count <= 256, let canonical = canonicalKey(raw, type: column.type) else {
                     throw kt.error("group_keys of \"\(e.key)\": every value must be a \(column.type) (dates as \"YYYY-MM-DD\"), at most 256 bytes", at: e.key)
                 }
                 guard !values.contains(canonical) else {

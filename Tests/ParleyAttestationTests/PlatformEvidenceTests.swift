@@ -51,6 +51,86 @@ final class PlatformEvidenceTests: XCTestCase {
                        "evidence whose launch names another job than the one asked about is refused")
     }
 
+    /// The kernel's first IMA entry is recomputed from the quoted PCRs 0-9, and the value the
+    /// test platform wrote is cross-checked with independent tools: `tpm2_pcrread` reads PCRs 0-9
+    /// from the swtpm and `sha256sum` hashes their concatenation.
+    func testBootAggregateIsRecomputedFromTheQuotedPCRs() throws {
+        let f = try PlatformFixture(self)
+        let (p, evidence, nonce, claims) = try launched(f)
+        XCTAssertEqual(p.quotedPCRs, Array(0...10) + [launchPCRIndex], "the quote covers PCRs 8 and 9, which boot_aggregate hashes")
+        guard case .trusted = verify(evidence, nonce: nonce, policy: try f.policy(claims: claims), job: "job-1") else {
+            return XCTFail("a boot_aggregate the kernel would write must pass")
+        }
+        let first = try XCTUnwrap(try UnverifiedIMAList(binary: try FileIO.read(f.platform.imaLogPath)).entries.first)
+        guard case .file(let path, let alg, let digest, _) = first.content else { return XCTFail("boot_aggregate is an ima-ng entry") }
+        XCTAssertEqual([path, alg], ["boot_aggregate", "sha256"])
+        let work = try makeDirectory(self)
+        let tools = ["TPM2TOOLS_TCTI": f.environment.tcti]
+        XCTAssertEqual(try runTool(try findExecutable("tpm2_pcrread"), ["-Q", "sha256:0,1,2,3,4,5,6,7,8,9", "-o", work + "/pcrs.raw"],
+                                   environment: tools).status, 0)
+        XCTAssertEqual(try FileIO.read(work + "/pcrs.raw").count, 320)
+        let sum = try runTool(try findExecutable("sha256sum"), [work + "/pcrs.raw"]).output
+        XCTAssertEqual(String(sum.prefix(64)), Hex.encode(digest), "sha256sum over tpm2_pcrread's PCRs 0-9 is the boot_aggregate")
+        // The reference builder leaves boot_aggregate off the allow-list: it is recomputed instead.
+        XCTAssertNil(try f.reference().runtime.digests["boot_aggregate"])
+    }
+
+    func testRefusesAWrongBootAggregate() throws {
+        let f = try PlatformFixture(self, bootAggregate: .digest([UInt8](repeating: 0x5a, count: 32)))
+        let (_, evidence, nonce, claims) = try launched(f)
+        XCTAssertEqual(refusals(verify(evidence, nonce: nonce, policy: try f.policy(claims: claims), job: "job-1")),
+                       [.appraisal(.platform(.bootAggregate(.mismatch(algorithm: "sha256"))))])
+        XCTAssertEqual(RefusalReason.appraisal(.platform(.bootAggregate(.mismatch(algorithm: "sha256")))).code, "appraisal.platform.bootAggregate.mismatch")
+    }
+
+    func testRefusesAListWithoutBootAggregateFirst() throws {
+        let f = try PlatformFixture(self, bootAggregate: .omitted)
+        let (_, evidence, nonce, claims) = try launched(f)
+        XCTAssertEqual(refusals(verify(evidence, nonce: nonce, policy: try f.policy(claims: claims), job: "job-1")),
+                       [.appraisal(.platform(.bootAggregate(.missing)))])
+        // Listing "boot_aggregate" in a Keylime policy does not let a later entry of that name pass.
+        let late = try PlatformFixture(self, bootAggregate: .omitted)
+        try late.platform.measure(path: "boot_aggregate", digest: [UInt8](repeating: 7, count: 32))
+        let (_, ev2, n2, c2) = try launched(late)
+        let good = try late.reference()
+        var digests = good.runtime.digests
+        digests["boot_aggregate"] = [Hex.encode([UInt8](repeating: 7, count: 32))]
+        let listed = try PlatformReference(boot: good.boot, runtime: try RuntimePolicy(digests: digests, excludes: ["boot_aggregate"]),
+                                           requiredMeasured: good.requiredMeasured)
+        XCTAssertEqual(refusals(verify(ev2, nonce: n2, policy: try late.policy(claims: c2, reference: listed), job: "job-1")),
+                       [.appraisal(.platform(.bootAggregate(.missing))),
+                        .appraisal(.platform(.executableNotAllowed(entry: 2, path: "boot_aggregate", digest: Hex.encode([UInt8](repeating: 7, count: 32)))))])
+    }
+
+    /// PCRs 0-9 extended after the kernel started IMA (here PCR 9, which the boot log does not
+    /// cover): the boot log still replays to 0-7, but boot_aggregate no longer matches.
+    func testRefusesPCRsExtendedAfterIMAStarted() throws {
+        let f = try PlatformFixture(self)
+        try f.environment.client().extendPCR(9, with: [UInt8](repeating: 0x99, count: 32))
+        let (_, evidence, nonce, claims) = try launched(f)
+        XCTAssertEqual(refusals(verify(evidence, nonce: nonce, policy: try f.policy(claims: claims), job: "job-1")),
+                       [.appraisal(.platform(.bootAggregate(.mismatch(algorithm: "sha256"))))])
+    }
+
+    /// The stage's other outcomes, on entries directly: a SHA-1 aggregate is over the SHA-1 bank,
+    /// which the quote does not cover; a quote without PCR 8 cannot check a SHA-256 one.
+    func testBootAggregateBankAndPCRCoverage() throws {
+        let pcrs = Dictionary(uniqueKeysWithValues: (0...9).map { ($0, [UInt8](repeating: UInt8($0), count: 32)) })
+        let expected = try XCTUnwrap(BootAggregateAppraiser.expected(bank: .sha256, pcrs: pcrs))
+        XCTAssertEqual(expected, PCRBank.sha256.hash((0...9).flatMap { [UInt8](repeating: UInt8($0), count: 32) }))
+        let good = IMAEntry.file(sequence: 0, path: "boot_aggregate", algorithm: .sha256, digest: expected)
+        XCTAssertNil(BootAggregateAppraiser.appraise(entries: [good], quoted: pcrs))
+        XCTAssertEqual(BootAggregateAppraiser.appraise(entries: [good], quoted: pcrs.filter { $0.key != 8 }), .pcrNotQuoted(8))
+        let sha1 = IMAEntry.file(sequence: 0, path: "boot_aggregate", algorithm: .sha1, digest: [UInt8](repeating: 0, count: 20))
+        XCTAssertEqual(BootAggregateAppraiser.appraise(entries: [sha1], quoted: pcrs), .bankNotQuoted(algorithm: "sha1"))
+        XCTAssertEqual(BootAggregateAppraiser.appraise(entries: [], quoted: pcrs), .missing)
+        let second = IMAEntry.file(sequence: 1, path: "boot_aggregate", algorithm: .sha256, digest: expected)
+        XCTAssertEqual(BootAggregateAppraiser.appraise(entries: [second], quoted: pcrs), .missing, "only the first entry counts")
+        // A SHA-1 aggregate hashes PCRs 0-7 only (the kernel adds 8-9 to other banks).
+        let sha1PCRs = Dictionary(uniqueKeysWithValues: (0...7).map { ($0, [UInt8](repeating: UInt8($0), count: 20)) })
+        XCTAssertEqual(BootAggregateAppraiser.expected(bank: .sha1, pcrs: sha1PCRs), PCRBank.sha1.hash((0...7).flatMap { [UInt8](repeating: UInt8($0), count: 20) }))
+    }
+
     func testEvidenceWithoutPlatformLogsIsRefusedByDefaultAndWeakerWhenAllowed() throws {
         let f = try PlatformFixture(self)
         let p = try f.provider(logs: false, now: t0)
@@ -214,11 +294,11 @@ final class PlatformEvidenceTests: XCTestCase {
         let forgedEvent = LaunchLogEvent.launch(forged).encoded
         XCTAssertEqual(try f.platform.run("tpm2_pcrextend", ["\(launchPCRIndex):sha256=" + Hex.encode(LaunchLogEvent.digest(of: forgedEvent))], tcti: tcti).status, 0)
         let nonce = Nonce.random()
-        let pcrList = "sha256:" + (bootPCRIndices + [imaPCRIndex, launchPCRIndex]).map(String.init).joined(separator: ",")
+        let pcrList = "sha256:" + p.quotedPCRs.map(String.init).joined(separator: ",")
         XCTAssertEqual(try f.platform.run("tpm2_quote", ["-Q", "-c", work + "/ak.ctx", "-l", pcrList, "-q", nonce.hex, "-g", "sha256",
                                                          "-m", work + "/attest", "-s", work + "/sig"], tcti: tcti).status, 0)
         let akPublic = Array(try FileIO.read(work + "/ak.pub"))
-        let quoted = try f.environment.client().readPCRs(bootPCRIndices + [imaPCRIndex, launchPCRIndex])
+        let quoted = try f.environment.client().readPCRs(p.quotedPCRs)
         try f.platform.run("tpm2_flushcontext", ["-t"], tcti: tcti) // measured after the quote: outside its prefix
         func forgedEvidence(imaLog: [UInt8]) throws -> [UInt8] {
             TPMEvidence.make(attest: try FileIO.read(work + "/attest"), signature: try FileIO.read(work + "/sig"), akPublic: akPublic, pcrs: quoted,

@@ -42,11 +42,11 @@ final class PlatformFixture {
     let workerBinary = Array("parley-enclave: the reviewed worker executable (test stand-in)".utf8)
     static let hostPath = "/usr/local/bin/parley"
 
-    init(_ test: XCTestCase, measureWorker: Bool = true) throws {
+    init(_ test: XCTestCase, measureWorker: Bool = true, bootAggregate: TestPlatform.BootAggregateEntry = .computed) throws {
         environment = try TPMTestEnvironment(privateTPM: true)
         dir = try makeDirectory(test)
         platform = try TestPlatform(client: try environment.client(), bootLog: try FileIO.read(TestPlatform.bootLogFixture),
-                                    directory: dir + "/platform")
+                                    directory: dir + "/platform", bootAggregate: bootAggregate)
         try platform.measure(path: Self.hostPath, bytes: hostBinary)
         if measureWorker { try platform.measure(path: PlatformReferenceBuilder.workerIMAPath, bytes: workerBinary) }
         let env = environment

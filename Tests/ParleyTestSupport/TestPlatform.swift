@@ -4,7 +4,7 @@ import ParleyTPM
 import ParleyTPMProvider
 
 /// A test "plays the platform" on a swtpm: it does what firmware and the kernel do on a real
-/// machine. Booting extends PCRs 0-7 with the SHA-256 digests of a real measured-boot log and
+/// machine. Booting extends PCRs 0-9 with the SHA-256 digests of a real measured-boot log and
 /// writes that log where the host reads it; each ``measure(path:bytes:)`` or ``run(_:_:)`` is what
 /// IMA does on exec: append an `ima-ng` entry to the binary list, then extend PCR 10 with the
 /// SHA-256 of its template data.
@@ -20,21 +20,44 @@ public final class TestPlatform {
     public var imaLogPath: String { directory + "/binary_runtime_measurements" }
     public var logPaths: PlatformLogPaths { .init(bootLog: bootLogPath, imaLog: imaLogPath) }
 
-    /// Boots: extends PCRs 0-7 from `bootLog`, writes it, and measures `boot_aggregate`
-    /// (SHA-256 of PCRs 0-7, as the kernel's first IMA entry).
-    public init(client: TPMClient, bootLog: [UInt8], directory: String) throws {
+    /// Boots: extends PCRs 0-9 from `bootLog` (the firmware's 0-7 and the boot loader's 8-9, as
+    /// they are logged), writes it, and measures `boot_aggregate` as the kernel's first IMA entry:
+    /// SHA-256 of the PCR 0-9 values read from the TPM (Linux 5.8+ `ima_calc_boot_aggregate`).
+    /// - Parameter bootAggregate: a stand-in digest for the first entry instead (a lying or broken
+    ///   kernel), or `.omitted` to write no `boot_aggregate` at all.
+    public init(client: TPMClient, bootLog: [UInt8], directory: String, bootAggregate: BootAggregateEntry = .computed) throws {
         self.client = client
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let log = try UnverifiedBootLog(bytes: bootLog)
-        for e in log.events where e.isExtended && e.pcr <= 7 {
+        for e in log.events where e.isExtended && bootAggregatePCRIndices.contains(e.pcr) {
             guard let d = e.digests[.sha256] else { throw SoftwareTPMError("the boot log has no SHA-256 digest for event \(e.sequence)") }
             try client.extendPCR(e.pcr, with: d)
         }
         try Data(bootLog).write(to: URL(fileURLWithPath: bootLogPath))
         _ = FileManager.default.createFile(atPath: imaLogPath, contents: nil)
-        let pcrs = try client.readPCRs(bootPCRIndices)
-        try measure(path: "boot_aggregate", digest: PCRBank.sha256.hash(bootPCRIndices.flatMap { pcrs[$0] ?? [] }))
+        switch bootAggregate {
+        case .computed:
+            let pcrs = try client.readPCRs(bootAggregatePCRIndices)
+            guard let digest = BootAggregateAppraiser.expected(bank: .sha256, pcrs: pcrs) else {
+                throw SoftwareTPMError("the TPM did not return PCRs 0-9")
+            }
+            try measure(path: BootAggregateAppraiser.entryName, digest: digest)
+        case .digest(let d):
+            try measure(path: BootAggregateAppraiser.entryName, digest: d)
+        case .omitted:
+            break
+        }
+    }
+
+    /// What the platform writes as IMA's first entry.
+    public enum BootAggregateEntry {
+        /// SHA-256 of PCRs 0-9, as the kernel computes it.
+        case computed
+        /// This digest (wrong, unless it happens to be the computed one).
+        case digest([UInt8])
+        /// No `boot_aggregate` entry.
+        case omitted
     }
 
     /// Measures a file's bytes under `path` (as IMA does when the file is executed).

@@ -35,6 +35,8 @@ public enum PlatformAppraisalFailure: Sendable, Equatable, CustomStringConvertib
     case templateNotAppraisable(entry: Int, template: String)
     /// A reviewed executable that is not in the quoted IMA list (it did not run, or not as reviewed).
     case requiredNotMeasured(digest: String)
+    /// IMA's first entry, `boot_aggregate`, is missing or is not the hash of the quoted PCRs 0-9.
+    case bootAggregate(BootAggregateFailure)
 
     public var code: String {
         switch self {
@@ -44,6 +46,7 @@ public enum PlatformAppraisalFailure: Sendable, Equatable, CustomStringConvertib
         case .violation: return "imaViolation"
         case .templateNotAppraisable: return "templateNotAppraisable"
         case .requiredNotMeasured: return "requiredNotMeasured"
+        case .bootAggregate(let f): return "bootAggregate." + f.code
         }
     }
 
@@ -55,6 +58,7 @@ public enum PlatformAppraisalFailure: Sendable, Equatable, CustomStringConvertib
         case .violation(let i, let path): return "IMA entry \(i): \(path) is a measurement violation (measured while open for writing); its content is unknown"
         case .templateNotAppraisable(let i, let t): return "IMA entry \(i) has template \(t), which names no file to appraise; exclude it or boot with ima_template=ima-ng"
         case .requiredNotMeasured(let d): return "the reviewed executable with digest \(d) is not in the quoted IMA list"
+        case .bootAggregate(let f): return f.description
         }
     }
 }
@@ -64,18 +68,29 @@ public enum PlatformAppraiser {
     /// Caps the failures reported (a rogue host can have thousands of unknown files).
     public static let maxFailures = 32
 
-    /// Every failure, in order: boot PCRs, then IMA entries, then required executables.
-    public static func appraise(boot: ReplayedBootLog, ima: ReplayedIMAList, reference: PlatformReference) -> [PlatformAppraisalFailure] {
+    /// Every failure, in order: boot PCRs, then `boot_aggregate` (recomputed from `quoted`, the
+    /// quote's PCR values: see ``BootAggregateAppraiser``), then the other IMA entries against
+    /// the allow-list, then required executables.
+    public static func appraise(boot: ReplayedBootLog, ima: ReplayedIMAList, quoted: [Int: [UInt8]],
+                                reference: PlatformReference) -> [PlatformAppraisalFailure] {
         var failures: [PlatformAppraisalFailure] = []
         for pcr in bootPCRIndices where boot.pcrs[pcr] != reference.boot.pcrs[pcr] {
             failures.append(.bootPCRNotReference(pcr: pcr))
         }
+        if let f = BootAggregateAppraiser.appraise(ima: ima, quoted: quoted) { failures.append(.bootAggregate(f)) }
         var seen = Set<String>()
         for e in ima.entries {
             guard failures.count < maxFailures else { break }
+            // The first entry is the boot_aggregate stage's, never the allow-list's; a later entry
+            // under that name is an ordinary file and is not found on any list under it.
+            if e.sequence == 0, BootAggregateAppraiser.isBootAggregate(e) { continue }
             switch e.content {
             case .file(let path, _, let digest, _):
                 let hex = Hex.encode(digest)
+                if path == BootAggregateAppraiser.entryName {
+                    failures.append(.executableNotAllowed(entry: e.sequence, path: path, digest: hex))
+                    continue
+                }
                 if reference.runtime.isExcluded(path) { continue }
                 if e.isViolation {
                     failures.append(.violation(entry: e.sequence, path: path))

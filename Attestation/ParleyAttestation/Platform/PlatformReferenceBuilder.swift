@@ -37,6 +37,10 @@ public struct PlatformReferenceBuilder {
         var digests: [String: Set<String>] = [:], skipped: [String] = []
         var algorithms: [String: Int] = [:]
         for e in ima.entries {
+            if e.sequence == 0, BootAggregateAppraiser.isBootAggregate(e) {
+                skipped.append("entry 0: boot_aggregate (recomputed from the quoted PCRs 0-9 at every verification, not allow-listed)")
+                continue
+            }
             switch e.content {
             case .file(let path, let alg, let digest, _) where !e.isViolation:
                 digests[path, default: []].insert(Hex.encode(digest))

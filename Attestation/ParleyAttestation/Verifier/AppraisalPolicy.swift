@@ -155,7 +155,7 @@ public struct Appraiser: Sendable {
         if evidence.tier != policy.quote { failures.append(.wrongTier(got: evidence.tier)) }
         if evidence.tier == .tpm, policy.quote == .tpm {
             if let replayed = evidence.platform, let reference = policy.platform {
-                failures += PlatformAppraiser.appraise(boot: replayed.boot, ima: replayed.ima, reference: reference).map { .platform($0) }
+                failures += PlatformAppraiser.appraise(boot: replayed.boot, ima: replayed.ima, quoted: replayed.aggregatePCRs, reference: reference).map { .platform($0) }
             } else if policy.allowUnappraisedTPM {
                 tier = .tpmUnappraised
             } else {

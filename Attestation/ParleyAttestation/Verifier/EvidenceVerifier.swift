@@ -38,6 +38,14 @@ public struct VerifiedEvidence: Sendable {
 public struct ReplayedPlatform: Sendable, Equatable {
     public let boot: ReplayedBootLog
     public let ima: ReplayedIMAList
+    /// The quote's values of the PCRs IMA's `boot_aggregate` hashes (0-9, those quoted).
+    public let aggregatePCRs: [Int: [UInt8]]
+
+    public init(boot: ReplayedBootLog, ima: ReplayedIMAList, aggregatePCRs: [Int: [UInt8]]) {
+        self.boot = boot
+        self.ima = ima
+        self.aggregatePCRs = aggregatePCRs
+    }
 }
 
 /// Why evidence failed its integrity checks (stage 2).
@@ -189,7 +197,8 @@ public struct EvidenceVerifier: Sendable {
         var platform: ReplayedPlatform?
         if let logs = ev.platform {
             switch (BootLogReplay.replay(logs.boot, quoted: ev.pcrs), IMAReplay.replay(logs.ima, quoted: ev.pcrs)) {
-            case (.success(let boot), .success(let ima)): platform = ReplayedPlatform(boot: boot, ima: ima)
+            case (.success(let boot), .success(let ima)):
+                platform = ReplayedPlatform(boot: boot, ima: ima, aggregatePCRs: ev.pcrs.filter { bootAggregatePCRIndices.contains($0.key) })
             case (let b, let i):
                 var fs: [PlatformReplayFailure] = []
                 if case .failure(let l) = b { fs += l.failures }

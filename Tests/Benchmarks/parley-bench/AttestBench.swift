@@ -41,7 +41,8 @@ func benchAttestation() throws {
 
 /// The bench plays the platform on its private swtpm (as the tests' TestPlatform does): PCRs 0-7
 /// from a real 48 KiB boot log (keylime's, without its StartupLocality event, which a swtpm
-/// started at locality 0 cannot reproduce), and 2,000 IMA entries extended into PCR 10.
+/// started at locality 0 cannot reproduce) and 8-9 from its boot loader events, and 2,000 IMA
+/// entries (boot_aggregate first) extended into PCR 10.
 struct BenchPlatform {
     let paths: PlatformLogPaths
     let reference: PlatformReference
@@ -53,9 +54,13 @@ func benchPlatform(tcti: String, dir: String) throws -> BenchPlatform {
     let boot = UnverifiedBootLog(header: real.header, banks: real.banks,
                                  events: real.events.filter { !($0.pcr == 0 && !$0.isExtended && $0.data.starts(with: Array("StartupLocality".utf8))) })
     let client = try TPMClient(tcti: tcti)
-    for e in boot.events where e.isExtended && e.pcr <= 7 { try client.extendPCR(e.pcr, with: e.digests[.sha256] ?? []) }
-    var entries: [IMAEntry] = []
-    for i in 0..<2_000 {
+    for e in boot.events where e.isExtended && bootAggregatePCRIndices.contains(e.pcr) { try client.extendPCR(e.pcr, with: e.digests[.sha256] ?? []) }
+    // IMA's first entry, boot_aggregate (SHA-256 of PCRs 0-9), then 1,999 files: 2,000 entries.
+    let aggregate = IMAEntry.file(sequence: 0, path: BootAggregateAppraiser.entryName, algorithm: .sha256,
+                                  digest: BootAggregateAppraiser.expected(bank: .sha256, pcrs: try client.readPCRs(bootAggregatePCRIndices)) ?? [])
+    try client.extendPCR(imaPCRIndex, with: aggregate.extendDigest(bank: .sha256))
+    var entries: [IMAEntry] = [aggregate]
+    for i in 1..<2_000 {
         let e = IMAEntry.file(sequence: i, path: "/usr/lib/bench/file-\(i).so", algorithm: .sha256, digest: PCRBank.sha256.hash(Array("file \(i)".utf8)))
         try client.extendPCR(imaPCRIndex, with: e.extendDigest(bank: .sha256))
         entries.append(e)
@@ -64,7 +69,7 @@ func benchPlatform(tcti: String, dir: String) throws -> BenchPlatform {
     try FileIO.write(boot.encoded, to: paths.bootLog)
     try FileIO.write(UnverifiedIMAList(entries: entries).binary, to: paths.imaLog)
     let built = try PlatformReferenceBuilder.build(bootLog: boot.encoded, imaList: UnverifiedIMAList(entries: entries).binary, executables: [])
-    let required = [Hex.encode(PCRBank.sha256.hash(Array("file 0".utf8)))]
+    let required = [Hex.encode(PCRBank.sha256.hash(Array("file 1".utf8)))]
     return BenchPlatform(paths: paths, reference: try PlatformReference(boot: built.boot, runtime: built.runtime, requiredMeasured: required))
 }
 
@@ -91,7 +96,7 @@ func benchTPMVerify(provider: TPMQuoteProvider, claims: LaunchClaims, platform: 
     try FileIO.write(try m.required("attest", in: "e").bytesValue("attest"), to: out + "/tpm-attest")
     try FileIO.write(try m.required("signature", in: "e").bytesValue("sig"), to: out + "/tpm-sig")
     guard case .map(let pcrs)? = m["pcrs"] else { return }
-    let quoted = bootPCRIndices + [imaPCRIndex, launchPCRIndex]
+    let quoted = provider.quotedPCRs
     try FileIO.write(try quoted.flatMap { try (pcrs[.unsigned(UInt64($0))] ?? .bytes([])).bytesValue("pcr") }, to: out + "/tpm-pcrs")
     try FileIO.write(Array(provider.attestationKeyPEM.utf8), to: out + "/tpm-ak.pem")
     try FileIO.write(try FileIO.read(platform.paths.bootLog), to: out + "/tpm-boot.log")

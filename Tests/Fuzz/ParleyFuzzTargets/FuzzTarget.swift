@@ -29,7 +29,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case csv
     /// The TCG crypto-agile measured-boot log: parse, then replay in every bank it declares.
     case bootlog
-    /// The IMA measurement list (binary): parse, decode every template, replay to a fixed PCR 10.
+    /// The IMA measurement list (binary): parse, decode every template, replay to a fixed PCR 10,
+    /// recompute `boot_aggregate` against fixed PCRs 0-9.
     case ima
     /// A witness's `add-checkpoint` request body (old size, consistency proof, checkpoint note),
     /// against a witness that has cosigned a checkpoint of the fixed log.
@@ -78,6 +79,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let list = try? UnverifiedIMAList(binary: bytes) else { return }
             for e in list.entries { _ = e.content }
             _ = IMAReplay.replay(list, quoted: Self.zeroPCRs)
+            _ = BootAggregateAppraiser.appraise(entries: list.entries, quoted: Self.zeroPCRs)
         case .witness:
             var state = Self.witnessState
             _ = state.add(bytes, now: 1_780_000_000)

@@ -55,8 +55,9 @@ public struct SyscallAllowList: Sendable {
                             + "a handler to re-raise the signal.", seen: false),
             SyscallRule("rt_sigreturn", .allow, "Crash path: returning from a signal handler.", seen: false),
             SyscallRule("getpid", .allow, "Crash path: raise() names the worker's own thread group.", seen: false),
-            SyscallRule("gettid", .allow, "The thread id: seen once in the trace, when a worker's malloc failed at its "
-                            + "memory limit, and it killed a worker (kill-on-unlisted) in the 50-upload load test."),
+            SyscallRule("gettid", .allow, "Crash path: glibc (2.34 and later) raises a signal on the calling thread as gettid, then "
+                            + "tgkill(getpid(), tid, sig) (nptl's __pthread_kill_implementation, reached from abort() and "
+                            + "raise()); seen in the trace when a worker's malloc failed at its memory limit and it aborted."),
             SyscallRule("tgkill", .allowIf([[.int(0, equals: processID, meaning: "thread group is the worker itself")]]),
                         "Crash path: abort() and raise() (a Swift trap, a failed precondition, malloc failing at "
                             + "RLIMIT_AS) signal the worker's own thread; no other process.", seen: false),

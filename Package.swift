@@ -190,7 +190,7 @@ let package = Package(
         // Fuzz entry points for every parser of untrusted input, and their libFuzzer driver
         // (Scripts/fuzz.sh).
         .target(name: "ParleyFuzzTargets",
-                dependencies: ["ParleyCore", "ParleyAttestation", "ParleyQuoting", "ParleyTPMVerify", "ParleyAnalysis", "ParleyEngine",
+                dependencies: ["ParleyCore", "ParleyAttestation", "ParleyAudit", "ParleyQuoting", "ParleyTPMVerify", "ParleyAnalysis", "ParleyEngine",
                                "ParleyLedger", "ParleyLog", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Tests/Fuzz/ParleyFuzzTargets", swiftSettings: strict),
         .executableTarget(name: "parley-fuzz", dependencies: ["ParleyFuzzTargets"],
@@ -233,7 +233,7 @@ let package = Package(
                                    .product(name: "X509", package: "swift-certificates"),
                                    .product(name: "SwiftASN1", package: "swift-asn1")],
                     path: "Tests/ParleyAttestationTests", swiftSettings: strict),
-        .testTarget(name: "ParleyFuzzTargetTests", dependencies: ["ParleyFuzzTargets", "ParleyAttestation", "ParleyCore", "ParleyLedger", "ParleyLog"],
+        .testTarget(name: "ParleyFuzzTargetTests", dependencies: ["ParleyFuzzTargets", "ParleyAttestation", "ParleyAudit", "ParleyCore", "ParleyLedger", "ParleyLog"],
                     path: "Tests/ParleyFuzzTargetTests", swiftSettings: strict),
         .testTarget(name: "ParleyTOMLTests", dependencies: ["ParleyTOML"],
                     path: "Tests/ParleyTOMLTests", swiftSettings: strict),

@@ -2,7 +2,7 @@
 # Runs libFuzzer on each parser of untrusted input for a set time.
 #   Scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     default: 60 seconds, every target
 #   Scripts/fuzz.sh --self-test                          proves the verdicts read true (below)
-# Targets: cbor cose evidence tpm stream sql csv bootlog ima witness handoff ledger-claim. Corpora live in .fuzz/corpus/TARGET (seeded from
+# Targets: cbor cose evidence tpm stream sql csv bootlog ima witness handoff ledger-claim log-record api-body. Corpora live in .fuzz/corpus/TARGET (seeded from
 # the same code paths as real data); crashes are written to .fuzz/crashes/TARGET. Reproduce one
 # with: swift run parley-fuzz TARGET .fuzz/crashes/TARGET/crash-...
 #
@@ -25,7 +25,7 @@ if [ "${1:-}" = "--self-test" ]; then SELF_TEST=1; shift; fi
 SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(cbor cose evidence tpm stream sql csv bootlog ima witness handoff ledger-claim)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(cbor cose evidence tpm stream sql csv bootlog ima witness handoff ledger-claim log-record api-body)
 
 echo "fuzz: building with libFuzzer and AddressSanitizer (separate build folder .build-fuzz)"
 swift build -c release --product parley-fuzz --scratch-path .build-fuzz \

@@ -1,5 +1,6 @@
 import Foundation
 import ParleyAttestation
+import ParleyAudit
 import ParleyCore
 import ParleyFuzzTargets
 import ParleyLedger
@@ -46,7 +47,21 @@ final class FuzzTargetTests: XCTestCase {
         XCTAssertEqual(claim.openJobs, ["job-earlier"])
         // The evidence target has a quote whose launch claims carry a ledger claim.
         let quotes = try FuzzSeeds.make(for: .evidence)
-        guard case .software(let quote) = try UnverifiedEvidence.parse(try XCTUnwrap(quotes.last)) else { return XCTFail("not a software quote") }
+        guard case .software(let quote) = try UnverifiedEvidence.parse(quotes[2]) else { return XCTFail("not a software quote") }
         XCTAssertEqual(quote.claims.ledger, claim)
+        // ... and one whose claims carry a lock-down report.
+        guard case .software(let sandboxed) = try UnverifiedEvidence.parse(try XCTUnwrap(quotes.last)) else { return XCTFail("not a software quote") }
+        XCTAssertEqual(sandboxed.claims.sandbox["identity"], "applied: uid 65534")
+    }
+
+    /// The log-record and API-body seeds are accepted, so those runs start inside the decoders.
+    func testTheLogRecordAndAPIBodySeedsParse() throws {
+        let records = try FuzzSeeds.make(for: .logRecord).map { try LogRecord(bytes: $0) }
+        guard case .launch(let launch) = records.first?.body else { return XCTFail("the first seed is a launch record") }
+        XCTAssertFalse(launch.claims.sandbox.isEmpty)
+        XCTAssertNotNil(launch.claims.ledger)
+        let bodies = try FuzzSeeds.make(for: .apiBody)
+        XCTAssertEqual(try APIJSON.decode(QueryRequestBody.self, from: bodies[0], what: "seed").receiver, "brand")
+        XCTAssertEqual(try APIJSON.decode(LiveJobStatus.self, from: bodies[1], what: "seed").datasets["d"]?.rows, 3)
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ParleyAttestation
+import ParleyAudit
 import ParleyCore
 import ParleyQuoting
 import ParleyLedger
@@ -35,7 +36,8 @@ public enum FuzzSeeds {
             var withLedger = claims
             withLedger.ledger = ledgerClaim
             return [try ca.quote(claims, nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000)), tpm,
-                    try ca.quote(withLedger, nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000))]
+                    try ca.quote(withLedger, nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000)),
+                    try ca.quote(withSandbox(claims), nonce: FuzzTarget.nonce, at: Date(timeIntervalSince1970: 1_780_000_000))]
         case .tpm:
             return [[0xff, 0x54, 0x43, 0x47, 0x80, 0x18, 0, 2, 1, 2, 0, 2, 3, 4] + [UInt8](repeating: 0, count: 17) + [0, 0, 0, 1, 0, 0x0b, 3, 0, 0, 0x80, 0, 32] + [UInt8](repeating: 9, count: 32)]
         case .stream:
@@ -78,7 +80,33 @@ public enum FuzzSeeds {
                                                      entries: FuzzTarget.logEntries).cbor)]
         case .ledgerClaim:
             return [CBOREncoder.encode(ledgerClaim.cbor)]
+        case .logRecord:
+            var claims = withSandbox(LaunchClaims(job: "job-seed", runtime: .of([1]), module: .of([2]), moduleSigner: .of([3]), debug: false,
+                                                  publicKey: [UInt8](repeating: 1, count: 32),
+                                                  signingKey: Array(P256.Signing.PrivateKey().publicKey.derRepresentation)))
+            claims.ledger = ledgerClaim
+            let launch = try LogRecord(job: "job-seed", timeMillis: 1_780_000_000_000,
+                                       body: .launch(LaunchRecord(claims: claims, tier: .software, moduleBundle: [1, 2, 3],
+                                                                  evidence: [4, 5, 6], nonce: FuzzTarget.nonce)))
+            return [launch.encoded,
+                    try LogRecord(job: "job-seed", timeMillis: 1, body: .worker(entry: [0xa0])).encoded,
+                    try LogRecord(job: "job-seed", timeMillis: 2, body: .stopped).encoded]
+        case .apiBody:
+            return [APIJSON.encode(QueryRequestBody(receiver: "brand", nonce: [UInt8](repeating: 7, count: 16), signature: [1, 2])),
+                    APIJSON.encode(LiveJobStatus(job: "job-seed", state: "ready", reason: nil, tier: "software",
+                                                 module: .init(name: "m", version: "1", measurement: "aa", signer: "bb"), runtime: "cc",
+                                                 datasets: ["d": .init(provider: "p", accepted: true, rows: 3, digest: "dd")],
+                                                 queries: ["q": .init(receivers: ["p"])], parties: ["p": "ee"])),
+                    APIJSON.encode(UploadReceiptBody(dataset: "d", rows: 3, digest: "dd", logSize: 4)),
+                    APIJSON.encode(APIErrorBody(error: "no", code: "no-job"))]
         }
+    }
+
+    /// Claims with a lock-down report as a real worker gives one.
+    static func withSandbox(_ claims: LaunchClaims) -> LaunchClaims {
+        var c = claims
+        c.sandbox = ["file-system": "applied: Landlock ABI 7 (kernel ABI 7): denied everything", "identity": "applied: uid 65534"]
+        return c
     }
 
     /// A ledger claim as a worker puts it in its launch claims.

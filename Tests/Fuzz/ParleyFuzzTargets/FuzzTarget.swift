@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import ParleyAnalysis
 import ParleyAttestation
+import ParleyAudit
 import ParleyCore
 import ParleyEngine
 import ParleyLedger
@@ -39,6 +40,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case handoff
     /// The ledger claim in launch claims (the `ledger` field), as a party and the audit read it.
     case ledgerClaim = "ledger-claim"
+    /// A host log entry (`parley/log-entry/1`) as an auditor and a party read it from a bundle or
+    /// from `GET /v1/log/entries`: launch records with their claims, lock-down report and
+    /// platform-log delta, worker entries, refusals.
+    case logRecord = "log-record"
+    /// The HTTP API's JSON bodies as each side decodes them: the host's reading of a query
+    /// request, the party client's reading of the host's answers.
+    case apiBody = "api-body"
 
     /// Runs the target on one input.
     public func run(_ bytes: [UInt8]) {
@@ -89,6 +97,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             }
         case .ledgerClaim:
             if let cbor = try? CBORDecoder().decode(bytes) { _ = try? LedgerClaim(cbor: cbor, context: "fuzz claims") }
+        case .logRecord:
+            if let record = try? LogRecord(bytes: bytes) { _ = record.encoded }
+        case .apiBody:
+            _ = try? APIJSON.decode(QueryRequestBody.self, from: bytes, what: "fuzz")
+            _ = try? APIJSON.decode(LiveJobStatus.self, from: bytes, what: "fuzz")
+            _ = try? APIJSON.decode(UploadReceiptBody.self, from: bytes, what: "fuzz")
+            _ = try? APIJSON.decode(LaunchedJob.self, from: bytes, what: "fuzz")
+            _ = try? APIJSON.decode(APIErrorBody.self, from: bytes, what: "fuzz")
         }
     }
 

@@ -55,6 +55,7 @@ public struct LogRecord: Sendable, Equatable {
             m["public_key"] = .bytes(l.claims.publicKey)
             m["signing_key"] = .bytes(l.claims.signingKey)
             if let ledger = l.claims.ledger { m["ledger"] = ledger.cbor }
+            if !l.claims.sandbox.isEmpty { m["sandbox"] = .textMap(l.claims.sandbox.mapValues { .text($0) }) }
             m["module_bundle"] = .bytes(l.moduleBundle)
             m["evidence"] = .bytes(l.evidence)
             if let platform = l.platform { m["platform"] = platform.cbor }
@@ -88,7 +89,7 @@ public struct LogRecord: Sendable, Equatable {
         switch kind {
         case "launch":
             try m.rejectUnknownKeys(common.union(["tier", "measurements", "debug", "public_key", "signing_key",
-                                                  "module_bundle", "evidence", "nonce", "ledger", "platform"]), in: context)
+                                                  "module_bundle", "evidence", "nonce", "ledger", "sandbox", "platform"]), in: context)
             let tierText = try m.required("tier", in: context).textValue("\(context) tier")
             guard let tier = AssuranceTier(rawValue: tierText) else {
                 throw ParleyError(.unsupported, "\(context) names an unknown tier \"\(tierText)\"")
@@ -103,7 +104,8 @@ public struct LogRecord: Sendable, Equatable {
                                       debug: try m.required("debug", in: context).boolValue("\(context) debug"),
                                       publicKey: try m.required("public_key", in: context).bytesValue("\(context) public_key"),
                                       signingKey: try m.required("signing_key", in: context).bytesValue("\(context) signing_key"),
-                                      ledger: try m["ledger"].map { try LedgerClaim(cbor: $0, context: context) })
+                                      ledger: try m["ledger"].map { try LedgerClaim(cbor: $0, context: context) },
+                                      sandbox: try LaunchClaims.parseSandbox(m["sandbox"], context: context))
             body = .launch(LaunchRecord(claims: claims, tier: tier,
                                         moduleBundle: try m.required("module_bundle", in: context).bytesValue("\(context) module_bundle"),
                                         evidence: try m.required("evidence", in: context).bytesValue("\(context) evidence"),

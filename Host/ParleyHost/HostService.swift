@@ -168,7 +168,8 @@ public final class HostService: @unchecked Sendable {
             guard case .ready(let ready) = reply else { throw ParleyError(.internal, "the session let \(reply.kind.rawValue) through as ready") }
             await session.handle(.workerReady)
             let claims = LaunchClaims(job: id, runtime: session.runtime, module: module.measurement, moduleSigner: module.signer,
-                                      debug: ready.debug, publicKey: ready.publicKey, signingKey: ready.signingKey, ledger: ready.ledger)
+                                      debug: ready.debug, publicKey: ready.publicKey, signingKey: ready.signingKey, ledger: ready.ledger,
+                                      sandbox: ready.sandbox)
             guard claims.debug == configuration.debugWorkers else {
                 throw ParleyError(.internal, "the worker's debug flag differs from how it was launched")
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParleyCore
 
 /// The host executable. Operators normally run it as `parley serve`, which execs this binary
 /// (installed beside `parley`), so that the party's `parley` links none of the host's code:
@@ -23,12 +24,5 @@ func fail(_ message: String, code: Int32 = 1) -> Never {
 
 /// The worker executable installed beside this one.
 func defaultWorkerPath() -> String {
-    siblingExecutable("parley-enclave")
-}
-
-/// `name` in the directory of the running executable (resolved through /proc/self/exe).
-func siblingExecutable(_ name: String) -> String {
-    let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? me.path
-    return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(name).path
+    SiblingExecutable.path("parley-enclave")
 }

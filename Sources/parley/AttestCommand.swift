@@ -118,6 +118,7 @@ struct AttestCommand: ParsableCommand {
                 if let warning = r.warning { FileHandle.standardError.write(Data("parley: \(warning)\n".utf8)) }
                 if !json {
                     print("trusted: \(r.tier) quote; job \(r.claims.job); module \(r.claims.module.hex.prefix(16))…; runtime \(r.claims.runtime.hex.prefix(16))…")
+                    for (step, outcome) in r.claims.sandbox.sorted(by: { $0.key < $1.key }) { print("  sandbox \(step): \(outcome)") }
                 }
             case .refused(let reasons):
                 if !json { FileHandle.standardError.write(Data("parley: refused: \(reasons[0])\n".utf8)) }
@@ -139,8 +140,10 @@ func defaultLedgerPath() -> String {
 struct VerdictJSON: Encodable {
     struct Claims: Encodable {
         let job: String, runtime: String, module: String, moduleSigner: String, debug: Bool, publicKey: String, signingKey: String
+        /// The worker's lock-down report, step -> outcome (absent when the worker reported none).
+        let sandbox: [String: String]?
         enum CodingKeys: String, CodingKey {
-            case job, runtime, module, debug
+            case job, runtime, module, debug, sandbox
             case moduleSigner = "module_signer", publicKey = "public_key", signingKey = "signing_key"
         }
     }
@@ -161,7 +164,8 @@ struct VerdictJSON: Encodable {
             out.tier = r.tier.rawValue
             out.claims = Claims(job: r.claims.job, runtime: r.claims.runtime.hex, module: r.claims.module.hex,
                                 moduleSigner: r.claims.moduleSigner.hex, debug: r.claims.debug,
-                                publicKey: Hex.encode(r.claims.publicKey), signingKey: Hex.encode(r.claims.signingKey))
+                                publicKey: Hex.encode(r.claims.publicKey), signingKey: Hex.encode(r.claims.signingKey),
+                                sandbox: r.claims.sandbox.isEmpty ? nil : r.claims.sandbox)
             out.warning = r.warning
         case .refused(let reasons):
             out = VerdictJSON(verdict: "refused")

@@ -56,7 +56,7 @@ final class DemoHost {
     }
 
     static func start(data: String, worker: String) throws -> DemoHost {
-        let executable = ProcessInfo.processInfo.environment["PARLEY_HOST_EXECUTABLE"] ?? siblingExecutable("parley-host")
+        let executable = ProcessInfo.processInfo.environment["PARLEY_HOST_EXECUTABLE"] ?? SiblingExecutable.path("parley-host")
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw ParleyError(.io, "the demo runs its host with parley-host, which is not at \(executable); build it (swift build)")
         }

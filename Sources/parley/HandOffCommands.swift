@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParleyCore
 
 /// Verbs that another executable installed beside `parley` carries out. `parley` execs it with
 /// the same arguments (same pid, same standard streams), so the party's binary links none of
@@ -17,7 +18,7 @@ enum HandOff {
     /// does not return; otherwise returns.
     static func execIfHandedOff(_ arguments: [String]) {
         guard let first = arguments.first, let entry = verbs.first(where: { $0.verb == first }) else { return }
-        let path = ProcessInfo.processInfo.environment[entry.environment] ?? siblingExecutable(entry.executable)
+        let path = ProcessInfo.processInfo.environment[entry.environment] ?? SiblingExecutable.path(entry.executable)
         guard FileManager.default.isExecutableFile(atPath: path) else {
             fail("`parley \(first)` runs \(entry.executable), which is not at \(path); build it (swift build) or install it beside parley", code: 2)
         }
@@ -42,11 +43,4 @@ struct WitnessCommand: ParsableCommand {
         commandName: "witness",
         abstract: "Run a witness: follow host logs and cosign their checkpoints (runs parley-witness).",
         discussion: "`parley witness ARGS` execs `parley-witness ARGS`; see `parley witness --help`.")
-}
-
-/// `name` in the directory of the running executable (resolved through /proc/self/exe).
-func siblingExecutable(_ name: String) -> String {
-    let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? me.path
-    return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(name).path
 }

@@ -35,4 +35,4 @@ struct RuntimeCommand: ParsableCommand {
 }
 
 /// The `parley-enclave` executable in the same directory as the running `parley`.
-func defaultWorkerPath() -> String { siblingExecutable("parley-enclave") }
+func defaultWorkerPath() -> String { SiblingExecutable.path("parley-enclave") }

@@ -215,4 +215,30 @@ final class PlatformLogTests: XCTestCase {
         XCTAssertFalse(ex.isExcluded("/var/tmp/a"), "excludes are anchored at the start, as Keylime's re.match")
         XCTAssertEqual(try RuntimePolicy(json: ex.keylimeJSON(generatedAt: Date())).excludePatterns, ex.excludePatterns)
     }
+
+    /// Each refusal of a runtime policy says what is wrong (a path, never a digest).
+    func testKeylimeRuntimePolicyRefusals() {
+        func reason(_ json: String) -> String {
+            do { _ = try RuntimePolicy(json: Array(json.utf8)); return "accepted" } catch { return (error as? ParleyError)?.reason ?? "\(error)" }
+        }
+        XCTAssertEqual(reason(#"{"excludes": []}"#), #"runtime policy has no "digests" object"#)
+        XCTAssertEqual(reason(#"{"digests": []}"#), #"runtime policy has no "digests" object"#)
+        XCTAssertEqual(reason(#"{"digests": {"/bin/x": []}}"#), #"runtime policy: digests for "/bin/x" must be a non-empty array of hex strings"#)
+        XCTAssertEqual(reason(#"{"digests": {"/bin/x": "ab"}}"#), #"runtime policy: digests for "/bin/x" must be a non-empty array of hex strings"#)
+        XCTAssertEqual(reason(#"{"digests": {}, "excludes": "/tmp"}"#), "runtime policy: excludes must be an array of strings")
+        XCTAssertEqual(reason("[1]"), "runtime policy is not a JSON object (Keylime runtime-policy format expected)")
+        XCTAssertEqual(reason(#"{"digests": {}, "meta": {"version": 1}, "ima": {}, "keyrings": {}}"#), "accepted", "Keylime's other keys are read past")
+    }
+
+    func testBootReferenceRoundTripsAndRefusesOtherShapes() throws {
+        let pcrs = Dictionary(uniqueKeysWithValues: (0...7).map { ($0, [UInt8](repeating: UInt8($0), count: 32)) })
+        let ref = try BootReference(pcrs: pcrs)
+        XCTAssertEqual(try BootReference(json: ref.json), ref)
+        let good = String(decoding: ref.json, as: UTF8.self)
+        XCTAssertThrowsError(try BootReference(json: Array(good.replacingOccurrences(of: "\"sha256\"", with: "\"sha1\"").utf8)))
+        XCTAssertThrowsError(try BootReference(json: Array(good.replacingOccurrences(of: "\"bank\"", with: "\"bank\" : \"sha256\", \"extra\"").utf8))) { e in
+            XCTAssertTrue(((e as? ParleyError)?.reason ?? "").contains("unknown field \"extra\""), "\(e)")
+        }
+        XCTAssertThrowsError(try BootReference(json: Array(#"{"format": "parley/boot-reference/1", "bank": "sha256", "pcrs": {"0": "zz"}}"#.utf8)))
+    }
 }

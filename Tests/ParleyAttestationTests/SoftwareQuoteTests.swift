@@ -72,6 +72,36 @@ final class SoftwareQuoteTests: XCTestCase {
         XCTAssertEqual(result.claims, claims)
     }
 
+    /// The worker's lock-down report is part of the quoted claims: a party reads what the sandbox
+    /// was (the Landlock ABI, or "unavailable") from the evidence itself.
+    func testTheLockDownReportIsQuotedAndReadBack() throws {
+        var withReport = claims!
+        withReport.sandbox = ["file-system": "applied: Landlock ABI 7 (kernel ABI 7): denied fs, tcp, scopes",
+                              "identity": "applied: uid 65534 gid 65534, no capabilities"]
+        let nonce = Nonce.random()
+        guard case .trusted(let result) = try verify(try ca.quote(withReport, nonce: nonce, at: t0), nonce: nonce) else {
+            return XCTFail("a genuine document with a lock-down report must pass")
+        }
+        XCTAssertEqual(result.claims.sandbox, withReport.sandbox)
+        XCTAssertEqual(result.claims, withReport)
+    }
+
+    func testRefusesALockDownReportOutsideItsCaps() throws {
+        let cases: [(String, [String: String])] = [
+            ("33 steps", Dictionary(uniqueKeysWithValues: (0..<33).map { ("step-\($0)", "applied: x") })),
+            ("a step name outside a-z 0-9 -", ["File_System": "applied: x"]),
+            ("an empty step name", ["": "applied: x"]),
+            ("an outcome over 1024 bytes", ["identity": String(repeating: "a", count: 1025)]),
+        ]
+        for (what, report) in cases {
+            var c = claims!
+            c.sandbox = report
+            let nonce = Nonce.random()
+            let reasons = refusals(try verify(try ca.quote(c, nonce: nonce, at: t0), nonce: nonce))
+            XCTAssertTrue(reasons.contains { $0.description.contains("sandbox") }, "\(what): \(reasons)")
+        }
+    }
+
     func testRefusesTruncationAtEveryByte() throws {
         let nonce = Nonce.random()
         let doc = try ca.quote(claims, nonce: nonce, at: t0)

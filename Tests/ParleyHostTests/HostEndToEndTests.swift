@@ -32,6 +32,11 @@ final class HostEndToEndTests: HostFixture {
         let host = try await host()
         let (job, attested) = try await readyJob(host)
         XCTAssertEqual(attested.tier, .software)
+        // The worker's lock-down report reaches the party inside the quoted claims.
+        let fileSystem = try XCTUnwrap(attested.claims.sandbox["file-system"], "\(attested.claims.sandbox)")
+        XCTAssertTrue(fileSystem.contains("Landlock ABI") || fileSystem.hasPrefix("unavailable"), fileSystem)
+        XCTAssertEqual(Set(attested.claims.sandbox.keys), ["descriptors", "resource-limits", "network-namespace", "identity",
+                                                           "no-new-privileges", "file-system", "not-dumpable", "syscall-filter"])
         let v1 = await job.session.state
         XCTAssertEqual(v1, .ready)
         XCTAssertEqual(job.receipts["exposures"]?.rows, 3000)

@@ -20,9 +20,21 @@ public struct LaunchClaims: Sendable, Equatable {
     /// What the worker inherited from earlier jobs of its budget ledger; nil for a worker started
     /// without a ledger handoff (a party following the log refuses that).
     public var ledger: LedgerClaim?
+    /// The worker's lock-down report: each step (`identity`, `landlock`, `syscall-filter`, ...)
+    /// and its outcome as the worker read it back ("applied: ABI 7 ...", "unavailable: ...").
+    /// Quoted with the rest, so a party sees what the sandbox really was; empty for a worker that
+    /// reported none (then the field is left out of the encoding).
+    public var sandbox: [String: String]
+
+    /// Caps on the lock-down report read from untrusted evidence.
+    public enum SandboxLimits {
+        public static let maxSteps = 32
+        public static let maxStepName = 64
+        public static let maxOutcome = 1024
+    }
 
     public init(job: String, runtime: MeasurementDigest, module: MeasurementDigest, moduleSigner: MeasurementDigest,
-                debug: Bool, publicKey: [UInt8], signingKey: [UInt8], ledger: LedgerClaim? = nil) {
+                debug: Bool, publicKey: [UInt8], signingKey: [UInt8], ledger: LedgerClaim? = nil, sandbox: [String: String] = [:]) {
         self.job = job
         self.runtime = runtime
         self.module = module
@@ -31,6 +43,7 @@ public struct LaunchClaims: Sendable, Equatable {
         self.publicKey = publicKey
         self.signingKey = signingKey
         self.ledger = ledger
+        self.sandbox = sandbox
     }
 
     /// Job ids: 1 to 64 characters of `A-Z a-z 0-9 - _`.
@@ -50,11 +63,34 @@ public struct LaunchClaims: Sendable, Equatable {
             "signing_key": .bytes(signingKey),
         ]
         if let ledger { m["ledger"] = ledger.cbor }
+        if !sandbox.isEmpty { m["sandbox"] = .textMap(sandbox.mapValues { .text($0) }) }
         return m
     }
 
     /// The optional fields the shared claims may add to a format's own field list.
-    static let optionalFields: Set<String> = ["ledger"]
+    static let optionalFields: Set<String> = ["ledger", "sandbox"]
+
+    /// Reads the lock-down report: a map of step name to outcome text, within ``SandboxLimits``.
+    public static func parseSandbox(_ value: CBOR?, context: String) throws -> [String: String] {
+        guard let value else { return [:] }
+        let m = try value.textKeyedMap("\(context) sandbox")
+        guard !m.isEmpty, m.count <= SandboxLimits.maxSteps else {
+            throw ParleyError(.malformed, "\(context) sandbox must list 1 to \(SandboxLimits.maxSteps) steps")
+        }
+        var out: [String: String] = [:]
+        for (step, outcome) in m {
+            guard (1...SandboxLimits.maxStepName).contains(step.utf8.count),
+                  step.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) else {
+                throw ParleyError(.malformed, "\(context) sandbox has a step name that is not 1 to \(SandboxLimits.maxStepName) of a-z 0-9 -")
+            }
+            let text = try outcome.textValue("\(context) sandbox \(step)")
+            guard text.utf8.count <= SandboxLimits.maxOutcome else {
+                throw ParleyError(.malformed, "\(context) sandbox \(step) is over \(SandboxLimits.maxOutcome) bytes")
+            }
+            out[step] = text
+        }
+        return out
+    }
 
     /// Reads the shared fields back from an untrusted map (the caller has checked for unknown keys).
     static func parse(_ m: [String: CBOR], context: String) throws -> LaunchClaims {
@@ -73,7 +109,8 @@ public struct LaunchClaims: Sendable, Equatable {
                             moduleSigner: try measurement("module_signer"),
                             debug: try m.required("debug", in: context).boolValue("\(context) debug"),
                             publicKey: publicKey, signingKey: signingKey,
-                            ledger: try m["ledger"].map { try LedgerClaim(cbor: $0, context: context) })
+                            ledger: try m["ledger"].map { try LedgerClaim(cbor: $0, context: context) },
+                            sandbox: try parseSandbox(m["sandbox"], context: context))
     }
 }
 

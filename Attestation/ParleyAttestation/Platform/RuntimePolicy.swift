@@ -35,25 +35,50 @@ public struct RuntimePolicy: Sendable {
     /// Reads Keylime's runtime-policy JSON.
     public init(json bytes: [UInt8]) throws {
         guard bytes.count <= Limits.maxBytes else { throw ParleyError(.limitExceeded, "runtime policy is over \(Limits.maxBytes) bytes") }
-        guard let top = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        let file: KeylimeFile
+        do {
+            file = try JSONDecoder().decode(KeylimeFile.self, from: Data(bytes))
+        } catch let e as ParleyError {
+            throw e
+        } catch DecodingError.keyNotFound(let key, _) where key.stringValue == "digests" {
+            throw ParleyError(.malformed, "runtime policy has no \"digests\" object")
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.first?.stringValue == "digests" {
+            let path = context.codingPath.dropFirst().first?.stringValue ?? ""
+            throw ParleyError(.malformed, path.isEmpty ? "runtime policy has no \"digests\" object"
+                              : "runtime policy: digests for \"\(path)\" must be a non-empty array of hex strings")
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.first?.stringValue == "excludes" {
+            throw ParleyError(.malformed, "runtime policy: excludes must be an array of strings")
+        } catch {
             throw ParleyError(.malformed, "runtime policy is not a JSON object (Keylime runtime-policy format expected)")
         }
-        if let unknown = top.keys.sorted().first(where: { !Self.knownKeys.contains($0) }) {
-            throw ParleyError(.malformed, "runtime policy has an unknown key \"\(unknown)\"")
-        }
-        guard let d = top["digests"] as? [String: Any] else { throw ParleyError(.malformed, "runtime policy has no \"digests\" object") }
-        guard d.count <= Limits.maxPaths else { throw ParleyError(.limitExceeded, "runtime policy lists more than \(Limits.maxPaths) paths") }
+        guard file.digests.count <= Limits.maxPaths else { throw ParleyError(.limitExceeded, "runtime policy lists more than \(Limits.maxPaths) paths") }
         var digests: [String: Set<String>] = [:]
-        for (path, value) in d {
-            guard let list = value as? [String], !list.isEmpty else {
+        for (path, list) in file.digests {
+            guard !list.isEmpty else {
                 throw ParleyError(.malformed, "runtime policy: digests for \"\(path)\" must be a non-empty array of hex strings")
             }
             digests[path] = Set(try list.map { try Self.normalise($0, path: path) })
         }
-        let ex = top["excludes"] as? [String] ?? []
-        guard top["excludes"] == nil || top["excludes"] is [String] else { throw ParleyError(.malformed, "runtime policy: excludes must be an array of strings") }
+        let ex = file.excludes ?? []
         guard ex.count <= Limits.maxExcludes else { throw ParleyError(.limitExceeded, "runtime policy has more than \(Limits.maxExcludes) excludes") }
         try self.init(digests: digests, excludes: ex)
+    }
+
+    /// The parts of Keylime's file Parley reads; the other known keys are read past, any other
+    /// key is refused.
+    private struct KeylimeFile: Decodable {
+        let digests: [String: [String]]
+        let excludes: [String]?
+        enum CodingKeys: String, CodingKey { case digests, excludes }
+        init(from decoder: any Decoder) throws {
+            let keys = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
+            if let unknown = keys.sorted().first(where: { !RuntimePolicy.knownKeys.contains($0) }) {
+                throw ParleyError(.malformed, "runtime policy has an unknown key \"\(unknown.prefix(64))\"")
+            }
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            digests = try c.decode([String: [String]].self, forKey: .digests)
+            excludes = try c.decodeIfPresent([String].self, forKey: .excludes)
+        }
     }
 
     /// `[alg:]hex` -> lower-case hex.
@@ -73,19 +98,25 @@ public struct RuntimePolicy: Sendable {
 
     /// Keylime runtime-policy JSON (format version 1) for these digests and excludes.
     public func keylimeJSON(generatedAt: Date) -> [UInt8] {
-        let formatter = ISO8601DateFormatter()
-        let obj: [String: Any] = [
-            "meta": ["version": 1, "generator": 0, "timestamp": formatter.string(from: generatedAt)],
-            "release": 0,
-            "digests": digests.mapValues { $0.sorted() },
-            "excludes": excludePatterns,
-            "keyrings": [String: Any](),
-            "ima": ["ignored_keyrings": [String](), "log_hash_alg": "sha1", "dm_policy": NSNull()] as [String: Any],
-            "ima-buf": [String: Any](),
-            "verification-keys": "",
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
-        return Array(data) + [0x0a]
+        APIJSON.encode(KeylimeOutput(meta: .init(version: 1, generator: 0, timestamp: ISO8601DateFormatter().string(from: generatedAt)),
+                                     release: 0, digests: digests.mapValues { $0.sorted() }, excludes: excludePatterns,
+                                     keyrings: [:], ima: .init(ignoredKeyrings: [], logHashAlg: "sha1", dmPolicy: Nullable(nil)),
+                                     imaBuf: [:], verificationKeys: ""), pretty: true) + [0x0a]
+    }
+
+    /// Keylime's runtime-policy file as `keylime_create_policy` writes it.
+    private struct KeylimeOutput: Encodable {
+        struct Meta: Encodable { let version: Int; let generator: Int; let timestamp: String }
+        struct IMA: Encodable {
+            let ignoredKeyrings: [String]; let logHashAlg: String; let dmPolicy: Nullable<String>
+            enum CodingKeys: String, CodingKey { case ignoredKeyrings = "ignored_keyrings", logHashAlg = "log_hash_alg", dmPolicy = "dm_policy" }
+        }
+        let meta: Meta, release: Int, digests: [String: [String]], excludes: [String]
+        let keyrings: [String: [String]], ima: IMA, imaBuf: [String: [String]], verificationKeys: String
+        enum CodingKeys: String, CodingKey {
+            case meta, release, digests, excludes, keyrings, ima
+            case imaBuf = "ima-buf", verificationKeys = "verification-keys"
+        }
     }
 }
 
@@ -111,24 +142,37 @@ public struct BootReference: Sendable, Equatable {
     }
 
     public init(json bytes: [UInt8]) throws {
-        guard bytes.count <= 64 << 10, let top = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw ParleyError(.malformed, "boot reference is not a JSON object of at most 64 KiB")
+        let usage = "boot reference must be {\"format\": \"\(Self.format)\", \"bank\": \"sha256\", \"pcrs\": {\"0\": hex, … \"7\": hex}}"
+        guard bytes.count <= 64 << 10 else { throw ParleyError(.malformed, "boot reference is not a JSON object of at most 64 KiB") }
+        let file: File
+        do { file = try JSONDecoder().decode(File.self, from: Data(bytes)) } catch let e as ParleyError { throw e } catch {
+            throw ParleyError(.malformed, usage)
         }
-        guard Set(top.keys) == ["format", "bank", "pcrs"], top["format"] as? String == Self.format, top["bank"] as? String == "sha256",
-              let p = top["pcrs"] as? [String: String] else {
-            throw ParleyError(.malformed, "boot reference must be {\"format\": \"\(Self.format)\", \"bank\": \"sha256\", \"pcrs\": {\"0\": hex, … \"7\": hex}}")
-        }
+        guard file.format == Self.format, file.bank == "sha256" else { throw ParleyError(.malformed, usage) }
         var pcrs: [Int: [UInt8]] = [:]
-        for (k, v) in p {
-            guard let i = Int(k), let b = try? Hex.decode(v) else { throw ParleyError(.malformed, "boot reference: PCR \"\(k)\" is not an index with a hex value") }
+        for (k, v) in file.pcrs {
+            guard let i = Int(k), let b = try? Hex.decode(v) else { throw ParleyError(.malformed, "boot reference: PCR \"\(k.prefix(16))\" is not an index with a hex value") }
             pcrs[i] = b
         }
         try self.init(pcrs: pcrs)
     }
 
     public var json: [UInt8] {
-        let obj: [String: Any] = ["format": Self.format, "bank": "sha256",
-                                  "pcrs": Dictionary(uniqueKeysWithValues: pcrs.map { (String($0.key), Hex.encode($0.value)) })]
-        return Array((try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()) + [0x0a]
+        APIJSON.encode(File(format: Self.format, bank: "sha256",
+                            pcrs: Dictionary(uniqueKeysWithValues: pcrs.map { (String($0.key), Hex.encode($0.value)) })), pretty: true) + [0x0a]
+    }
+
+    /// The file: exactly these three keys.
+    private struct File: Codable {
+        let format: String, bank: String, pcrs: [String: String]
+        enum CodingKeys: String, CodingKey { case format, bank, pcrs }
+        init(format: String, bank: String, pcrs: [String: String]) { self.format = format; self.bank = bank; self.pcrs = pcrs }
+        init(from decoder: any Decoder) throws {
+            try decoder.refuseUnknownFields(["format", "bank", "pcrs"], in: "the boot reference")
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            format = try c.decode(String.self, forKey: .format)
+            bank = try c.decode(String.self, forKey: .bank)
+            pcrs = try c.decode([String: String].self, forKey: .pcrs)
+        }
     }
 }

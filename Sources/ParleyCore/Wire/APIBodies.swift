@@ -48,16 +48,16 @@ public struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
 }
 
 /// Any key, for checking that a decoded object has no field its type does not know.
-struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+public struct AnyCodingKey: CodingKey, Sendable {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
 }
 
 extension Decoder {
     /// Refuses an object with a field outside `known` (the strict decoding every wire format uses).
-    func refuseUnknownFields(_ known: Set<String>, in what: String) throws {
+    public func refuseUnknownFields(_ known: Set<String>, in what: String) throws {
         let all = try container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
         if let extra = all.first(where: { !known.contains($0) }) {
             throw ParleyError(.malformed, "\(what) has an unknown field \"\(extra.prefix(64))\"")

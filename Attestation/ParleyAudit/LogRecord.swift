@@ -45,17 +45,9 @@ public struct LogRecord: Sendable, Equatable {
         var m: [String: CBOR] = ["format": .text(Self.format), "kind": .text(kind), "job": .text(job), "time": .unsigned(timeMillis)]
         switch body {
         case .launch(let l):
+            // The claims' own encoder (its `job` is the record's, checked equal at init).
+            m.merge(l.claims.fields()) { record, _ in record }
             m["tier"] = .text(l.tier.rawValue)
-            m["measurements"] = .textMap([
-                "runtime": .bytes(l.claims.runtime.bytes),
-                "module": .bytes(l.claims.module.bytes),
-                "module_signer": .bytes(l.claims.moduleSigner.bytes),
-            ])
-            m["debug"] = .bool(l.claims.debug)
-            m["public_key"] = .bytes(l.claims.publicKey)
-            m["signing_key"] = .bytes(l.claims.signingKey)
-            if let ledger = l.claims.ledger { m["ledger"] = ledger.cbor }
-            if !l.claims.sandbox.isEmpty { m["sandbox"] = .textMap(l.claims.sandbox.mapValues { .text($0) }) }
             m["module_bundle"] = .bytes(l.moduleBundle)
             m["evidence"] = .bytes(l.evidence)
             if let platform = l.platform { m["platform"] = platform.cbor }
@@ -94,18 +86,8 @@ public struct LogRecord: Sendable, Equatable {
             guard let tier = AssuranceTier(rawValue: tierText) else {
                 throw ParleyError(.unsupported, "\(context) names an unknown tier \"\(tierText)\"")
             }
-            let meas = try m.required("measurements", in: context).textKeyedMap("\(context) measurements")
-            try meas.rejectUnknownKeys(["runtime", "module", "module_signer"], in: "\(context) measurements")
-            func measurement(_ key: String) throws -> MeasurementDigest {
-                try MeasurementDigest(bytes: try meas.required(key, in: "\(context) measurements").bytesValue("\(context) \(key)"))
-            }
-            let claims = LaunchClaims(job: job, runtime: try measurement("runtime"), module: try measurement("module"),
-                                      moduleSigner: try measurement("module_signer"),
-                                      debug: try m.required("debug", in: context).boolValue("\(context) debug"),
-                                      publicKey: try m.required("public_key", in: context).bytesValue("\(context) public_key"),
-                                      signingKey: try m.required("signing_key", in: context).bytesValue("\(context) signing_key"),
-                                      ledger: try m["ledger"].map { try LedgerClaim(cbor: $0, context: context) },
-                                      sandbox: try LaunchClaims.parseSandbox(m["sandbox"], context: context))
+            // The claims' own decoder, which the sw-quote document and the TPM launch event use too.
+            let claims = try LaunchClaims.parse(m, context: context)
             body = .launch(LaunchRecord(claims: claims, tier: tier,
                                         moduleBundle: try m.required("module_bundle", in: context).bytesValue("\(context) module_bundle"),
                                         evidence: try m.required("evidence", in: context).bytesValue("\(context) evidence"),

@@ -13,12 +13,11 @@ public final class HTTP: Sendable {
         public let body: [UInt8]
         public var text: String { String(decoding: body, as: UTF8.self) }
         /// The `error` of a JSON refusal, or the body.
-        public var errorMessage: String {
-            if let refusal = try? APIJSON.decode(APIErrorBody.self, from: body, what: "the refusal") { return refusal.error }
-            return text.isEmpty ? "HTTP \(status)" : text
-        }
+        public var errorMessage: String { refusal?.error ?? (text.isEmpty ? "HTTP \(status)" : text) }
         /// The stable `code` of a JSON refusal (docs/openapi.yaml), if the body is one.
-        public var errorCode: String? { (try? APIJSON.decode(APIErrorBody.self, from: body, what: "the refusal"))?.code }
+        public var errorCode: String? { refusal?.code }
+        /// The body as a JSON refusal, if it is one.
+        public var refusal: APIErrorBody? { try? APIJSON.decode(APIErrorBody.self, from: body, what: "the refusal") }
 
         /// The body as the API's `T` (``APIJSON``).
         /// - Throws: ``ParleyError`` `.malformed` if it is not.

@@ -288,9 +288,8 @@ public actor WorkerSession {
         case .violation(let why):
             handle(.protocolViolation(why))
         case .exited(let how):
-            handle(.workerExited(how))
+            handle(.workerExited(how)) // the job is terminal now: handle failed any request in flight
             exited = true
-            failInFlight(ParleyError(.io, "the job is \(machine.state)"))
             let waiters = exitWaiters
             exitWaiters = [:]
             for w in waiters.values { w.resume(returning: true) }

@@ -15,8 +15,8 @@ public enum QueryAdmission: Sendable, Equatable {
     /// It must not, and why.
     case refused(QueryRefusal)
 
-    /// Lengths a request nonce may have.
-    public static let nonceBytes = 16...64
+    /// Lengths a request nonce may have: the wire's own bound (``QueryRequestBody/nonceBytes``).
+    public static let nonceBytes = QueryRequestBody.nonceBytes
 
     /// Decides a query request.
     /// - Parameter signedByReceiver: whether the request's signature verifies with the receiver's key.

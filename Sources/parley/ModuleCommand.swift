@@ -156,21 +156,13 @@ struct ModuleReport {
             enum CodingKeys: String, CodingKey { case provider, columns, bounds, privacyUnit = "privacy_unit" }
         }
         struct Policy: Encodable {
-            let minGroupSize: Int; let epsilonPerQuery: String; let budgetEpsilon: String; let delta: String?
+            let minGroupSize: Int; let epsilonPerQuery: String; let budgetEpsilon: String
+            /// Null when the policy declares none.
+            let delta: Nullable<String>
             let maxGroupsPerUnit: Int; let maxRowsPerUnit: Int; let maxJoinRowsPerUnit: Int
             enum CodingKeys: String, CodingKey {
                 case minGroupSize = "min_group_size", epsilonPerQuery = "epsilon_per_query", budgetEpsilon = "budget_epsilon", delta
                 case maxGroupsPerUnit = "max_groups_per_unit", maxRowsPerUnit = "max_rows_per_unit", maxJoinRowsPerUnit = "max_join_rows_per_unit"
-            }
-            func encode(to encoder: any Encoder) throws {
-                var c = encoder.container(keyedBy: CodingKeys.self)
-                try c.encode(minGroupSize, forKey: .minGroupSize)
-                try c.encode(epsilonPerQuery, forKey: .epsilonPerQuery)
-                try c.encode(budgetEpsilon, forKey: .budgetEpsilon)
-                try c.encode(delta, forKey: .delta) // null when the policy declares none
-                try c.encode(maxGroupsPerUnit, forKey: .maxGroupsPerUnit)
-                try c.encode(maxRowsPerUnit, forKey: .maxRowsPerUnit)
-                try c.encode(maxJoinRowsPerUnit, forKey: .maxJoinRowsPerUnit)
             }
         }
         struct Partitions: Encodable {
@@ -222,7 +214,7 @@ struct ModuleReport {
                         bounds: ds.bounds.mapValues { [$0.lower, $0.upper] })
             }
             let p = d.policy
-            policy = Policy(minGroupSize: p.minGroupSize, epsilonPerQuery: p.epsilonPerQuery, budgetEpsilon: p.budgetEpsilon, delta: p.delta,
+            policy = Policy(minGroupSize: p.minGroupSize, epsilonPerQuery: p.epsilonPerQuery, budgetEpsilon: p.budgetEpsilon, delta: Nullable(p.delta),
                             maxGroupsPerUnit: p.maxGroupsPerUnit, maxRowsPerUnit: p.maxRowsPerUnit, maxJoinRowsPerUnit: p.maxJoinRowsPerUnit)
             queries = Dictionary(uniqueKeysWithValues: r.queries.map { q in
                 (q.name, Query(sql: q.sql, receivers: q.receivers, outputs: q.outputs,

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import ParleyAttestation
 import ParleyAudit
@@ -83,7 +84,7 @@ final class PlatformLogDeltaTests: XCTestCase {
     func testALaunchRecordKeepsItsDelta() throws {
         let claims = LaunchClaims(job: "job-1", runtime: try .init(bytes: .init(repeating: 1, count: 48)), module: try .init(bytes: .init(repeating: 2, count: 48)),
                                   moduleSigner: try .init(bytes: .init(repeating: 3, count: 48)), debug: false, publicKey: .init(repeating: 4, count: 32),
-                                  signingKey: [5])
+                                  signingKey: Array(P256.Signing.PrivateKey().publicKey.derRepresentation))
         let (stored, delta, _) = PlatformLogState().compress(evidence: evidence(boot: [7], entries: 2))
         let record = try LogRecord(job: "job-1", timeMillis: 1, body: .launch(LaunchRecord(claims: claims, tier: .tpm, moduleBundle: [1], evidence: stored,
                                                                                         nonce: try Nonce(bytes: .init(repeating: 6, count: 32)), platform: delta)))

@@ -49,8 +49,9 @@ public struct LaunchClaims: Sendable, Equatable {
     /// Job ids: 1 to 64 characters of `A-Z a-z 0-9 - _`.
     public static func validateJobID(_ job: String) throws { try JobID.validate(job) }
 
-    /// The CBOR fields shared by the software document and the TPM launch event.
-    func fields() -> [String: CBOR] {
+    /// The CBOR fields shared by the software document, the TPM launch event and the host log's
+    /// launch record: the claims' one encoder.
+    public func fields() -> [String: CBOR] {
         var m: [String: CBOR] = [
             "job": .text(job),
             "measurements": .textMap([
@@ -71,7 +72,7 @@ public struct LaunchClaims: Sendable, Equatable {
     static let optionalFields: Set<String> = ["ledger", "sandbox"]
 
     /// Reads the lock-down report: a map of step name to outcome text, within ``SandboxLimits``.
-    public static func parseSandbox(_ value: CBOR?, context: String) throws -> [String: String] {
+    static func parseSandbox(_ value: CBOR?, context: String) throws -> [String: String] {
         guard let value else { return [:] }
         let m = try value.textKeyedMap("\(context) sandbox")
         guard !m.isEmpty, m.count <= SandboxLimits.maxSteps else {
@@ -93,7 +94,7 @@ public struct LaunchClaims: Sendable, Equatable {
     }
 
     /// Reads the shared fields back from an untrusted map (the caller has checked for unknown keys).
-    static func parse(_ m: [String: CBOR], context: String) throws -> LaunchClaims {
+    public static func parse(_ m: [String: CBOR], context: String) throws -> LaunchClaims {
         let job = try m.required("job", in: context).textValue("\(context) job")
         try validateJobID(job)
         let meas = try m.required("measurements", in: context).textKeyedMap("\(context) measurements")

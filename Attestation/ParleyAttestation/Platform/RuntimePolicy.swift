@@ -71,10 +71,7 @@ public struct RuntimePolicy: Sendable {
         let excludes: [String]?
         enum CodingKeys: String, CodingKey { case digests, excludes }
         init(from decoder: any Decoder) throws {
-            let keys = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
-            if let unknown = keys.sorted().first(where: { !RuntimePolicy.knownKeys.contains($0) }) {
-                throw ParleyError(.malformed, "runtime policy has an unknown key \"\(unknown.prefix(64))\"")
-            }
+            try decoder.refuseUnknownFields(RuntimePolicy.knownKeys, in: "runtime policy")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             digests = try c.decode([String: [String]].self, forKey: .digests)
             excludes = try c.decodeIfPresent([String].self, forKey: .excludes)

@@ -37,15 +37,31 @@ public enum APIJSON {
     }
 }
 
-/// A field that is always present in JSON: its value, or `null` (where a document requires the key).
-public struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
-    public let value: Value?
-    public init(_ value: Value?) { self.value = value }
+/// A field that is always present in JSON: its value, or `null` (where a document requires the
+/// key). As a property wrapper (`@Nullable var reason: String?`) it keeps a type's Codable
+/// synthesized; decoding requires the key and reads `null` as nil.
+@propertyWrapper
+public struct Nullable<Value: Sendable>: Sendable {
+    public var wrappedValue: Value?
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+    public init(_ value: Value?) { wrappedValue = value }
+}
+
+extension Nullable: Encodable where Value: Encodable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        if let value { try c.encode(value) } else { try c.encodeNil() }
+        if let wrappedValue { try c.encode(wrappedValue) } else { try c.encodeNil() }
     }
 }
+
+extension Nullable: Decodable where Value: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        wrappedValue = c.decodeNil() ? nil : try c.decode(Value.self)
+    }
+}
+
+extension Nullable: Equatable where Value: Equatable {}
 
 /// Any key, for checking that a decoded object has no field its type does not know.
 public struct AnyCodingKey: CodingKey, Sendable {
@@ -59,7 +75,7 @@ extension Decoder {
     /// Refuses an object with a field outside `known` (the strict decoding every wire format uses).
     public func refuseUnknownFields(_ known: Set<String>, in what: String) throws {
         let all = try container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
-        if let extra = all.first(where: { !known.contains($0) }) {
+        if let extra = all.sorted().first(where: { !known.contains($0) }) {
             throw ParleyError(.malformed, "\(what) has an unknown field \"\(extra.prefix(64))\"")
         }
     }
@@ -96,20 +112,12 @@ public struct LaunchedJob: Codable, Sendable, Equatable {
 public struct JobSummary: Codable, Sendable, Equatable {
     public var job: String
     public var state: String
-    public var reason: String?
+    /// Null, not absent, unless the job failed: the document requires the field.
+    @Nullable public var reason: String?
     public var module: String
     public var tier: String
     public init(job: String, state: String, reason: String?, module: String, tier: String) {
         self.job = job; self.state = state; self.reason = reason; self.module = module; self.tier = tier
-    }
-    enum CodingKeys: String, CodingKey { case job, state, reason, module, tier }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(job, forKey: .job)
-        try c.encode(state, forKey: .state)
-        try c.encode(reason, forKey: .reason) // null, not absent: the document requires the field
-        try c.encode(module, forKey: .module)
-        try c.encode(tier, forKey: .tier)
     }
 }
 
@@ -171,20 +179,12 @@ public struct StoredJobStatus: Codable, Sendable, Equatable {
     }
     public var job: String
     public var state: String
-    public var reason: String?
+    /// Null, not absent, unless the job failed: the document requires the field.
+    @Nullable public var reason: String?
     public var tier: String
     public var module: Module
     public init(job: String, state: String, reason: String?, tier: String, module: Module) {
         self.job = job; self.state = state; self.reason = reason; self.tier = tier; self.module = module
-    }
-    enum CodingKeys: String, CodingKey { case job, state, reason, tier, module }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(job, forKey: .job)
-        try c.encode(state, forKey: .state)
-        try c.encode(reason, forKey: .reason) // null, not absent: the document requires the field
-        try c.encode(tier, forKey: .tier)
-        try c.encode(module, forKey: .module)
     }
 }
 

@@ -58,3 +58,16 @@ if ! cmp -s "$REQUIREMENTS" "$VENV/installed-requirements.txt" || [ ! -x "$VENV/
   "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS"
   cp "$REQUIREMENTS" "$VENV/installed-requirements.txt"
 fi
+
+# The Python client (Sources/Python, docs/python.md) and its test tools, in .build-pyclient/
+# (git-ignored). Done again only when the package's sources change (the venv keeps the hash of
+# the tree it was installed from).
+PYVENV="$ROOT/.build-pyclient"
+PYHASH=$(cd "$ROOT/Sources/Python" && find . -type f \( -name '*.py' -o -name '*.toml' \) -not -path '*/build/*' -not -path '*.egg-info/*' | sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$PYVENV/installed-hash" 2>/dev/null)" != "$PYHASH" ] || [ ! -x "$PYVENV/bin/pytest" ]; then
+  echo "setup: installing the Python client and its tests' tools into .build-pyclient"
+  [ -x "$PYVENV/bin/pip" ] || /usr/bin/python3 -m venv --clear "$PYVENV"
+  "$PYVENV/bin/pip" install --quiet --disable-pip-version-check --no-input "$ROOT/Sources/Python[test]"
+  rm -rf "$ROOT/Sources/Python/build" "$ROOT"/Sources/Python/*.egg-info
+  echo "$PYHASH" > "$PYVENV/installed-hash"
+fi

@@ -26,3 +26,10 @@ export PARLEY_TEST_SWTPM_DIR="$TPM_DIR"
 
 echo "test: running tests (TPM at $PARLEY_TEST_TCTI)"
 swift test --skip-build "$@"
+
+# The Python client's tests (Tests/Python), against the binaries just built: they start their own
+# `parley serve` and check it against the Swift CLI. PARLEY_REQUIRE_HOST makes a missing binary
+# directory a failure, not a skip.
+echo "test: running the Python client's tests"
+PARLEY_BIN_DIR=$(swift build --show-bin-path) PARLEY_REQUIRE_HOST=1 \
+  .build-pyclient/bin/python -m pytest -q -p no:cacheprovider Tests/Python

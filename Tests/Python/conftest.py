@@ -124,16 +124,37 @@ class Host:
         return json.loads(p.stdout)
 
 
-@pytest.fixture(scope="session")
-def host():
+def _session_host():
     bin_dir()
     d = tempfile.mkdtemp(prefix="parley-py-")
     h = Host(d)
     try:
         h.prepare()
         h.start()
-        h.job = h.launch()
         yield h
     finally:
         h.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def host():
+    """A host with one job that stays open, for evidence tests (nothing is uploaded to it)."""
+    for h in _session_host():
+        h.job = h.launch()
+        yield h
+
+
+@pytest.fixture(scope="session")
+def dphost():
+    """A second host for uploads and queries: every job of one module shares a budget ledger, and
+    an open job counts as having spent its whole budget, so each test stops the job it launched."""
+    yield from _session_host()
+
+
+@pytest.fixture
+def job(dphost):
+    """A fresh campaign-lift job on dphost, stopped after the test."""
+    j = dphost.launch()
+    yield j
+    dphost.cli("job", "stop", j, "--server", dphost.url, "--data", "host", check=False)

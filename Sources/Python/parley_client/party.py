@@ -1,14 +1,19 @@
 """The data scientist's entry point: `Party(key=..., policy=..., server=...)`."""
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import secrets
 
 import httpx
 
 from . import evidence as _evidence
+from . import stream as _stream
 from .errors import EvidenceRefused, ParleyError, ServerError
+from .keys import PartyKey
 from .policy import Policy
+from .result import Result, open_result
 
 
 def _default_state() -> str:
@@ -26,6 +31,7 @@ class Party:
     def __init__(self, key: str | None = None, policy: str | Policy = "policy.toml", server: str = "http://127.0.0.1:7300",
                  state: str | None = None, random=secrets.token_bytes, clock=None, timeout: float = 60.0):
         self.key_path = key
+        self.key = PartyKey.load(key) if key else None
         self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
         self.server = server.rstrip("/")
         self.state = state or _default_state()
@@ -72,6 +78,77 @@ class Party:
             raise EvidenceRefused(v)
         return v.claims
 
+    def _key(self) -> PartyKey:
+        if self.key is None:
+            raise ParleyError("badKey", "this Party has no key: give key=\"NAME.key\" (from `parley keygen NAME`)")
+        return self.key
+
+    def status(self, job: str) -> dict:
+        """The job's public status (GET /v1/jobs/{id}): datasets, queries, parties."""
+        return self._get(f"/v1/jobs/{job}").json()
+
+    def party_name(self, job: str) -> str:
+        """This key's party name in the job: the one whose fingerprint is the key's."""
+        fp = self._key().fingerprint
+        names = [n for n, f in self.status(job).get("parties", {}).items() if f == fp]
+        if len(names) != 1:
+            raise ParleyError("notAParty", "this key is not a party of the job (its fingerprint is not in the job's parties)")
+        return names[0]
+
+    def upload(self, job: str, dataset: str, data, chunk_size: int = _stream.DEFAULT_CHUNK, progress: bool = True) -> dict:
+        """Verifies the worker, then seals `data` (a CSV path, bytes, a binary file or a pandas
+        DataFrame) to its attested key and streams it. Returns the host's receipt
+        `{"dataset", "rows", "digest", "log_size"}`; raises EvidenceRefused before sending a byte
+        when the worker is not trusted, ServerError when the host or worker refuses."""
+        key = self._key()
+        claims = self.attest(job)
+        f, total, close = _open_data(data)
+        try:
+            sealer = _stream.StreamSealer(claims.public_key, _stream.upload_info(job, dataset), chunk_size)
+            signature = key.sign(_stream.upload_signed_message(job, dataset, sealer.header_sha256))
+            digest = hashlib.sha256()
+            bar = _progress(total, f"upload {dataset}") if progress else None
+
+            def body():
+                for frame in _stream.seal_file(f, sealer, bar.update if bar else None):
+                    digest.update(frame)
+                    yield frame
+
+            try:
+                r = self._http.put(f"/v1/jobs/{job}/datasets/{dataset}", content=body(),
+                                   headers={"Parley-Signature": signature.hex(), "Content-Type": "application/octet-stream"})
+            finally:
+                if bar:
+                    bar.close()
+            self._raise_for(r)
+            receipt = r.json()
+            if receipt.get("digest") != digest.hexdigest() or receipt.get("dataset") != dataset:
+                raise ParleyError("receiptMismatch", "the host's receipt names another stream than the one sent")
+            return receipt
+        finally:
+            if close:
+                f.close()
+
+    def query_result(self, job: str, query: str) -> Result:
+        """Verifies the worker, sends a signed request with a fresh nonce, and opens and checks
+        the sealed result against the attested worker's keys."""
+        key = self._key()
+        claims = self.attest(job)
+        receiver = self.party_name(job)
+        nonce = self._random(32)
+        signature = key.sign(_stream.query_request_message(job, query, receiver, nonce))
+        r = self._http.post(f"/v1/jobs/{job}/queries/{query}",
+                            json={"receiver": receiver, "nonce": nonce.hex(), "signature": signature.hex()})
+        self._raise_for(r)
+        from cryptography.hazmat.primitives import serialization as s
+        raw = key.agreement.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
+        return open_result(r.content, raw, claims, query, nonce)
+
+    def query(self, job: str, query: str):
+        """query_result() as a pandas DataFrame; `attrs` hold epsilon charged, delta, budget left,
+        suppressed groups, the mechanism, the inputs' digests, job, query and timestamp."""
+        return to_dataframe(self.query_result(job, query))
+
     def close(self) -> None:
         self._http.close()
 
@@ -80,3 +157,38 @@ class Party:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _open_data(data):
+    """(binary file, size or None, whether to close it) for a path, bytes, a file or a DataFrame."""
+    if isinstance(data, (str, os.PathLike)):
+        return open(data, "rb"), os.path.getsize(data), True
+    if isinstance(data, (bytes, bytearray)):
+        return io.BytesIO(bytes(data)), len(data), True
+    if hasattr(data, "to_csv"):
+        b = data.to_csv(index=False).encode("utf-8")
+        return io.BytesIO(b), len(b), True
+    if hasattr(data, "read"):
+        return data, None, False
+    raise TypeError("data must be a path, bytes, a binary file or a pandas DataFrame")
+
+
+def _progress(total, desc):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False)
+
+
+def to_dataframe(r: Result):
+    import pandas as pd
+    df = pd.DataFrame(r.rows, columns=r.columns)
+    for c in df.columns:
+        if df[c].dtype == object:
+            try:
+                df[c] = pd.to_numeric(df[c])
+            except (ValueError, TypeError):
+                pass
+    df.attrs.update({"job": r.job, "query": r.query, "epsilon_charged": r.epsilon, "delta_charged": r.delta,
+                     "budget_left": r.budget_left, "suppressed_groups": r.suppressed_groups, "mechanism": r.mechanism,
+                     "inputs": {k: v.hex() for k, v in r.inputs.items()}, "timestamp_ms": r.timestamp_ms,
+                     "result_sha256": r.signed_sha256.hex()})
+    return df

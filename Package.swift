@@ -135,7 +135,7 @@ let package = Package(
                 path: "Host/ParleyTPMProvider", swiftSettings: strict),
         // The log writer: every host event becomes an entry; holds the log signing key.
         .target(name: "ParleyHostLog",
-                dependencies: ["ParleyAudit", "ParleyAttestation", "ParleyLedger", "ParleyLog", "ParleyCore"],
+                dependencies: ["ParleyAudit", "ParleyAttestation", "ParleyLedger", "ParleyLog", "ParleyModule", "ParleyCore"],
                 path: "Host/ParleyHostLog", swiftSettings: strict),
         // Worker launch and supervision (a state machine), the host service.
         .target(name: "ParleyHost",

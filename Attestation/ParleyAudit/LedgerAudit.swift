@@ -59,10 +59,21 @@ struct LedgerAudit {
             }
             var tally = LedgerTally(ledger: id)
             for earlier in entries.prefix(Int(claim.checkpointSize)) { tally.read(earlier.bytes) }
-            if tally.spent.description != claim.inherited || tally.openJobs != claim.openJobs {
-                failures.append(.init(entryIndex: entry.index, reason: .ledgerInheritanceMismatch(
-                    claimed: claim.inherited + (claim.openJobs.isEmpty ? "" : " (open: \(claim.openJobs.joined(separator: ", ")))"),
-                    counted: tally.spent.description + (tally.openJobs.isEmpty ? "" : " (open: \(tally.openJobs.joined(separator: ", ")))"))))
+            // The worker was handed the ledger's entries with proofs; the audit has the whole log, so
+            // it can tell whether a job was left out of what the worker counted.
+            if !claim.binds(tally.countedLaunches) {
+                let counted = Set(launch.ledgerCounted)
+                if let left = tally.jobs.first(where: { !counted.contains($0.launchIndex) }) {
+                    failures.append(.init(entryIndex: entry.index, reason: .ledgerClaimInvalid(
+                        "its worker counted \(claim.counted) earlier job(s) of the ledger and leaves out job \(left.id), launched at entry \(left.launchIndex): the host hid it from the worker")))
+                } else {
+                    failures.append(.init(entryIndex: entry.index, reason: .ledgerClaimInvalid(
+                        "its worker counted \(claim.counted) earlier job(s) of the ledger, not the \(tally.jobs.count) the log holds before its checkpoint")))
+                }
+                continue
+            }
+            if tally.spent.description != claim.inherited {
+                failures.append(.init(entryIndex: entry.index, reason: .ledgerInheritanceMismatch(claimed: claim.inherited, counted: tally.spent.description)))
             }
         }
         for ledger in ledgers {

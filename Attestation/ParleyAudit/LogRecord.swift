@@ -32,6 +32,9 @@ public struct LogRecord: Sendable, Equatable {
         if case .launch(let launch) = body, launch.claims.job != job {
             throw AuditError(.invalidRecord, "the launch claims are for job \(launch.claims.job), not \(job)")
         }
+        if case .launch(let launch) = body, !(launch.claims.ledger?.binds(launch.ledgerCounted) ?? launch.ledgerCounted.isEmpty) {
+            throw AuditError(.invalidRecord, "the launch's counted jobs are not the list its ledger claim binds")
+        }
         self.job = job
         self.timeMillis = timeMillis
         self.body = body
@@ -51,6 +54,7 @@ public struct LogRecord: Sendable, Equatable {
             m["module_bundle"] = .bytes(l.moduleBundle)
             m["evidence"] = .bytes(l.evidence)
             if let platform = l.platform { m["platform"] = platform.cbor }
+            if l.claims.ledger != nil { m["ledger_counted"] = .bytes(LedgerClaim.pack(l.ledgerCounted)) }
             m["nonce"] = .bytes(l.nonce.bytes)
         case .worker(let entry):
             m["entry"] = .bytes(entry)
@@ -81,14 +85,23 @@ public struct LogRecord: Sendable, Equatable {
         switch kind {
         case "launch":
             try m.rejectUnknownKeys(common.union(["tier", "measurements", "debug", "public_key", "signing_key",
-                                                  "module_bundle", "evidence", "nonce", "ledger", "sandbox", "platform"]), in: context)
+                                                  "module_bundle", "evidence", "nonce", "ledger", "sandbox", "platform", "ledger_counted"]), in: context)
             let tierText = try m.required("tier", in: context).textValue("\(context) tier")
             guard let tier = AssuranceTier(rawValue: tierText) else {
                 throw ParleyError(.unsupported, "\(context) names an unknown tier \"\(tierText)\"")
             }
             // The claims' own decoder, which the sw-quote document and the TPM launch event use too.
             let claims = try LaunchClaims.parse(m, context: context)
-            body = .launch(LaunchRecord(claims: claims, tier: tier,
+            // The jobs the worker counted travel beside its claim, which binds them by digest.
+            var counted: [UInt64] = []
+            if let claim = claims.ledger {
+                counted = try LedgerClaim.unpack(try m.required("ledger_counted", in: context).bytesValue("\(context) ledger_counted"),
+                                                 context: "\(context) ledger_counted")
+                guard claim.binds(counted) else { throw ParleyError(.malformed, "\(context) ledger_counted is not the list its ledger claim binds") }
+            } else if m["ledger_counted"] != nil {
+                throw ParleyError(.malformed, "\(context) has ledger_counted without a ledger claim")
+            }
+            body = .launch(LaunchRecord(claims: claims, tier: tier, ledgerCounted: counted,
                                         moduleBundle: try m.required("module_bundle", in: context).bytesValue("\(context) module_bundle"),
                                         evidence: try m.required("evidence", in: context).bytesValue("\(context) evidence"),
                                         nonce: try Nonce(bytes: try m.required("nonce", in: context).bytesValue("\(context) nonce")),
@@ -162,11 +175,15 @@ public struct LaunchRecord: Sendable, Equatable {
     public let nonce: Nonce
     /// TPM evidence only: its platform logs as a change from the previous launch entry's.
     public let platform: PlatformLogDelta?
+    /// The launch entry indexes of the earlier jobs of its ledger the worker counted, ascending
+    /// (`ledger_counted`; the claims' ledger binds them by digest). Empty without a ledger.
+    public let ledgerCounted: [UInt64]
 
     /// Gathers a launch's record.
-    public init(claims: LaunchClaims, tier: AssuranceTier, moduleBundle: [UInt8], evidence: [UInt8], nonce: Nonce,
+    public init(claims: LaunchClaims, tier: AssuranceTier, ledgerCounted: [UInt64] = [], moduleBundle: [UInt8], evidence: [UInt8], nonce: Nonce,
                 platform: PlatformLogDelta? = nil) {
         self.claims = claims
+        self.ledgerCounted = ledgerCounted
         self.tier = tier
         self.moduleBundle = moduleBundle
         self.evidence = evidence

@@ -82,7 +82,7 @@ struct ReplayLedger {
         var launch = launch
         if let delta = launch.platform {
             do throws(PlatformLogState.Unavailable) {
-                launch = LaunchRecord(claims: launch.claims, tier: launch.tier, moduleBundle: launch.moduleBundle,
+                launch = LaunchRecord(claims: launch.claims, tier: launch.tier, ledgerCounted: launch.ledgerCounted, moduleBundle: launch.moduleBundle,
                                       evidence: try platform.expand(stored: launch.evidence, delta: delta), nonce: launch.nonce)
             } catch {
                 fail(index, .platformLogsUnavailable(error.reason))

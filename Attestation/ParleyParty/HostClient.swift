@@ -56,7 +56,7 @@ public enum ClientOps {
     public static func upload(_ http: HTTP, job: String, dataset: String, file: String, key: PartyPrivateKey, worker: AttestationResult,
                        progress: Bool = true, log: LogFollower? = nil) async throws -> UploadResult {
         try await log?.follow()
-        try log?.checkBeforeUpload(worker.claims)
+        try await log?.checkBeforeUpload(worker.claims)
         let sealed = try PartyClient.SealedUpload(path: file, job: job, dataset: dataset, worker: worker.claims, key: key)
         let producer = UploadProducer(sealed, progress: progress ? ProgressBar(label: "uploading \(dataset)") : nil)
         let r = try await http.stream("PUT", "/v1/jobs/\(job)/datasets/\(dataset)",

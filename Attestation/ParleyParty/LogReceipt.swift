@@ -29,8 +29,9 @@ public struct LogReceipt: Sendable, Equatable {
 }
 
 extension LogFollower {
-    /// How far back from the newest entry ``receipt(job:signingKey:hint:what:matching:)`` looks.
-    public static let receiptSearchDepth: UInt64 = 1000
+    /// How many of the job's candidate entries ``find(job:kind:hint:what:matching:)`` reads
+    /// before it gives up (the host's index points at them; each one read is proved).
+    public static let maxCandidates = 16_384
 
     /// Finds the worker entry of `job` for which `matching` holds, signed by `signingKey` (the
     /// attested worker's), proves it is in the host's newest checkpoint (itself proved to extend
@@ -42,27 +43,37 @@ extension LogFollower {
     ///   `.verificationFailed` if the host did not log it or the proof does not hold.
     public func receipt(job: String, signingKey: [UInt8], hint: UInt64? = nil, what: String,
                         matching: (WorkerEntryKind) -> Bool) async throws -> LogReceipt {
-        try await find(job: job, hint: hint, what: what) { record in
+        try await find(job: job, kind: "worker", hint: hint, what: what) { record in
             guard case .worker(let signed) = record.body, case .verified(let entry) = WorkerEntry.verify(signed, signingKey: signingKey),
                   entry.job == job else { return false }
             return matching(entry.kind)
         }
     }
 
-    /// As ``receipt(job:signingKey:hint:what:matching:)`` for any entry of `job` for which `matching` holds.
-    public func find(job: String, hint: UInt64? = nil, what: String, matching: (LogRecord) -> Bool) async throws -> LogReceipt {
+    /// As ``receipt(job:signingKey:hint:what:matching:)`` for any entry of `job` of `kind` (a
+    /// `parley/log-entry/1` kind, or nil for any) for which `matching` holds. The host's index
+    /// (`GET /v1/log/index`) says where the job's entries are, newest first; it is only a
+    /// pointer: each entry read must be the job's and match, and the one used is proved into the
+    /// checkpoint. A host that points elsewhere only makes the search fail, as not logging would.
+    public func find(job: String, kind: String? = nil, hint: UInt64? = nil, what: String,
+                     matching: (LogRecord) -> Bool) async throws -> LogReceipt {
         let head = try await follow()
         let size = head.checkpoint.size
         guard size > 0 else { throw ParleyError(.verificationFailed, "the host did not log \(what): its log is empty") }
-        let top = min(hint.map { $0 > 0 ? $0 - 1 : 0 } ?? size - 1, size - 1)
-        let bottom = top >= Self.receiptSearchDepth ? top - Self.receiptSearchDepth + 1 : 0
-        var end = top + 1
-        while end > bottom {
-            let start = max(bottom, end >= 100 ? end - 100 : 0)
-            let page = try await entries(start: start, count: Int(end - start))
-            for (offset, bytes) in page.enumerated().reversed() {
-                guard let record = try? LogRecord(bytes: bytes), record.job == job, matching(record) else { continue }
-                let index = start + UInt64(offset)
+        var before = min(hint ?? size, size)
+        var read = 0
+        search: while read < Self.maxCandidates, before > 0 {
+            let candidates = try await jobIndex(job: job, kind: kind, before: before)
+            guard !candidates.isEmpty else { break }
+            for index in candidates {
+                guard index < before else { throw ParleyError(.malformed, "the host's index of \(job) is not newest first below entry \(before)") }
+                before = index
+                read += 1
+                guard let bytes = try await entries(start: index, count: 1).first, let record = try? LogRecord(bytes: bytes),
+                      record.job == job, kind.map({ $0 == record.kind }) ?? true, matching(record) else {
+                    if read >= Self.maxCandidates { break search }
+                    continue
+                }
                 let proof = try await inclusionProof(index: index, size: size)
                 if case .invalid(let failure) = proof.verify(leafHash: MerkleHashing.leafHash(bytes), rootHash: head.checkpoint.rootHash) {
                     throw ParleyError(.verificationFailed, "the host's inclusion proof of \(what) (entry \(index)) into its checkpoint of \(size) entries does not hold: \(failure)")
@@ -73,10 +84,16 @@ extension LogFollower {
                 try FileIO.write(receipt.encoded, to: dir + "/\(job)-\(index).cbor", mode: 0o600)
                 return receipt
             }
-            guard page.count == Int(end - start) else { break }
-            end = start
         }
-        throw ParleyError(.verificationFailed, "the host did not log \(what) (no such entry in its last \(Self.receiptSearchDepth) entries): "
+        throw ParleyError(.verificationFailed, "the host did not log \(what) (its index of \(job) points at no such entry): "
                           + "the result or upload is not accounted for in the log; keep your state directory and tell the auditor")
+    }
+
+    /// The host's index of `job`'s entries below `before`, newest first (untrusted pointers).
+    func jobIndex(job: String, kind: String?, before: UInt64) async throws -> [UInt64] {
+        let r = try await http.request("GET", "/v1/log/index?job=\(job)" + (kind.map { "&kind=\($0)" } ?? "") + "&before=\(before)")
+        guard r.status == 200 else { throw ParleyError(.io, "the host gave no index of \(job)'s log entries (\(r.status)): \(r.errorMessage)") }
+        let items = try CBORDecoder(limits: .init(maxBytes: 16 << 10, maxDepth: 2, maxItems: 1024)).decode(r.body).arrayValue("log index")
+        return try items.map { try $0.unsignedValue("log index") }
     }
 }

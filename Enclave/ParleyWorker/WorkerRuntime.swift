@@ -116,23 +116,22 @@ public final class WorkerRuntime {
         module = definition
         return .ready(.init(publicKey: Array(agreementKey.publicKey.rawRepresentation),
                             signingKey: Array(signingKey.publicKey.derRepresentation),
-                            debug: debug, sandbox: sandbox, ledger: claim))
+                            debug: debug, sandbox: sandbox, ledger: claim?.claim, ledgerCounted: claim?.counted ?? []))
     }
 
-    /// Counts what earlier jobs of the ledger spent from the host's handoff (the whole log up to a
-    /// signed checkpoint, recomputed here), and returns the claim the evidence will bind.
+    /// Counts what earlier jobs of the ledger spent from the host's handoff (the ledger's entries,
+    /// each proved into a signed checkpoint), and returns the claim the evidence will bind and the
+    /// list of jobs it counted.
     /// - Throws: if the handoff does not verify: the worker then does not start.
-    func inherit(_ handoff: CBOR?, ledger: [UInt8]) throws -> LedgerClaim? {
+    func inherit(_ handoff: CBOR?, ledger: [UInt8]) throws -> (claim: LedgerClaim, counted: [UInt64])? {
         guard let handoff else { return nil }
         switch LedgerTally.verify(try LedgerHandoff(cbor: handoff), ledger: ledger) {
         case .refused(let why): throw ParleyError(.verificationFailed, "the host's ledger handoff is refused: \(why)")
         case .verified(let v):
-            guard v.tally.openJobs.count <= LedgerClaim.maxOpenJobs else {
-                throw ParleyError(.limitExceeded, "more than \(LedgerClaim.maxOpenJobs) earlier jobs of this ledger are open; stop them first")
-            }
             inherited = v.tally.spent
-            return LedgerClaim(id: ledger, logKey: v.logKey.encoded, checkpointSize: v.checkpoint.size, checkpointRoot: v.checkpoint.rootHash.bytes,
-                               inherited: inherited.description, openJobs: v.tally.openJobs)
+            let counted = v.tally.countedLaunches
+            return (LedgerClaim(id: ledger, logKey: v.logKey.encoded, checkpointSize: v.checkpoint.size, checkpointRoot: v.checkpoint.rootHash.bytes,
+                                inherited: inherited.description, countedLaunches: counted), counted)
         }
     }
 

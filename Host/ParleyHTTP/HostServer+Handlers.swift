@@ -211,6 +211,21 @@ extension HostServer {
         return try await logRead { CBOREncoder.encode(.array(try self.log.entries(from: start, count: count).map { .bytes($0) })) }
     }
 
+    /// `GET /v1/log/index?job=J[&kind=K][&before=N][&limit=M]`: indexes of a job's entries,
+    /// newest first (CBOR array of uints). A pointer only: clients prove each entry they use.
+    func logIndex(_ req: Request) async throws -> Response {
+        let kinds: Set<String> = ["launch", "worker", "upload-refused", "stopped", "failed"]
+        let kind = Self.query(req, "kind"), beforeText = Self.query(req, "before"), limitText = Self.query(req, "limit")
+        let before: UInt64?? = beforeText.map { UInt64($0) }
+        let limit: Int? = limitText.map { Int($0) } ?? HostLog.maxIndexesPerRead
+        guard let job = Self.query(req, "job"), (try? LaunchClaims.validateJobID(job)) != nil, kind.map(kinds.contains) ?? true,
+              before.map({ $0 != nil }) ?? true, let limit, (1...HostLog.maxIndexesPerRead).contains(limit) else {
+            return Self.error(.badRequest, "give ?job=ID, and optionally &kind= one of \(kinds.sorted().joined(separator: ", ")), &before=N, "
+                              + "&limit=M with M from 1 to \(HostLog.maxIndexesPerRead)", code: "bad-request")
+        }
+        return try await logRead { CBOREncoder.encode(.array(self.log.jobEntries(job: job, kind: kind, before: before ?? nil, limit: limit).map { .unsigned($0) })) }
+    }
+
     func inclusion(_ req: Request) async throws -> Response {
         guard let index = Self.query(req, "index").flatMap(UInt64.init), let size = Self.query(req, "size").flatMap(UInt64.init) else {
             return Self.error(.badRequest, "give ?index=N&size=M", code: "bad-request")

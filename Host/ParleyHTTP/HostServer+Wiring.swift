@@ -14,19 +14,20 @@ extension HostServer {
     /// If any event cannot be recorded, the host must stop serving: ``fatalError()`` returns
     /// the reason and the executable decides the exit.
     public func connect() {
-        service.ledgerHandoff = { [weak self] in
+        service.ledgerHandoff = { [weak self] ledger in
             guard let self else { return .null }
-            return try self.log.ledgerHandoff().cbor
+            return try self.log.ledgerHandoff(ledger: ledger).cbor
         }
         let (failures, failed) = AsyncStream.makeStream(of: (job: String, reason: String).self)
         service.onEvent = { [weak self] event in
             guard let self else { return }
             do {
                 switch event {
-                case .launched(let job, let claims, let module, let tier):
+                case .launched(let job, let claims, let module, let tier, let counted):
                     let nonce = try Nonce(bytes: self.service.configuration.random.bytes(32))
                     let evidence = try self.service.quotes.evidence(for: claims, nonce: nonce)
-                    try self.log.recordLaunch(job: job, claims: claims, module: module.bytes, evidence: evidence, nonce: nonce, tier: tier)
+                    try self.log.recordLaunch(job: job, claims: claims, module: module.bytes, evidence: evidence, nonce: nonce, tier: tier,
+                                              ledgerCounted: counted)
                     let m = module
                     let now = self.service.configuration.clock.now()
                     try self.store.insert(.init(id: job, moduleName: m.definition.name, moduleMeasurement: m.measurement.hex,

@@ -103,6 +103,7 @@ public final class HostServer: @unchecked Sendable {
         router.get("/v1/log/checkpoint") { _, _ in try await self.logCheckpoint() }
         router.get("/v1/log/key") { _, _ in Self.bytes(Array((self.log.verifierKey.encoded + "\n").utf8), type: "text/plain; charset=utf-8") }
         router.get("/v1/log/entries") { req, _ in try await self.logEntries(req) }
+        router.get("/v1/log/index") { req, _ in try await self.logIndex(req) }
         router.get("/v1/log/proof/inclusion") { req, _ in try await self.inclusion(req) }
         router.get("/v1/log/proof/consistency") { req, _ in try await self.consistency(req) }
         router.get("/v1/audit/export") { _, _ in try await self.auditExport() }

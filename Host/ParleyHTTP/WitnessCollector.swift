@@ -8,20 +8,32 @@ import ParleyParty
 /// Gathers witnesses' cosignatures for the host's newest checkpoint (c2sp.org/tlog-witness
 /// `add-checkpoint`, with a consistency proof from the size each witness last cosigned), and
 /// serves the checkpoint with them attached. The host does not verify them: parties do, with the
-/// witness keys their policies pin. A witness that refuses or cannot be reached adds nothing.
+/// witness keys their policies pin. A witness that refuses or cannot be reached adds nothing for
+/// now: the next request for the same checkpoint, at least `retryInterval` later, asks it again
+/// (only the witnesses that have not cosigned it), so a witness that was down for a moment does
+/// not leave a checkpoint short of cosignatures until the log next grows.
 public final class WitnessCollector: @unchecked Sendable {
     // @unchecked: `tail` is guarded by `lock`; `lastSize` and `cached` are touched only by the
     // collections, which run one at a time (each waits for the one before it).
     /// The witnesses' submission prefixes (`http://host:port`).
     public let witnesses: [String]
+    /// How long after a witness failed to cosign a checkpoint it is asked again.
+    public let retryInterval: TimeInterval
+    private let now: @Sendable () -> Date
     private let lock = NSLock()
     private var tail: Task<[UInt8], Never>?
     private var lastSize: [String: UInt64] = [:]
-    private var cached: (size: UInt64, note: [UInt8])?
+    /// The newest checkpoint's cosignature lines by witness, and when the missing ones were last asked.
+    private var cached: (size: UInt64, lines: [String: [String]], asked: Date)?
 
     /// Collects from `witnesses` (none: checkpoints are served as the log signed them).
-    public init(witnesses: [String]) {
+    /// - Parameters:
+    ///   - retryInterval: how soon a witness that did not cosign is asked again (default 5 s).
+    ///   - now: the clock (injected for tests).
+    public init(witnesses: [String], retryInterval: TimeInterval = 5, now: @escaping @Sendable () -> Date = { Date() }) {
         self.witnesses = witnesses
+        self.retryInterval = retryInterval
+        self.now = now
     }
 
     /// The newest checkpoint of `log` with every cosignature the witnesses gave for it.
@@ -43,14 +55,18 @@ public final class WitnessCollector: @unchecked Sendable {
     }
 
     private func collect(_ note: [UInt8], parsed: SignedNote, size: UInt64, log: HostLog) async -> [UInt8] {
-        if let cached, cached.size == size { return cached.note }
-        var lines: [String] = []
-        for witness in witnesses {
-            if let line = await submit(note, size: size, to: witness, log: log) { lines.append(contentsOf: line) }
+        var lines: [String: [String]] = cached?.size == size ? cached?.lines ?? [:] : [:]
+        let missing = witnesses.filter { lines[$0] == nil }
+        let due = cached?.size != size || now().timeIntervalSince(cached?.asked ?? .distantPast) >= retryInterval
+        if !missing.isEmpty && due {
+            for witness in missing {
+                if let got = await submit(note, size: size, to: witness, log: log) { lines[witness] = got }
+            }
+            cached = (size, lines, now())
         }
-        let cosigned = (try? parsed.adding(signatureLines: lines)) ?? note
-        cached = (size, cosigned)
-        return cosigned
+        // In the configured order, so every party is served the same bytes.
+        let all = witnesses.flatMap { lines[$0] ?? [] }
+        return (try? parsed.adding(signatureLines: all)) ?? note
     }
 
     /// One `add-checkpoint`, retried once with the size a 409 names. - Returns: the signature lines.

@@ -110,10 +110,11 @@ public final class HostService: @unchecked Sendable {
     public let quotes: any QuoteProvider
     /// Called for every event that must reach the log (the log writer subscribes).
     public var onEvent: (@Sendable (HostEvent) -> Void)?
-    /// Gives a new worker its ledger handoff (`parley/ledger` docs/privacy.md): the log up to a
-    /// signed checkpoint, as CBOR. The log writer sets it; nil starts workers without one (their
-    /// evidence then binds no ledger, which a party following the log refuses).
-    public var ledgerHandoff: (@Sendable () throws -> CBOR)?
+    /// Gives a new worker its ledger handoff (docs/privacy.md, "The ledger across jobs"): the
+    /// entries of the ledger with this id, each with an inclusion proof into a signed checkpoint,
+    /// as CBOR. The log writer sets it; nil starts workers without one (their evidence then binds
+    /// no ledger, which a party following the log refuses).
+    public var ledgerHandoff: (@Sendable (_ ledger: [UInt8]) throws -> CBOR)?
     /// Held from a launch's handoff until its launch entry is logged, so that a worker's handoff
     /// always includes every earlier launch.
     private let launchGate = AsyncGate()
@@ -161,7 +162,8 @@ public final class HostService: @unchecked Sendable {
                                         heartbeatTimeout: configuration.heartbeatTimeout, clock: configuration.clock)
         await session.requireDatasets(Set(module.definition.datasets.keys))
         do {
-            let handoff = try await Blocking.run { [ledgerHandoff] in try ledgerHandoff?() }
+            let ledgerID = module.definition.ledgerID
+            let handoff = try await Blocking.run { [ledgerHandoff] in try ledgerHandoff?(ledgerID) }
             let reply = try await session.request(.start(.init(job: id, module: module.bytes, debug: configuration.debugWorkers,
                                                                ledger: handoff == .null ? nil : handoff)),
                                                   expecting: [.ready], timeout: 60)
@@ -177,7 +179,7 @@ public final class HostService: @unchecked Sendable {
             await session.handle(.launchMeasured)
             let job = Job(id: id, module: module, claims: claims, session: session, launchedAt: configuration.clock.now())
             await table.insert(job)
-            onEvent?(.launched(job: id, claims: claims, module: module, tier: quotes.tier))
+            onEvent?(.launched(job: id, claims: claims, module: module, tier: quotes.tier, ledgerCounted: ready.ledgerCounted))
             // From now on a failure (the worker exits, breaks the protocol, stops answering)
             // reaches the log as it happens, from the context that saw it.
             await session.setFailureHandler { [weak self] reason in self?.onEvent?(.failed(job: id, reason: reason)) }
@@ -393,7 +395,9 @@ public enum Blocking {
 
 /// What the host reports to the log writer.
 public enum HostEvent: Sendable {
-    case launched(job: String, claims: LaunchClaims, module: SealedModule, tier: AssuranceTier)
+    /// A worker is ready; `ledgerCounted` lists the earlier jobs of its ledger it counted (their
+    /// launch entries' indexes), which its claims bind by digest.
+    case launched(job: String, claims: LaunchClaims, module: SealedModule, tier: AssuranceTier, ledgerCounted: [UInt64])
     /// An entry the worker signed (upload accepted, release, query refused).
     case workerEntry(job: String, entry: [UInt8])
     /// The worker refused an upload; only the code is logged.

@@ -31,6 +31,8 @@ public final class HostLog: @unchecked Sendable {
     /// The platform logs the launch entries written since this process opened the log carried
     /// (guarded by `lock`). Empty at open: the first TPM launch after a start carries its logs whole.
     private var platform = PlatformLogState()
+    /// Where each job's entries are, and what each ledger's handoff carries (guarded by `lock`).
+    private var index = LogIndex()
 
     /// The most entries ``entries(from:count:)`` returns at once.
     public static let maxEntriesPerRead = 1000
@@ -56,6 +58,11 @@ public final class HostLog: @unchecked Sendable {
         signer = try LogSignerKeyFile.loadOrCreate(dataDirectory: dataDirectory, origin: origin)
         do { log = try DurableLog(directory: Self.logDirectory(in: dataDirectory)) } catch {
             throw AuditError(error, doing: "cannot open the log")
+        }
+        for i in 0..<log.size {
+            do throws(LogError) { index.add(try log.entry(at: i).bytes, at: i) } catch {
+                throw AuditError(error, doing: "cannot read entry \(i) to index the log")
+            }
         }
         // A crash between an append and its checkpoint (or a new log) leaves the newest entries
         // without a signed checkpoint: sign one now, so `checkpoint()` always covers the log.
@@ -83,15 +90,17 @@ public final class HostLog: @unchecked Sendable {
     ///
     /// TPM evidence's platform logs are stored as a change from the previous launch entry's
     /// (``PlatformLogDelta``): the boot log once per boot, the IMA list's new entries only.
+    ///   - ledgerCounted: the earlier jobs of its ledger the worker counted (``LaunchRecord/ledgerCounted``).
     public func recordLaunch(job: String, claims: LaunchClaims, module: [UInt8], evidence: [UInt8], nonce: Nonce,
-                             tier: AssuranceTier) throws {
+                             tier: AssuranceTier, ledgerCounted: [UInt64] = []) throws {
         let millis = UInt64(max(0, now().timeIntervalSince1970 * 1000).rounded(.down))
         try locked { () throws(AuditError) in
             let (stored, delta, next) = platform.compress(evidence: evidence)
             let bytes = try LogRecord(job: job, timeMillis: millis,
-                                      body: .launch(LaunchRecord(claims: claims, tier: tier, moduleBundle: module, evidence: stored,
+                                      body: .launch(LaunchRecord(claims: claims, tier: tier, ledgerCounted: ledgerCounted, moduleBundle: module, evidence: stored,
                                                                  nonce: nonce, platform: delta))).encoded
             do throws(LogError) { try log.append(bytes) } catch { throw AuditError(error, doing: "cannot append to the log") }
+            index.add(bytes, at: log.size - 1)
             platform = next
             do throws(LogError) { _ = try log.publishCheckpoint(origin: origin, signer: signer) } catch {
                 throw AuditError(error, doing: "the entry was written but its checkpoint was not")
@@ -100,7 +109,7 @@ public final class HostLog: @unchecked Sendable {
     }
 
     /// Records an entry the worker signed (COSE_Sign1 bytes), verbatim.
-    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:ledgerCounted:)``.
     public func recordWorkerEntry(job: String, entry: [UInt8]) throws {
         try record(job: job, .worker(entry: entry))
     }
@@ -108,7 +117,7 @@ public final class HostLog: @unchecked Sendable {
     /// Records an upload the worker refused, by its refusal code only (the reason, which names
     /// rows and columns of the upload, goes to the provider, never to the public log).
     /// - Throws: `AuditError` `.invalidRecord` if `code` is not a `RefusalCode`; otherwise as
-    ///   ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    ///   ``recordLaunch(job:claims:module:evidence:nonce:tier:ledgerCounted:)``.
     public func recordUploadRefused(job: String, dataset: String, code: String) throws {
         guard RefusalCode(rawValue: code) != nil else {
             throw AuditError(.invalidRecord, "an upload refusal is logged by its refusal code only")
@@ -117,13 +126,13 @@ public final class HostLog: @unchecked Sendable {
     }
 
     /// Records that the operator stopped a job.
-    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:ledgerCounted:)``.
     public func recordStopped(job: String) throws {
         try record(job: job, .stopped)
     }
 
     /// Records that a job failed, and why.
-    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:)``.
+    /// - Throws: as ``recordLaunch(job:claims:module:evidence:nonce:tier:ledgerCounted:)``.
     public func recordFailed(job: String, reason: String) throws {
         try record(job: job, .failed(reason: LogRecord.boundedReason(reason)))
     }
@@ -133,6 +142,7 @@ public final class HostLog: @unchecked Sendable {
         let bytes = try LogRecord(job: job, timeMillis: millis, body: body).encoded
         try locked { () throws(AuditError) in
             do throws(LogError) { try log.append(bytes) } catch { throw AuditError(error, doing: "cannot append to the log") }
+            index.add(bytes, at: log.size - 1)
             do throws(LogError) { _ = try log.publishCheckpoint(origin: origin, signer: signer) } catch {
                 throw AuditError(error, doing: "the entry was written but its checkpoint was not")
             }
@@ -187,26 +197,47 @@ public final class HostLog: @unchecked Sendable {
         }
     }
 
-    /// What a new worker needs to count its ledger: every entry and the newest checkpoint, which
-    /// covers exactly them (taken under the lock, so they agree).
-    /// - Throws: `AuditError` `.outOfRange` if the log is larger than a handoff carries
-    ///   (``LedgerHandoff/maxEntries`` entries, 7 MiB): the launch then fails rather than start a
-    ///   worker that cannot count its ledger; `.storage` if an entry cannot be read.
-    public func ledgerHandoff() throws -> LedgerHandoff {
+    /// The most indexes ``jobEntries(job:kind:before:limit:)`` returns at once.
+    public static let maxIndexesPerRead = 256
+
+    /// Up to `limit` (at most ``maxIndexesPerRead``) indexes of `job`'s entries of `kind` (any
+    /// kind if nil) below `before` (the whole log if nil), newest first. Untrusted by clients:
+    /// they prove each entry they use into a checkpoint.
+    public func jobEntries(job: String, kind: String?, before: UInt64?, limit: Int) -> [UInt64] {
+        locked { index.entries(job: job, kind: kind, before: before ?? log.size, limit: max(0, min(limit, Self.maxIndexesPerRead))) }
+    }
+
+    /// What a new worker of `ledger` needs to count it: the newest checkpoint, and each entry of
+    /// the ledger it covers (``LogIndex``) with its inclusion proof into it, taken under the lock
+    /// so that they agree.
+    /// - Throws: `AuditError` `.outOfRange` if the ledger's entries are more than a handoff
+    ///   carries (``LedgerHandoff/maxBytes``): the launch then fails rather than start a worker
+    ///   that cannot count its ledger; `.storage` if an entry cannot be read.
+    public func ledgerHandoff(ledger: [UInt8]) throws -> LedgerHandoff {
         try locked { () throws(AuditError) -> LedgerHandoff in
-            guard log.size <= UInt64(LedgerHandoff.maxEntries), let note = log.checkpointNotes.last else {
-                throw AuditError(.outOfRange, "the log has \(log.size) entries, more than a worker's ledger handoff carries (\(LedgerHandoff.maxEntries))")
+            guard let note = log.checkpointNotes.last else { throw AuditError(.storage, "the log has no signed checkpoint yet") }
+            let size = log.size
+            let indexes = index.ledgerEntries[ledger] ?? []
+            guard indexes.count <= LedgerHandoff.maxEntries else {
+                throw AuditError(.outOfRange, "the ledger has \(indexes.count) entries, more than a worker's handoff carries (\(LedgerHandoff.maxEntries))")
             }
-            var entries: [[UInt8]] = []
-            var bytes = 0
-            for index in 0..<log.size {
-                do throws(LogError) { entries.append(try log.entry(at: index).bytes) } catch { throw AuditError(error, doing: "cannot read entry \(index)") }
-                bytes += entries[entries.count - 1].count
-                guard bytes <= 7 << 20 else {
-                    throw AuditError(.outOfRange, "the log holds more than 7 MiB, more than a worker's ledger handoff carries")
+            var items: [LedgerHandoff.Item] = []
+            var bytes = note.count
+            for i in indexes {
+                let entry: [UInt8], proof: [TreeHash]
+                do throws(LogError) {
+                    entry = try log.entry(at: i).bytes
+                    proof = try log.merkleTree.inclusionProof(leafIndex: i, treeSize: size).path
+                } catch {
+                    throw AuditError(error, doing: "cannot read entry \(i) for the ledger handoff")
                 }
+                bytes += entry.count + 32 * proof.count + 16
+                guard bytes <= LedgerHandoff.maxBytes else {
+                    throw AuditError(.outOfRange, "the ledger's entries take more than \(LedgerHandoff.maxBytes >> 20) MiB, more than a worker's handoff carries")
+                }
+                items.append(.init(index: i, entry: entry, proof: proof))
             }
-            return LedgerHandoff(checkpointNote: note, logKey: signer.verifierKey.encoded, entries: entries)
+            return LedgerHandoff(checkpointNote: note, logKey: signer.verifierKey.encoded, items: items)
         }
     }
 

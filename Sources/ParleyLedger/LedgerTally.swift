@@ -61,11 +61,19 @@ public struct LedgerTally: Sendable, Equatable {
     /// Jobs with no closing entry and no end recorded by the host: they may still be running.
     public var openJobs: [String] { jobs.filter { $0.closedSpent == nil && !$0.endedByHost }.map(\.id) }
 
-    /// Reads the next entry (entries must come in log order, from 0). Entries of other ledgers,
-    /// and entries that do not parse, are skipped: the audit reports those.
+    /// The launch entry indexes of the ledger's jobs, ascending: the list a worker's claim binds.
+    public var countedLaunches: [UInt64] { jobs.map(\.launchIndex) }
+
+    /// Reads the next entry of the whole log (entries must come in log order, from 0).
     public mutating func read(_ entry: [UInt8]) {
-        let index = size
-        size += 1
+        read(entry, at: size)
+    }
+
+    /// Reads the entry at `index` (indexes must ascend; entries between may be left out, as in a
+    /// handoff that carries only the ledger's). Entries of other ledgers, and entries that do not
+    /// parse, are skipped: the audit reports those.
+    public mutating func read(_ entry: [UInt8], at index: UInt64) {
+        size = max(size, index + 1)
         guard let m = try? CBORDecoder(limits: .init(maxBytes: 16 << 20, maxDepth: 8, maxItems: 1 << 16)).decode(entry).textKeyedMap("entry"),
               (try? m["format"]?.textValue("format")) == "parley/log-entry/1",
               let kind = try? m["kind"]?.textValue("kind"), let job = try? m["job"]?.textValue("job") else { return }
@@ -99,7 +107,10 @@ public struct LedgerTally: Sendable, Equatable {
     }
 
     /// Checks a handoff and tallies it: the log key parses, the checkpoint is signed by it, the
-    /// entries are exactly the checkpoint's tree (count and root), and only then are they counted.
+    /// entries come in strictly ascending order inside the checkpoint, and each one's inclusion
+    /// proof leads to the checkpoint's root; only then are they counted. Whether an entry was left
+    /// out is not decidable here: the claim built from the result binds the jobs counted, for the
+    /// parties and the audit to check (see ``LedgerHandoff``).
     public static func verify(_ handoff: LedgerHandoff, ledger: [UInt8]) -> LedgerVerdict {
         let key: NoteVerifierKey
         do { key = try NoteVerifierKey(parsing: handoff.logKey) } catch { return .refused(.badLogKey(error.reason)) }
@@ -108,16 +119,21 @@ public struct LedgerTally: Sendable, Equatable {
         case .verified(let c): checkpoint = c
         case .rejected(let why): return .refused(.checkpointRejected(why))
         }
-        guard UInt64(handoff.entries.count) == checkpoint.checkpoint.size else {
-            return .refused(.wrongEntryCount(checkpoint: checkpoint.checkpoint.size, given: UInt64(handoff.entries.count)))
-        }
-        var tree = CompactRange()
+        let size = checkpoint.checkpoint.size
         var tally = LedgerTally(ledger: ledger)
-        for entry in handoff.entries {
-            tree.append(MerkleHashing.leafHash(entry))
-            tally.read(entry)
+        var previous: UInt64?
+        for item in handoff.items {
+            guard item.index < size else { return .refused(.entryBeyondCheckpoint(index: item.index, checkpoint: size)) }
+            if let previous, item.index <= previous { return .refused(.entriesOutOfOrder(index: item.index)) }
+            previous = item.index
+            let proof = InclusionProof(leafIndex: item.index, treeSize: size, path: item.proof)
+            if case .invalid(let failure) = proof.verify(leafHash: MerkleHashing.leafHash(item.entry), rootHash: checkpoint.checkpoint.rootHash) {
+                return .refused(.notInCheckpoint(index: item.index, failure))
+            }
+            tally.read(item.entry, at: item.index)
         }
-        guard tree.root == checkpoint.checkpoint.rootHash else { return .refused(.rootMismatch) }
+        guard tally.jobs.count <= LedgerClaim.maxCountedJobs else { return .refused(.tooManyJobs(tally.jobs.count)) }
+        tally.size = size
         return .verified(VerifiedLedger(tally: tally, checkpoint: checkpoint.checkpoint, logKey: key))
     }
 }
@@ -146,39 +162,24 @@ public enum LedgerRefusal: Sendable, Equatable, CustomStringConvertible {
     case badLogKey(String)
     /// The checkpoint is not signed by the log key.
     case checkpointRejected(CheckpointRejection)
-    /// The handoff holds another number of entries than the checkpoint covers.
-    case wrongEntryCount(checkpoint: UInt64, given: UInt64)
-    /// The entries do not hash to the checkpoint's root (one was left out, changed or added).
-    case rootMismatch
+    /// An entry's index is not inside the checkpoint.
+    case entryBeyondCheckpoint(index: UInt64, checkpoint: UInt64)
+    /// The entries are not in strictly ascending order (one repeated or moved).
+    case entriesOutOfOrder(index: UInt64)
+    /// An entry's inclusion proof does not lead to the checkpoint's root (it was changed or made up).
+    case notInCheckpoint(index: UInt64, ProofFailure)
+    /// The ledger has more earlier jobs than a worker counts.
+    case tooManyJobs(Int)
 
     /// An English reason.
     public var description: String {
         switch self {
         case .badLogKey(let why): "the ledger handoff's log key does not parse: \(why)"
         case .checkpointRejected(let why): "the ledger handoff's checkpoint is refused: \(why)"
-        case let .wrongEntryCount(size, given): "the ledger handoff holds \(given) entries but its checkpoint covers \(size)"
-        case .rootMismatch: "the ledger handoff's entries do not hash to its checkpoint's root: entries were left out, changed or added"
+        case let .entryBeyondCheckpoint(index, size): "the ledger handoff holds entry \(index), which its checkpoint of \(size) entries does not cover"
+        case .entriesOutOfOrder(let index): "the ledger handoff's entries are not in ascending order (entry \(index))"
+        case let .notInCheckpoint(index, failure): "the ledger handoff's entry \(index) is not in its checkpoint (\(failure)): it was changed or made up"
+        case .tooManyJobs(let n): "the ledger has \(n) earlier jobs, more than a worker counts (\(LedgerClaim.maxCountedJobs))"
         }
-    }
-}
-
-/// The RFC 9162 root of a growing list of leaves in O(log n) memory: the perfect subtrees of
-/// the binary decomposition of the size, largest first.
-struct CompactRange {
-    private var stack: [(size: UInt64, hash: TreeHash)] = []
-
-    mutating func append(_ leaf: TreeHash) {
-        var node = (size: UInt64(1), hash: leaf)
-        while let last = stack.last, last.size == node.size {
-            stack.removeLast()
-            node = (size: last.size * 2, hash: MerkleHashing.nodeHash(last.hash, node.hash))
-        }
-        stack.append(node)
-    }
-
-    var root: TreeHash {
-        guard var hash = stack.last?.hash else { return MerkleHashing.emptyRoot }
-        for node in stack.dropLast().reversed() { hash = MerkleHashing.nodeHash(node.hash, hash) }
-        return hash
     }
 }

@@ -49,10 +49,10 @@ final class HostEndToEndAuditTests: XCTestCase {
         host.onEvent = { [unowned host] event in
             do {
                 switch event {
-                case .launched(let job, let claims, let bundle, let tier):
+                case .launched(let job, let claims, let bundle, let tier, let counted):
                     let nonce = Nonce.random()
                     try log.recordLaunch(job: job, claims: claims, module: bundle.bytes, evidence: try host.quotes.evidence(for: claims, nonce: nonce),
-                                         nonce: nonce, tier: tier)
+                                         nonce: nonce, tier: tier, ledgerCounted: counted)
                 case .workerEntry(let job, let entry): try log.recordWorkerEntry(job: job, entry: entry)
                 case .uploadRefused(let job, let dataset, let code): try log.recordUploadRefused(job: job, dataset: dataset, code: code.rawValue)
                 case .stopped(let job): try log.recordStopped(job: job)

@@ -6,7 +6,7 @@ import XCTest
 /// can be wrong is refused.
 final class WorkerMessageTests: XCTestCase {
     static let claim = LedgerClaim(id: [UInt8](repeating: 1, count: 32), logKey: "log+abcd", checkpointSize: 3,
-                                   checkpointRoot: [UInt8](repeating: 2, count: 32), inherited: "1/3", openJobs: ["job-00"])
+                                   checkpointRoot: [UInt8](repeating: 2, count: 32), inherited: "1/3", countedLaunches: [0, 2])
 
     /// One of each case, with every optional both present and absent.
     static let all: [WorkerMessage] = [
@@ -17,7 +17,7 @@ final class WorkerMessageTests: XCTestCase {
         .query(.init(query: "q", receiver: "r", nonce: [UInt8](repeating: 4, count: 16), signature: [5])),
         .stop, .close,
         .ready(.init(publicKey: [1], signingKey: [2], debug: false, sandbox: ["seccomp": "applied"], ledger: nil)),
-        .ready(.init(publicKey: [1], signingKey: [2], debug: true, sandbox: [:], ledger: claim)),
+        .ready(.init(publicKey: [1], signingKey: [2], debug: true, sandbox: [:], ledger: claim, ledgerCounted: [0, 2])),
         .uploadAccepted(.init(dataset: "d", rows: 3, digest: [7], entry: [8])),
         .uploadRefused(.init(dataset: "d", code: .invalidCSV, reason: "row 2")),
         .result(.init(query: "q", sealed: [1], entry: [2])),
@@ -68,12 +68,21 @@ final class WorkerMessageTests: XCTestCase {
         assertRefused(.malformed, try WorkerMessage(decoding: frame("heartbeat", ["seq": .text("1")])))
         assertRefused(.malformed, try WorkerMessage(decoding: frame("ready", [
             "public_key": .bytes([1]), "signing_key": .bytes([2]), "debug": .bool(false), "sandbox": .textMap(["s": .unsigned(1)]), "ledger": .null,
+            "ledger_counted": .bytes([]),
         ])))
         // A ledger claim is checked as a claim.
         assertRefused(.unsupported, try WorkerMessage(decoding: frame("ready", [
             "public_key": .bytes([1]), "signing_key": .bytes([2]), "debug": .bool(false), "sandbox": .textMap([:]),
-            "ledger": .textMap(["unknown": .null]),
+            "ledger": .textMap(["unknown": .null]), "ledger_counted": .bytes([]),
         ])))
+        // The counted list must be the one the claim binds, in ascending order, and absent without a claim.
+        for (ledger, counted) in [(Self.claim.cbor, LedgerClaim.pack([0])), (Self.claim.cbor, LedgerClaim.pack([2, 0])),
+                                  (Self.claim.cbor, [1, 2, 3]), (CBOR.null, LedgerClaim.pack([0]))] {
+            assertRefused(.malformed, try WorkerMessage(decoding: frame("ready", [
+                "public_key": .bytes([1]), "signing_key": .bytes([2]), "debug": .bool(false), "sandbox": .textMap([:]),
+                "ledger": ledger, "ledger_counted": .bytes(counted),
+            ])))
+        }
     }
 
     func testRefusesUnknownTypesVersionsAndRefusalCodes() {

@@ -44,7 +44,8 @@ final class FuzzTargetTests: XCTestCase {
         XCTAssertEqual(ledger.checkpoint.size, 4)
 
         let claim = try LedgerClaim(cbor: try CBORDecoder().decode(try XCTUnwrap(FuzzSeeds.make(for: .ledgerClaim).first)), context: "seed")
-        XCTAssertEqual(claim.openJobs, ["job-earlier"])
+        XCTAssertTrue(claim.binds([1]))
+        XCTAssertFalse(claim.binds([0]))
         // The evidence target has a quote whose launch claims carry a ledger claim.
         let quotes = try FuzzSeeds.make(for: .evidence)
         guard case .software(let quote) = try UnverifiedEvidence.parse(quotes[2]) else { return XCTFail("not a software quote") }

@@ -62,6 +62,7 @@ final class HTTPDocumentedSuccessTests: HTTPTestCase {
                            headers: ["Content-Type": "application/json"])
         for (template, target) in [("/v1/log/checkpoint", "/v1/log/checkpoint"), ("/v1/log/key", "/v1/log/key"),
                                    ("/v1/log/entries", "/v1/log/entries?start=0&count=5"),
+                                   ("/v1/log/index", "/v1/log/index?job=\(id)&kind=worker&before=3&limit=2"),
                                    ("/v1/log/proof/inclusion", "/v1/log/proof/inclusion?index=1&size=3"),
                                    ("/v1/log/proof/consistency", "/v1/log/proof/consistency?first=1&second=3"),
                                    ("/v1/audit/export", "/v1/audit/export")] {

@@ -169,7 +169,8 @@ final class HTTPTPMTests: HTTPTestCase {
             XCTAssertLessThan(delta.imaAdded.count, 2_000, "only the IMA entries measured since the last launch")
             XCTAssertLessThan(size, imaBytes / 4, "job \(l.claims.job)'s entry is \(size) bytes")
         }
-        _ = try log.ledgerHandoff() // the whole log still fits a worker's handoff
+        let handoff = try log.ledgerHandoff(ledger: module.definition.ledgerID) // the ledger's launches still fit a worker's handoff
+        XCTAssertEqual(handoff.items.map(\.index).count, 4, "one launch entry per job, none ended")
 
         let export = try await http.request("GET", "/v1/audit/export")
         XCTAssertEqual(export.status, 200)

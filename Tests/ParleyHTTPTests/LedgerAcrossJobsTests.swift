@@ -45,7 +45,7 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         let second = try await launch()
         let (w2, left2) = try await useJob(second, queries: 1)
         XCTAssertEqual(w2.claims.ledger?.inherited, "2", "the new worker counted the first job's closing entry")
-        XCTAssertEqual(w2.claims.ledger?.openJobs, [])
+        XCTAssertEqual(w2.claims.ledger?.counted, 1, "it counted the first job")
         XCTAssertEqual(left2, "7", "the budget continues: 10 - 2 - 1")
         // The audit holds each worker's inheritance to the log and shows the spend across jobs.
         let report = try await replay()
@@ -83,11 +83,11 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
     func testAHostThatHidesAnEarlierJobFromANewWorkerIsCaught() async throws {
         // The operator keeps a genuine, signed, older handoff: the log before the first job.
         let honest = try XCTUnwrap(service.ledgerHandoff)
-        let stale = try honest()
+        let stale = try honest(module.definition.ledgerID)
         let first = try await launch()
         _ = try await useJob(first, queries: 1)
         try await stop(first)
-        service.ledgerHandoff = { stale }
+        service.ledgerHandoff = { _ in stale }
         let second = try await launch()
         let (http, policy, b) = (http!, try policy(), try await follower())
         let refusal = try await blocking { () -> LogRefusal? in
@@ -104,23 +104,62 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         XCTAssertTrue(f.reason.description.contains("leaves out job \(first)"), f.reason.description)
     }
 
-    func testAWorkerRefusesAHandoffWithAnEntryLeftOut() async throws {
+    func testAHostThatLeavesAnEarlierJobOutOfACurrentHandoffIsCaught() async throws {
+        // This time the checkpoint is current: the host leaves the first job's entries out of
+        // the handoff. The worker cannot tell; its evidence says whom it counted, and that tells.
+        let first = try await launch()
+        _ = try await useJob(first, queries: 1)
+        try await stop(first)
+        let honest = try XCTUnwrap(service.ledgerHandoff)
+        service.ledgerHandoff = { ledger in
+            let full = try LedgerHandoff(cbor: try honest(ledger))
+            return LedgerHandoff(checkpointNote: full.checkpointNote, logKey: full.logKey, items: []).cbor
+        }
+        let second = try await launch()
+        let (http, policy, b) = (http!, try policy(), try await follower())
+        let refusal = try await blocking { () -> LogRefusal? in
+            do { _ = try await ClientOps.verifiedWorker(http, job: second, policy: policy, log: b); return nil } catch let e as LogRefusal { return e }
+        }
+        guard case .ledgerHidesEntries(let workerSize, let seenIndex, _) = refusal else { return XCTFail("not caught: \(String(describing: refusal))") }
+        XCTAssertGreaterThan(workerSize, 0, "the checkpoint was current")
+        XCTAssertEqual(seenIndex, 0, "the first job's launch entry")
+        let report = try await replay()
+        guard case .failed(let f) = report.verdict else { return XCTFail("the audit passed a hidden job") }
+        XCTAssertEqual(f.reason.code, "ledgerClaimInvalid", report.text)
+        XCTAssertTrue(f.reason.description.contains("leaves out job \(first)"), f.reason.description)
+    }
+
+    func testAWorkerRefusesAHandoffWhoseEntriesAreNotInItsCheckpoint() async throws {
         let first = try await launch()
         try await stop(first)
         let honest = try XCTUnwrap(service.ledgerHandoff)
-        let full = try LedgerHandoff(cbor: try honest())
-        XCTAssertGreaterThan(full.entries.count, 1)
-        let cut = LedgerHandoff(checkpointNote: full.checkpointNote, logKey: full.logKey, entries: Array(full.entries.dropFirst()))
-        XCTAssertEqual(LedgerTally.verify(cut, ledger: module.definition.ledgerID), .refused(.wrongEntryCount(checkpoint: UInt64(full.entries.count), given: UInt64(full.entries.count - 1))))
-        var changed = full.entries
-        changed[0][changed[0].count - 1] ^= 1
-        XCTAssertEqual(LedgerTally.verify(LedgerHandoff(checkpointNote: full.checkpointNote, logKey: full.logKey, entries: changed), ledger: module.definition.ledgerID),
-                       .refused(.rootMismatch))
-        // And a real worker handed the cut log does not start.
-        service.ledgerHandoff = { cut.cbor }
+        let full = try LedgerHandoff(cbor: try honest(module.definition.ledgerID))
+        XCTAssertEqual(full.items.count, 3, "the first job's launch, closing and stopped entries")
+        let ledger = module.definition.ledgerID
+        guard case .verified(let v) = LedgerTally.verify(full, ledger: ledger) else { return XCTFail("the honest handoff was refused") }
+        XCTAssertEqual(v.tally.countedLaunches, [full.items[0].index])
+        // A changed entry (its proof no longer leads to the root).
+        var items = full.items
+        var changed = items[0].entry
+        changed[changed.count - 1] ^= 1
+        items[0] = .init(index: items[0].index, entry: changed, proof: items[0].proof)
+        let cut = LedgerHandoff(checkpointNote: full.checkpointNote, logKey: full.logKey, items: items)
+        guard case .refused(.notInCheckpoint(let index, _)) = LedgerTally.verify(cut, ledger: ledger) else { return XCTFail("a changed entry was counted") }
+        XCTAssertEqual(index, full.items[0].index)
+        // An entry moved to another index, a repeated entry, an index past the checkpoint.
+        let moved = LedgerHandoff(checkpointNote: full.checkpointNote, logKey: full.logKey,
+                                  items: [.init(index: full.items[0].index + 1, entry: full.items[0].entry, proof: full.items[0].proof)])
+        guard case .refused(.notInCheckpoint) = LedgerTally.verify(moved, ledger: ledger) else { return XCTFail("a moved entry was counted") }
+        let repeated = LedgerHandoff(checkpointNote: full.checkpointNote, logKey: full.logKey, items: [full.items[0], full.items[0]])
+        XCTAssertEqual(LedgerTally.verify(repeated, ledger: ledger), .refused(.entriesOutOfOrder(index: full.items[0].index)))
+        let size = v.checkpoint.size
+        let past = LedgerHandoff(checkpointNote: full.checkpointNote, logKey: full.logKey, items: [.init(index: size, entry: [1], proof: [])])
+        XCTAssertEqual(LedgerTally.verify(past, ledger: ledger), .refused(.entryBeyondCheckpoint(index: size, checkpoint: size)))
+        // And a real worker handed the changed entry does not start.
+        service.ledgerHandoff = { _ in cut.cbor }
         let (service, bundle) = (service!, bundle)
         let failed = try await blocking { () -> Bool in (try? await service.launch(bundle: bundle)) == nil }
-        XCTAssertTrue(failed, "a worker started on a handoff with an entry left out")
+        XCTAssertTrue(failed, "a worker started on a handoff with a changed entry")
     }
 
     func testAPartyDoesNotUploadToASecondJobWhileAnEarlierOneIsOpen() async throws {
@@ -133,7 +172,7 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         let second = try await launch()
         let refusal = try await blocking { () -> LogRefusal? in
             let w = try await ClientOps.verifiedWorker(http, job: second, policy: policy, log: b)
-            XCTAssertEqual(w.claims.ledger?.openJobs, [first])
+            XCTAssertEqual(w.claims.ledger?.counted, 1)
             XCTAssertEqual(w.claims.ledger?.inherited, "10", "an open job counts in full: parallel jobs cannot double-spend")
             do {
                 _ = try await ClientOps.upload(http, job: second, dataset: "exposures", file: dir + "/exposures.csv", key: brand, worker: w, progress: false, log: b)
@@ -143,6 +182,38 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         XCTAssertEqual(refusal, .earlierJobOpen(job: first))
         let awaited17 = ((try await http.request("GET", "/v1/jobs/\(second)").json()["datasets"] as? [String: Any])?["exposures"] as? [String: Any])?["accepted"] as? Bool
         XCTAssertEqual(awaited17, false)
+    }
+
+    func testEntriesFarBelowTheTopAreFoundThroughTheHostsIndexAndAHandoffCarriesOnlyItsLedger() async throws {
+        let first = try await launch()
+        // 1,500 entries of another job push the launch far below the top of the log (a client
+        // that searched the newest 1,000 entries would not find it).
+        let log = try XCTUnwrap(server).log
+        for _ in 0..<1_500 { try log.recordUploadRefused(job: "job-00000000000000aa", dataset: "exposures", code: RefusalCode.badStream.rawValue) }
+        let (w, _) = try await useJob(first, queries: 1)
+        XCTAssertEqual(w.claims.ledger?.counted, 0)
+        let receipts = try FileManager.default.contentsOfDirectory(atPath: try await follower().directory + "/receipts")
+        XCTAssertTrue(receipts.contains { $0.hasPrefix("\(first)-") && $0 != "\(first)-0.cbor" }, "\(receipts)")
+        // The index answers newest first, by kind, below a size; it refuses what it cannot read.
+        let index = try await http.request("GET", "/v1/log/index?job=\(first)&kind=launch")
+        XCTAssertEqual(index.status, 200)
+        XCTAssertEqual(try CBORDecoder().decode(index.body), .array([.unsigned(0)]))
+        let none = try await http.request("GET", "/v1/log/index?job=\(first)&before=0")
+        XCTAssertEqual(try CBORDecoder().decode(none.body), .array([]))
+        for bad in ["", "?job=Not%20A%20Job", "?job=\(first)&kind=release", "?job=\(first)&before=x", "?job=\(first)&limit=0", "?job=\(first)&limit=257"] {
+            let r = try await http.request("GET", "/v1/log/index" + bad)
+            XCTAssertEqual(r.status, 400, bad)
+            XCTAssertTrue(r.text.contains("give ?job=ID"), r.text)
+        }
+        // A new worker of the ledger is handed the first job's entries only, whatever else the log holds.
+        try await stop(first)
+        let handoff = try log.ledgerHandoff(ledger: module.definition.ledgerID)
+        XCTAssertEqual(handoff.items.map(\.index).first, 0)
+        XCTAssertEqual(handoff.items.count, 3, "launch, closed, stopped: not the \(log.size) entries of the log")
+        let second = try await launch()
+        let (w2, left) = try await useJob(second, queries: 1)
+        XCTAssertEqual(w2.claims.ledger?.inherited, "1")
+        XCTAssertEqual(left, "8")
     }
 
     func replay() async throws -> AuditReplayReport {

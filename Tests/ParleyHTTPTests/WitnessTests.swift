@@ -92,6 +92,36 @@ final class WitnessTests: HTTPTestCase {
         XCTAssertEqual(String(decoding: restarted.body, as: UTF8.self), "4\n")
     }
 
+    func testAWitnessThatWasDownIsAskedAgainForTheSameCheckpoint() async throws {
+        let hostKey = try NoteVerifierKey(parsing: try FileIO.readText(dir + "/host/log-key.pub").trimmingCharacters(in: .whitespacesAndNewlines))
+        _ = try await launch()
+        // A port nothing listens on yet: the witness is down when the host first asks.
+        let port = try FreePort.pick()
+        let url = "http://127.0.0.1:\(port)"
+        let clock = MovableDate()
+        server.witnesses = WitnessCollector(witnesses: [url], retryInterval: 5, now: { clock.now })
+        let (http, dir) = (http!, dir)
+        let witness = try WitnessServer(dataDirectory: dir + "/witness-late", name: "witness.test/late", logs: [hostKey])
+        let party = try await LogFollower(http: http, state: ClientState(directory: dir + "/party"), pinnedKey: hostKey, witnesses: [witness.key], quorum: 1)
+        let follow = { () async -> LogRefusal? in
+            do { try await party.follow(); return nil } catch let e as LogRefusal { return e } catch { return .launchNotLogged("\(error)") }
+        }
+        let down = await follow()
+        XCTAssertEqual(down, .tooFewCosignatures(have: 0, need: 1))
+        let box = BoundPort()
+        let app = witness.application(host: "127.0.0.1", port: port, logLevel: .critical) { box.set($0) }
+        witnessTasks.append(Task { try await app.runService(gracefulShutdownSignals: []) })
+        _ = try await box.wait()
+        // Within the retry interval the host does not ask again; after it, it does, for the same checkpoint.
+        let soon = await follow()
+        XCTAssertEqual(soon, .tooFewCosignatures(have: 0, need: 1))
+        clock.advance(5)
+        let later = await follow()
+        XCTAssertNil(later, "the witness that came back cosigned the same checkpoint")
+        let awaitedSize = try await party.remembered()?.checkpoint.size
+        XCTAssertEqual(awaitedSize, server.log.size, "no new entry was needed")
+    }
+
     func testAPartyRequiringTwoCosignaturesRefusesACheckpointWithOne() async throws {
         let hostKey = try NoteVerifierKey(parsing: try FileIO.readText(dir + "/host/log-key.pub").trimmingCharacters(in: .whitespacesAndNewlines))
         let (w1, url1) = try await startWitness("one", logs: [hostKey])
@@ -128,6 +158,32 @@ final class WitnessTests: HTTPTestCase {
         policy.knownCheckpoints = [(source: "unwitnessed", note: try server.log.checkpoint())]
         guard case .failed(let f) = AuditReplay(bundle: try AuditBundle.open(bundleDir), policy: policy).run().verdict else { return XCTFail("passed") }
         XCTAssertEqual(f.reason, .knownCheckpointUnwitnessed(source: "unwitnessed", have: 0, need: 2))
+    }
+}
+
+/// A date a test moves by hand.
+final class MovableDate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var date = Date(timeIntervalSince1970: 1_780_000_000)
+    var now: Date { lock.withLock { date } }
+    func advance(_ seconds: TimeInterval) { lock.withLock { date += seconds } }
+}
+
+/// A loopback port nothing listens on: the kernel picks one for a socket that is then closed.
+enum FreePort {
+    static func pick() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ParleyError(.io, "socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) == 0 && getsockname(fd, $0, &size) == 0 }
+        }
+        guard bound else { throw ParleyError(.io, "bind failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

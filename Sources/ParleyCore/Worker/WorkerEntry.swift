@@ -88,6 +88,16 @@ public struct WorkerEntry: Sendable, Equatable {
         }
     }
 
+    /// The `kind` a signed entry's payload states, without checking its signature. UNTRUSTED: only
+    /// for the host's own index of its log (which entries a ledger handoff carries); every reader
+    /// that counts an entry verifies it with ``verify(_:signingKey:)``. Nil if it does not parse.
+    public static func untrustedKind(_ bytes: [UInt8]) -> String? {
+        guard let message = try? COSESign1(bytes: bytes, limits: limits),
+              let m = try? CBORDecoder(limits: limits).decode(message.untrustedPayload).textKeyedMap("worker entry"),
+              (try? m["format"]?.textValue("format")) == format else { return nil }
+        return try? m["kind"]?.textValue("kind")
+    }
+
     /// Parses a payload. UNTRUSTED until its signature is checked: readers use ``verify(_:signingKey:)``.
     init(payload: [UInt8]) throws {
         let m = try CBORDecoder(limits: Self.limits).decode(payload).textKeyedMap("worker entry")

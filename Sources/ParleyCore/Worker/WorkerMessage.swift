@@ -86,13 +86,18 @@ public enum WorkerMessage: Sendable, Equatable {
         public var sandbox: [String: String]
         /// What the worker inherited from earlier jobs of its ledger, or nil.
         public var ledger: LedgerClaim?
+        /// The launch entry indexes of the earlier jobs it counted (the list `ledger` binds by
+        /// digest; empty without a ledger). Wire form: `ledger_counted`, ``LedgerClaim/pack(_:)``.
+        public var ledgerCounted: [UInt64]
 
-        public init(publicKey: [UInt8], signingKey: [UInt8], debug: Bool, sandbox: [String: String], ledger: LedgerClaim?) {
+        public init(publicKey: [UInt8], signingKey: [UInt8], debug: Bool, sandbox: [String: String], ledger: LedgerClaim?,
+                    ledgerCounted: [UInt64] = []) {
             self.publicKey = publicKey
             self.signingKey = signingKey
             self.debug = debug
             self.sandbox = sandbox
             self.ledger = ledger
+            self.ledgerCounted = ledgerCounted
         }
     }
 
@@ -181,7 +186,7 @@ public enum WorkerMessage: Sendable, Equatable {
             case .uploadEnd: return ["dataset"]
             case .query: return ["query", "receiver", "nonce", "signature"]
             case .stop, .close: return []
-            case .ready: return ["public_key", "signing_key", "debug", "sandbox", "ledger"]
+            case .ready: return ["public_key", "signing_key", "debug", "sandbox", "ledger", "ledger_counted"]
             case .uploadAccepted: return ["dataset", "rows", "digest", "entry"]
             case .uploadRefused: return ["dataset", "code", "reason"]
             case .result: return ["query", "sealed", "entry"]
@@ -230,7 +235,8 @@ public enum WorkerMessage: Sendable, Equatable {
         case .stop, .close: return [:]
         case .ready(let r):
             return ["public_key": .bytes(r.publicKey), "signing_key": .bytes(r.signingKey), "debug": .bool(r.debug),
-                    "sandbox": .textMap(r.sandbox.mapValues { .text($0) }), "ledger": r.ledger?.cbor ?? .null]
+                    "sandbox": .textMap(r.sandbox.mapValues { .text($0) }), "ledger": r.ledger?.cbor ?? .null,
+                    "ledger_counted": .bytes(LedgerClaim.pack(r.ledgerCounted))]
         case .uploadAccepted(let a):
             return ["dataset": .text(a.dataset), "rows": .unsigned(a.rows), "digest": .bytes(a.digest), "entry": .bytes(a.entry)]
         case .uploadRefused(let r): return ["dataset": .text(r.dataset), "code": .text(r.code.rawValue), "reason": .text(r.reason)]
@@ -252,7 +258,7 @@ public enum WorkerMessage: Sendable, Equatable {
 
     /// Parses a received frame. - Throws: a protocol violation, naming it.
     public init(decoding bytes: [UInt8], maxBytes: Int = 8 << 20) throws {
-        var m = try CBORDecoder(limits: .init(maxBytes: maxBytes, maxDepth: 6, maxItems: 10_000)).decode(bytes).textKeyedMap("message")
+        var m = try CBORDecoder(limits: .init(maxBytes: maxBytes, maxDepth: 6, maxItems: 1 << 18)).decode(bytes).textKeyedMap("message")
         guard case .unsigned(Self.version)? = m.removeValue(forKey: "v") else {
             throw ParleyError(.unsupported, "worker message has no or an unsupported version")
         }
@@ -284,8 +290,13 @@ public enum WorkerMessage: Sendable, Equatable {
                 sandbox[step] = try outcome.textValue("ready sandbox \(step)")
             }
             let ledger = f.raw("ledger")
+            let claim = ledger == .null ? nil : try LedgerClaim(cbor: ledger, context: "ready")
+            let counted = try LedgerClaim.unpack(try f.bytes("ledger_counted"), context: "ready ledger_counted")
+            guard claim?.binds(counted) ?? counted.isEmpty else {
+                throw ParleyError(.malformed, "ready's ledger_counted is not the list its ledger claim binds")
+            }
             self = .ready(Ready(publicKey: try f.bytes("public_key"), signingKey: try f.bytes("signing_key"), debug: try f.bool("debug"),
-                                sandbox: sandbox, ledger: ledger == .null ? nil : try LedgerClaim(cbor: ledger, context: "ready")))
+                                sandbox: sandbox, ledger: claim, ledgerCounted: counted))
         case .uploadAccepted:
             self = .uploadAccepted(UploadAccepted(dataset: try f.text("dataset"), rows: try f.unsigned("rows"),
                                                   digest: try f.bytes("digest"), entry: try f.bytes("entry")))

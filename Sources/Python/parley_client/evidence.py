@@ -31,7 +31,7 @@ _JOB = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _STEP = re.compile(r"[a-z0-9-]{1,64}")
 _CLAIM_KEYS = {"job", "measurements", "debug", "public_key", "signing_key"}
 _OPTIONAL_CLAIM_KEYS = {"ledger", "sandbox"}
-_LEDGER_KEYS = {"id", "log_key", "checkpoint_size", "checkpoint_root", "inherited", "open_jobs"}
+_LEDGER_KEYS = {"id", "log_key", "checkpoint_size", "checkpoint_root", "inherited", "counted", "counted_digest"}
 MAX_INTERMEDIATES = 4
 
 
@@ -137,11 +137,12 @@ def parse_claims(m: dict) -> Claims:
         _uint(ledger["checkpoint_size"], "ledger.checkpoint_size")
         if not isinstance(ledger["log_key"], str) or len(ledger["log_key"].encode()) > 512:
             raise EvidenceParseError("ledger.log_key is not text of at most 512 bytes")
-        if not isinstance(ledger["inherited"], str):
-            raise EvidenceParseError("ledger.inherited is not text")
-        oj = ledger["open_jobs"]
-        if not isinstance(oj, (list, tuple)) or len(oj) > 64 or not all(isinstance(j, str) for j in oj):
-            raise EvidenceParseError("ledger.open_jobs is not at most 64 texts")
+        if not isinstance(ledger["inherited"], str) or len(ledger["inherited"].encode()) > 128:
+            raise EvidenceParseError("ledger.inherited is not text of at most 128 bytes")
+        _bstr(ledger["counted_digest"], "ledger.counted_digest", 32)
+        _uint(ledger["counted"], "ledger.counted")
+        if ledger["counted"] > 100_000 or ledger["counted"] > ledger["checkpoint_size"]:
+            raise EvidenceParseError("ledger.counted is over 100,000 or over checkpoint_size")
     sandbox = m.get("sandbox")
     if sandbox is not None:
         if not isinstance(sandbox, dict) or not 1 <= len(sandbox) <= 32:

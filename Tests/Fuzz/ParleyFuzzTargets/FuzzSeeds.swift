@@ -75,9 +75,12 @@ public enum FuzzSeeds {
             return [Array("old 2\n".utf8) + Array(proof.map { $0.base64 + "\n" }.joined().utf8) + [0x0a] + four,
                     Array("old 0\n\n".utf8) + (try note(Array(FuzzTarget.logEntries.prefix(2)))).note]
         case .handoff:
-            let (four, _) = try note(FuzzTarget.logEntries)
-            return [CBOREncoder.encode(LedgerHandoff(checkpointNote: four, logKey: FuzzTarget.logSigner.verifierKey.encoded,
-                                                     entries: FuzzTarget.logEntries).cbor)]
+            // Entries 1 and 3 with their inclusion proofs into the checkpoint of 4.
+            let (four, tree) = try note(FuzzTarget.logEntries)
+            let items = try [1, 3].map { (i: UInt64) in
+                LedgerHandoff.Item(index: i, entry: FuzzTarget.logEntries[Int(i)], proof: try tree.inclusionProof(leafIndex: i, treeSize: 4).path)
+            }
+            return [CBOREncoder.encode(LedgerHandoff(checkpointNote: four, logKey: FuzzTarget.logSigner.verifierKey.encoded, items: items).cbor)]
         case .ledgerClaim:
             return [CBOREncoder.encode(ledgerClaim.cbor)]
         case .logRecord:
@@ -86,7 +89,7 @@ public enum FuzzSeeds {
                                                   signingKey: Array(P256.Signing.PrivateKey().publicKey.derRepresentation)))
             claims.ledger = ledgerClaim
             let launch = try LogRecord(job: "job-seed", timeMillis: 1_780_000_000_000,
-                                       body: .launch(LaunchRecord(claims: claims, tier: .software, moduleBundle: [1, 2, 3],
+                                       body: .launch(LaunchRecord(claims: claims, tier: .software, ledgerCounted: [1], moduleBundle: [1, 2, 3],
                                                                   evidence: [4, 5, 6], nonce: FuzzTarget.nonce)))
             return [launch.encoded,
                     try LogRecord(job: "job-seed", timeMillis: 1, body: .worker(entry: [0xa0])).encoded,
@@ -112,7 +115,7 @@ public enum FuzzSeeds {
     /// A ledger claim as a worker puts it in its launch claims.
     static var ledgerClaim: LedgerClaim {
         LedgerClaim(id: FuzzTarget.ledgerID, logKey: FuzzTarget.logSigner.verifierKey.encoded, checkpointSize: 4,
-                    checkpointRoot: [UInt8](repeating: 8, count: 32), inherited: "1/3", openJobs: ["job-earlier"])
+                    checkpointRoot: [UInt8](repeating: 8, count: 32), inherited: "1/3", countedLaunches: [1])
     }
 
     /// The fixed log's signed checkpoint over `entries`, and its tree.

@@ -4,6 +4,7 @@
 #   Scripts/bench.sh            every group
 #   Scripts/bench.sh core       only the named groups
 #   Scripts/bench.sh gate       only the egress gate's timing (quick: no TPM, small release build)
+#   Scripts/bench.sh pyclient   only the Python client's upload beside the Swift CLI's
 # Machines here are shared and noisy: read the ratios, not the absolute numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,18 @@ if [ "$*" = "gate" ]; then
   "$SCRATCH"/release/parley-gate-bench | tee "$OUT/gate.tsv"
   echo
   gate_table "$OUT/gate.tsv"
+  exit 0
+fi
+
+# The Python client beside the Swift CLI: one ~143 MB CSV sealed and sent by each to a release
+# `parley serve` in the same run (Scripts/bench-pyclient.py; PARLEY_BENCH_PY_MB changes the size).
+pyclient_case() {
+  echo "bench: release build (parley, parley-host, parley-enclave) for the Python client case"
+  for p in parley parley-host parley-enclave; do swift build -c release --scratch-path "$SCRATCH" --product "$p" >/dev/null; done
+  .build-pyclient/bin/python Scripts/bench-pyclient.py "$SCRATCH/release" "$OUT" "${PARLEY_BENCH_PY_MB:-143}"
+}
+if [ "$*" = "pyclient" ]; then
+  pyclient_case
   exit 0
 fi
 
@@ -139,6 +152,7 @@ if [ -n "$(value launch.ready_ms)" ]; then
   echo "target: launch-to-ready including a software quote under 50 ms"
 fi
 gate_table "$OUT/parley.tsv"
+if [ $# -eq 0 ]; then pyclient_case; fi
 # The engine against DuckDB and sqlite3 on generated CSVs (its own venv, data and table).
 if [ $# -eq 0 ] || [[ " $* " == *" engine "* ]]; then
   PARLEY_BENCH_BIN="${PARLEY_BENCH_BIN:-$SCRATCH/release/parley-bench}" Scripts/bench-engine.sh

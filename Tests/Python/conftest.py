@@ -78,6 +78,7 @@ class Host:
         return path
 
     def start(self) -> str:
+        self.url = None
         self.proc = subprocess.Popen([self.bin, "serve", "--data", os.path.join(self.dir, "host"), "--listen", "127.0.0.1:0"],
                                      cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         found = threading.Event()

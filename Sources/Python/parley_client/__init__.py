@@ -3,8 +3,9 @@ from .errors import EvidenceRefused, ParleyError, ServerError
 from .evidence import Claims, NonceLedger, Reason, Status, Verdict, verify
 from .party import Party
 from .keys import PartyKey
+from .log import Checkpoint, LogRefused, VerifierKey
 from .policy import Policy
 from .result import Result, ResultRefused
 
 __all__ = ["Party", "Policy", "Verdict", "Status", "Reason", "Claims", "NonceLedger", "verify",
-           "ParleyError", "EvidenceRefused", "ServerError", "PartyKey", "Result", "ResultRefused"]
+           "ParleyError", "EvidenceRefused", "ServerError", "PartyKey", "Result", "ResultRefused", "Checkpoint", "LogRefused", "VerifierKey"]

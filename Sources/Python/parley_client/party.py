@@ -8,7 +8,11 @@ import secrets
 
 import httpx
 
+import time
+import warnings
+
 from . import evidence as _evidence
+from . import log as _log
 from . import stream as _stream
 from .errors import EvidenceRefused, ParleyError, ServerError
 from .keys import PartyKey
@@ -65,8 +69,32 @@ class Party:
             raise ParleyError("limitExceeded", "the evidence is too large")
         return r.content
 
+    def log_key(self) -> _log.VerifierKey:
+        """The policy's pinned `log_key`, else the host's own (with a warning: a host could then
+        start a new log under a new key unnoticed)."""
+        if self.policy.log_key:
+            return _log.VerifierKey.parse(self.policy.log_key)
+        warnings.warn("the policy pins no log_key: using the host's own log key, so a new log under a new key would go unnoticed",
+                      stacklevel=3)
+        return _log.VerifierKey.parse(self._get("/v1/log/key").text[:4096])
+
+    def follow_log(self) -> _log.Checkpoint:
+        """The host's newest checkpoint, verified and proved to extend the one this client
+        remembers (docs/log.md section 7); raises LogRefused naming both sizes otherwise."""
+        key = self.log_key()
+        note = self._get("/v1/log/checkpoint").content[:_log.MAX_NOTE_BYTES + 1].decode("utf-8", "replace")
+
+        def proof(first: int, second: int) -> list[bytes]:
+            return _log.decode_proof(self._get("/v1/log/proof/consistency", first=first, second=second).content)
+
+        now = self._clock() if self._clock else None
+        now_ms = int((now.timestamp() if now else time.time()) * 1000)
+        return _log.ClientState(self.state, key).follow(note, proof, now_ms)
+
     def verify(self, job: str) -> _evidence.Verdict:
-        """Fetches the job's evidence for a fresh nonce and verifies it against the policy."""
+        """Follows the log (refusing a rolled-back, forked or rewritten one before anything else),
+        then fetches the job's evidence for a fresh nonce and verifies it against the policy."""
+        self.follow_log()
         nonce = self._random(32)
         data = self.fetch_evidence(job, nonce)
         return _evidence.verify(data, nonce, self.policy, self.ledger, job=job, now=self._now())

@@ -1,0 +1,224 @@
+"""Checkpoints (C2SP signed notes of tlog-checkpoints), RFC 9162 consistency proofs, and the
+client-state rules of docs/log.md section 7: refuse a rolled-back, forked or rewritten log,
+naming both tree sizes, before anything else is fetched or sent."""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import fcntl
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from . import cbor
+from .errors import ParleyError
+
+MAX_NOTE_BYTES = 64 << 10
+MAX_PROOF_HASHES = 64
+_NAME = re.compile(r"[^+\s]+")
+
+
+class LogRefused(ParleyError):
+    """The host's log does not extend what this client saw (`logRolledBack`, `logForked`,
+    `logNotAnExtension`) or its checkpoint does not verify (`checkpointRejected`)."""
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    """A note verifier key `<name>+<8 hex key id>+<base64(0x01 || Ed25519 key)>`."""
+    name: str
+    key_id: bytes
+    key: Ed25519PublicKey
+    text: str
+
+    @staticmethod
+    def parse(text: str) -> "VerifierKey":
+        text = text.strip()
+        parts = text.split("+", 2)
+        if len(parts) != 3 or not _NAME.fullmatch(parts[0]) or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
+            raise ParleyError("malformed", "not a note verifier key (<name>+<8 hex>+<base64>)")
+        try:
+            raw = base64.b64decode(parts[2], validate=True)
+        except binascii.Error:
+            raise ParleyError("malformed", "the verifier key's base64 does not decode") from None
+        if len(raw) != 33 or raw[0] != 0x01:
+            raise ParleyError("malformed", "the verifier key is not an Ed25519 (0x01) key")
+        key_id = hashlib.sha256(parts[0].encode() + b"\n" + raw).digest()[:4]
+        if key_id.hex() != parts[1]:
+            raise ParleyError("malformed", "the verifier key's id does not match its name and key")
+        return VerifierKey(parts[0], key_id, Ed25519PublicKey.from_public_bytes(raw[1:]), text)
+
+    @property
+    def dir_name(self) -> str:
+        return f"{self.name}+{self.key_id.hex()}"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    note: str
+
+
+def verify_checkpoint(note: str, key: VerifierKey) -> Checkpoint:
+    """Parses a signed note, verifies the log key's signature over its text, then parses the
+    tlog-checkpoint text. Signatures by other keys (witness cosignatures) are ignored here."""
+    def bad(why: str) -> LogRefused:
+        return LogRefused("checkpointRejected", f"the checkpoint is not one the log key signed: {why}")
+
+    if len(note.encode()) > MAX_NOTE_BYTES:
+        raise bad("too large")
+    sep = note.find("\n\n")
+    if sep < 0 or not note.endswith("\n"):
+        raise bad("not a signed note")
+    text, sigs = note[:sep + 1], note[sep + 2:]
+    signed = False
+    for line in sigs.splitlines():
+        m = re.fullmatch(r"\u2014 (\S+) ([A-Za-z0-9+/=]+)", line)
+        if not m:
+            raise bad("a signature line is malformed")
+        if m.group(1) != key.name:
+            continue
+        raw = base64.b64decode(m.group(2))
+        if len(raw) != 68 or raw[:4] != key.key_id:
+            continue
+        try:
+            key.key.verify(raw[4:], text.encode())
+            signed = True
+        except InvalidSignature:
+            raise bad("the signature does not verify") from None
+    if not signed:
+        raise bad("no signature by the log key")
+    lines = text.split("\n")[:-1]
+    if len(lines) < 3 or lines[0] != key.name or not re.fullmatch(r"0|[1-9][0-9]{0,19}", lines[1]):
+        raise bad("the checkpoint text is malformed or for another origin")
+    try:
+        root = base64.b64decode(lines[2], validate=True)
+    except binascii.Error:
+        raise bad("the root hash does not decode") from None
+    if len(root) != 32:
+        raise bad("the root hash is not 32 bytes")
+    return Checkpoint(lines[0], int(lines[1]), root, note)
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def consistency_holds(first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 section 2.1.4.2: whether `proof` shows the tree of size `second` extends `first`."""
+    if first > second or len(proof) > MAX_PROOF_HASHES or any(len(p) != 32 for p in proof):
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if first == 0 or not proof:
+        return first == 0 and not proof
+    if first & (first - 1) == 0:  # a power of two: the first root is the proof's implicit start
+        proof = [first_root] + proof
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = _node(c, fr)
+            sr = _node(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = _node(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
+class ClientState:
+    """`<state>/logs/<key name>+<key id>/` as the CLI keeps it (docs/log.md section 7): `key`,
+    `checkpoint` (the newest verified note), `seen` (ms since the epoch), `LOCK`."""
+
+    def __init__(self, root: str, key: VerifierKey):
+        self.dir = os.path.join(root, "logs", key.dir_name)
+        self.key = key
+
+    def _lock(self):
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        fd = os.open(os.path.join(self.dir, "LOCK"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    def remembered(self) -> tuple[Checkpoint, int | None] | None:
+        path = os.path.join(self.dir, "checkpoint")
+        if not os.path.exists(path):
+            return None
+        with open(path, encoding="utf-8") as f:
+            cp = verify_checkpoint(f.read(MAX_NOTE_BYTES + 1), self.key)
+        seen = None
+        try:
+            with open(os.path.join(self.dir, "seen"), encoding="utf-8") as f:
+                seen = int(f.read(32).strip())
+        except (OSError, ValueError):
+            pass
+        return cp, seen
+
+    def _write(self, name: str, text: str) -> None:
+        tmp = os.path.join(self.dir, name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, os.path.join(self.dir, name))
+
+    def follow(self, note: str, consistency_proof, now_ms: int) -> Checkpoint:
+        """Checks the host's current checkpoint against the memory and keeps it when it is a
+        proved extension. `consistency_proof(first, second)` fetches the proof's hashes."""
+        new = verify_checkpoint(note, self.key)
+        fd = self._lock()
+        try:
+            old = self.remembered()
+            if old is None:
+                self._write("key", self.key.text + "\n")
+                self._write("checkpoint", new.note)
+                self._write("seen", str(now_ms))
+                return new
+            cp, seen = old
+            when = (_dt.datetime.fromtimestamp(seen / 1000, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+                    if seen else "earlier")
+            if new.size < cp.size:
+                raise LogRefused("logRolledBack", f"the host's log has {new.size} entries, fewer than the {cp.size} "
+                                                  f"this client verified ({when}): it was rolled back or cut")
+            if new.size == cp.size:
+                if new.root != cp.root:
+                    raise LogRefused("logForked", f"the host's log of size {new.size} has another root than the one of size "
+                                                  f"{cp.size} this client verified ({when}): the log forked")
+                return new
+            if not consistency_holds(cp.size, new.size, cp.root, new.root, consistency_proof(cp.size, new.size)):
+                raise LogRefused("logNotAnExtension", f"the host's log of size {new.size} is not proved to extend the one "
+                                                      f"of size {cp.size} this client verified ({when}): history was rewritten")
+            self._write("checkpoint", new.note)
+            self._write("seen", str(now_ms))
+            return new
+        finally:
+            os.close(fd)
+
+
+def decode_proof(data: bytes) -> list[bytes]:
+    """The host's proof body: a CBOR array of 32-byte hashes."""
+    try:
+        item = cbor.loads(data, cbor.Limits(max_bytes=8 << 10, max_depth=2, max_items=MAX_PROOF_HASHES + 1))
+    except cbor.CBORError as e:
+        raise LogRefused("logNotAnExtension", f"the consistency proof is malformed: {e}") from None
+    if not isinstance(item, list) or not all(isinstance(h, bytes) and len(h) == 32 for h in item):
+        raise LogRefused("logNotAnExtension", "the consistency proof is not an array of 32-byte hashes")
+    return item

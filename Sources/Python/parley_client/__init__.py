@@ -4,8 +4,9 @@ from .evidence import Claims, NonceLedger, Reason, Status, Verdict, verify
 from .party import Party
 from .keys import PartyKey
 from .log import Checkpoint, LogRefused, VerifierKey
+from .module import ModuleReport, inspect
 from .policy import Policy
 from .result import Result, ResultRefused
 
 __all__ = ["Party", "Policy", "Verdict", "Status", "Reason", "Claims", "NonceLedger", "verify",
-           "ParleyError", "EvidenceRefused", "ServerError", "PartyKey", "Result", "ResultRefused", "Checkpoint", "LogRefused", "VerifierKey"]
+           "ParleyError", "EvidenceRefused", "ServerError", "PartyKey", "Result", "ResultRefused", "Checkpoint", "LogRefused", "VerifierKey", "inspect", "ModuleReport"]

@@ -80,7 +80,16 @@ class Party:
 
     def follow_log(self) -> _log.Checkpoint:
         """The host's newest checkpoint, verified and proved to extend the one this client
-        remembers (docs/log.md section 7); raises LogRefused naming both sizes otherwise."""
+        remembers (docs/log.md section 7); raises LogRefused naming both sizes otherwise.
+
+        Fail closed: a policy that requires witness cosignatures (`witnesses`, `witness_quorum`)
+        is refused, because this client does not check cosignatures yet; accepting the checkpoint
+        would drop a protection the policy asks for."""
+        if self.policy.witness_quorum > 0:
+            raise _log.LogRefused("tooFewCosignatures",
+                                  f"the policy requires {self.policy.witness_quorum} witness cosignature(s), and the Python client does "
+                                  "not check cosignatures yet, so it refuses rather than accept the checkpoint unchecked: "
+                                  "use the parley CLI with this policy. Nothing was sent")
         key = self.log_key()
         note = self._get("/v1/log/checkpoint").content[:_log.MAX_NOTE_BYTES + 1].decode("utf-8", "replace")
 

@@ -216,14 +216,15 @@ extension HostServer {
     func logIndex(_ req: Request) async throws -> Response {
         let kinds: Set<String> = ["launch", "worker", "upload-refused", "stopped", "failed"]
         let kind = Self.query(req, "kind"), beforeText = Self.query(req, "before"), limitText = Self.query(req, "limit")
-        let before: UInt64?? = beforeText.map { UInt64($0) }
+        // Absent: the default (every entry, the newest page); present: must be a number.
+        let before: UInt64? = beforeText.map { UInt64($0) } ?? .max
         let limit: Int? = limitText.map { Int($0) } ?? HostLog.maxIndexesPerRead
         guard let job = Self.query(req, "job"), (try? LaunchClaims.validateJobID(job)) != nil, kind.map(kinds.contains) ?? true,
-              before.map({ $0 != nil }) ?? true, let limit, (1...HostLog.maxIndexesPerRead).contains(limit) else {
+              let before, let limit, (1...HostLog.maxIndexesPerRead).contains(limit) else {
             return Self.error(.badRequest, "give ?job=ID, and optionally &kind= one of \(kinds.sorted().joined(separator: ", ")), &before=N, "
                               + "&limit=M with M from 1 to \(HostLog.maxIndexesPerRead)", code: "bad-request")
         }
-        return try await logRead { CBOREncoder.encode(.array(self.log.jobEntries(job: job, kind: kind, before: before ?? nil, limit: limit).map { .unsigned($0) })) }
+        return try await logRead { CBOREncoder.encode(.array(self.log.jobEntries(job: job, kind: kind, before: before, limit: limit).map { .unsigned($0) })) }
     }
 
     func inclusion(_ req: Request) async throws -> Response {

@@ -56,14 +56,11 @@ public final class HostLog: @unchecked Sendable {
         self.dataDirectory = dataDirectory
         self.now = now
         signer = try LogSignerKeyFile.loadOrCreate(dataDirectory: dataDirectory, origin: origin)
-        do { log = try DurableLog(directory: Self.logDirectory(in: dataDirectory)) } catch {
+        var index = LogIndex()
+        do { log = try DurableLog(directory: Self.logDirectory(in: dataDirectory)) { index.add($1, at: $0) } } catch {
             throw AuditError(error, doing: "cannot open the log")
         }
-        for i in 0..<log.size {
-            do throws(LogError) { index.add(try log.entry(at: i).bytes, at: i) } catch {
-                throw AuditError(error, doing: "cannot read entry \(i) to index the log")
-            }
-        }
+        self.index = index
         // A crash between an append and its checkpoint (or a new log) leaves the newest entries
         // without a signed checkpoint: sign one now, so `checkpoint()` always covers the log.
         if latestCheckpointSize() != log.size {
@@ -201,10 +198,10 @@ public final class HostLog: @unchecked Sendable {
     public static let maxIndexesPerRead = 256
 
     /// Up to `limit` (at most ``maxIndexesPerRead``) indexes of `job`'s entries of `kind` (any
-    /// kind if nil) below `before` (the whole log if nil), newest first. Untrusted by clients:
-    /// they prove each entry they use into a checkpoint.
-    public func jobEntries(job: String, kind: String?, before: UInt64?, limit: Int) -> [UInt64] {
-        locked { index.entries(job: job, kind: kind, before: before ?? log.size, limit: max(0, min(limit, Self.maxIndexesPerRead))) }
+    /// kind if nil) below `before`, newest first. Untrusted by clients: they prove each entry
+    /// they use into a checkpoint.
+    public func jobEntries(job: String, kind: String?, before: UInt64, limit: Int) -> [UInt64] {
+        locked { index.entries(job: job, kind: kind, before: before, limit: max(0, min(limit, Self.maxIndexesPerRead))) }
     }
 
     /// What a new worker of `ledger` needs to count it: the newest checkpoint, and each entry of

@@ -40,9 +40,16 @@ struct LogIndex {
 
     /// Up to `limit` indexes of `job`'s entries (of `kind`, if given) below `before`, newest first.
     func entries(job: String, kind: String?, before: UInt64, limit: Int) -> [UInt64] {
-        guard let all = byJob[job] else { return [] }
+        guard let all = byJob[job], limit > 0 else { return [] }
+        // The job's entries ascend: find the first at or past `before` by bisection, so that a
+        // client paging back through a long job does not rescan what it has already read.
+        var (low, high) = (0, all.count)
+        while low < high {
+            let mid = (low + high) / 2
+            if all[mid].index < before { low = mid + 1 } else { high = mid }
+        }
         var out: [UInt64] = []
-        for item in all.reversed() where item.index < before && (kind == nil || item.kind == kind) {
+        for item in all[..<low].reversed() where kind == nil || item.kind == kind {
             out.append(item.index)
             if out.count == limit { break }
         }

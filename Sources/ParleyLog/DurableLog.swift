@@ -71,12 +71,14 @@ public final class DurableLog {
     /// - Throws: `LogError` `.ioFailure` if a file cannot be opened, locked, read or synced
     ///   (another writer holding the lock included); `.corruptStorage` if a record that is not
     ///   the last is damaged, or if a stored checkpoint covers entries that are not on disk.
-    public convenience init(directory: String) throws(LogError) {
-        try self.init(directory: directory, sync: { fsync($0) })
+    /// - Parameter onEntry: called with each recovered entry's index and bytes, in order, during
+    ///   the one scan that rebuilds the tree (so a reader that indexes the log need not read it again).
+    public convenience init(directory: String, onEntry: (UInt64, [UInt8]) -> Void = { _, _ in }) throws(LogError) {
+        try self.init(directory: directory, sync: { fsync($0) }, onEntry: onEntry)
     }
 
     /// Opens with an injectable `fsync`, so tests can make it fail.
-    init(directory: String, sync: @escaping (Int32) -> Int32) throws(LogError) {
+    init(directory: String, sync: @escaping (Int32) -> Int32, onEntry: (UInt64, [UInt8]) -> Void = { _, _ in }) throws(LogError) {
         self.directory = directory
         self.sync = sync
         var created = false
@@ -104,6 +106,7 @@ public final class DurableLog {
             var offsets: [Int64] = []
             let (entryEnd, entryCut) = try Self.recover(entries, path: Self.entryFileName, magic: RecordFormat.entryMagic,
                                                         sync: sync) { record in
+                onEntry(record.index, record.payload)
                 tree.append(leafHash: record.leafHash)
                 offsets.append(record.offset)
             }

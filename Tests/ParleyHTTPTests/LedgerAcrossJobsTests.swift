@@ -188,8 +188,8 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         let first = try await launch()
         // 1,500 entries of another job push the launch far below the top of the log (a client
         // that searched the newest 1,000 entries would not find it).
-        let log = try XCTUnwrap(server).log
-        for _ in 0..<1_500 { try log.recordUploadRefused(job: "job-00000000000000aa", dataset: "exposures", code: RefusalCode.badStream.rawValue) }
+        // (The log is read through `server` each time: a test-held reference would keep its lock past the restart.)
+        for _ in 0..<1_500 { try server.log.recordUploadRefused(job: "job-00000000000000aa", dataset: "exposures", code: RefusalCode.badStream.rawValue) }
         let (w, _) = try await useJob(first, queries: 1)
         XCTAssertEqual(w.claims.ledger?.counted, 0)
         let receipts = try FileManager.default.contentsOfDirectory(atPath: try await follower().directory + "/receipts")
@@ -207,9 +207,15 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         }
         // A new worker of the ledger is handed the first job's entries only, whatever else the log holds.
         try await stop(first)
-        let handoff = try log.ledgerHandoff(ledger: module.definition.ledgerID)
+        let handoff = try server.log.ledgerHandoff(ledger: module.definition.ledgerID)
         XCTAssertEqual(handoff.items.map(\.index).first, 0)
-        XCTAssertEqual(handoff.items.count, 3, "launch, closed, stopped: not the \(log.size) entries of the log")
+        XCTAssertEqual(handoff.items.count, 3, "launch, closed, stopped: not the \(server.log.size) entries of the log")
+        // A restarted host rebuilds the index from the log's one opening scan and answers as before.
+        let (jobIndex, handoffIndexes) = (server.log.jobEntries(job: first, kind: nil, before: .max, limit: 256), handoff.items.map(\.index))
+        await stopHost()
+        try await startHost()
+        XCTAssertEqual(server.log.jobEntries(job: first, kind: nil, before: .max, limit: 256), jobIndex)
+        XCTAssertEqual(try server.log.ledgerHandoff(ledger: module.definition.ledgerID).items.map(\.index), handoffIndexes)
         let second = try await launch()
         let (w2, left) = try await useJob(second, queries: 1)
         XCTAssertEqual(w2.claims.ledger?.inherited, "1")

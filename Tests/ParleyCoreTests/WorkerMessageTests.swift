@@ -85,6 +85,24 @@ final class WorkerMessageTests: XCTestCase {
         }
     }
 
+    func testALedgerClaimRefusesCountsAndDigestsOutOfBounds() throws {
+        XCTAssertEqual(try LedgerClaim(cbor: Self.claim.cbor, context: "t"), Self.claim)
+        XCTAssertTrue(Self.claim.binds([0, 2]))
+        XCTAssertFalse(Self.claim.binds([0, 1]))
+        XCTAssertFalse(Self.claim.binds([0]))
+        let good = try Self.claim.cbor.textKeyedMap("claim")
+        func changed(_ fields: [String: CBOR]) -> CBOR { .textMap(good.merging(fields) { _, new in new }) }
+        // More jobs counted than the checkpoint holds entries (it holds 3).
+        assertRefused(.malformed, try LedgerClaim(cbor: changed(["counted": .unsigned(4)]), context: "t"))
+        // More than a worker counts, even under a large enough checkpoint.
+        let over = UInt64(LedgerClaim.maxCountedJobs) + 1
+        assertRefused(.malformed, try LedgerClaim(cbor: changed(["counted": .unsigned(over), "checkpoint_size": .unsigned(over + 1)]), context: "t"))
+        // A digest that is not SHA-256's length.
+        assertRefused(.malformed, try LedgerClaim(cbor: changed(["counted_digest": .bytes([UInt8](repeating: 0, count: 31))]), context: "t"))
+        // The old form's field is unknown now.
+        assertRefused(.unsupported, try LedgerClaim(cbor: changed(["open_jobs": .array([])]), context: "t"))
+    }
+
     func testRefusesUnknownTypesVersionsAndRefusalCodes() {
         assertRefused(.unsupported, try WorkerMessage(decoding: frame("reboot", [:])))
         assertRefused(.unsupported, try WorkerMessage(decoding: frame("stop", [:], version: 2)))

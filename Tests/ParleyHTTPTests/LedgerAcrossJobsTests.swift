@@ -222,6 +222,28 @@ final class LedgerAcrossJobsTests: HTTPTestCase {
         XCTAssertEqual(left, "8")
     }
 
+    func testAHostWhoseIndexPointsAtAnotherJobsEntriesGetsNoUploadAndNoTrust() async throws {
+        let first = try await launch()
+        let second = try await launch()
+        // The index of `first` answers with `second`'s genuine entries: its launch, every later one.
+        let (liar, proxy) = try await LyingProxy.start(upstream: http, indexOf: [first: second])
+        defer { proxy.cancel() }
+        let key = try NoteVerifierKey(parsing: try FileIO.readText(dir + "/host/log-key.pub").trimmingCharacters(in: .whitespacesAndNewlines))
+        let b = try await LogFollower(http: liar, state: ClientState(directory: dir + "/pointed-state"), pinnedKey: key)
+        let policy = try policy()
+        let refusal = try await blocking { () -> LogRefusal? in
+            do { _ = try await ClientOps.verifiedWorker(liar, job: first, policy: policy, log: b); return nil } catch let e as LogRefusal { return e }
+        }
+        guard case .launchNotLogged(let why) = refusal else { return XCTFail("the misdirected index was trusted: \(String(describing: refusal))") }
+        XCTAssertTrue(why.contains("points at no such entry"), why)
+        XCTAssertTrue(try b.ledgerMarks(module.definition.ledgerID).jobs.isEmpty, "nothing was marked as seen")
+        // Through the honest host the same client state verifies the job.
+        let honest = try await LogFollower(http: http, state: ClientState(directory: dir + "/pointed-state"), pinnedKey: key)
+        let http = http!
+        let w = try await blocking { try await ClientOps.verifiedWorker(http, job: first, policy: policy, log: honest) }
+        XCTAssertEqual(w.claims.job, first)
+    }
+
     func replay() async throws -> AuditReplayReport {
         let out = dir + "/bundle-\(UUID().uuidString)"
         let r = try await http.request("GET", "/v1/audit/export")

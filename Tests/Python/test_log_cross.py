@@ -39,7 +39,11 @@ def test_the_python_client_and_the_cli_share_one_state_directory(dphost, job):
         assert p.verify(job).trusted
         remembered, _ = log.ClientState(os.path.join(dphost.dir, state), p.log_key()).remembered()
     assert cli_fetch(dphost, job, state).returncode == 0
-    with open(os.path.join(dphost.dir, state, "logs", os.listdir(os.path.join(dphost.dir, state, "logs"))[0], "checkpoint")) as f:
+    # One folder for the log, named as the CLI names it: both clients wrote into the same one.
+    folders = os.listdir(os.path.join(dphost.dir, state, "logs"))
+    assert len(folders) == 1, folders
+    assert re.fullmatch(r"parley\.local_log\+[0-9a-f]{8}", folders[0]), folders
+    with open(os.path.join(dphost.dir, state, "logs", folders[0], "checkpoint")) as f:
         assert log.verify_checkpoint(f.read(), log.VerifierKey.parse(open(os.path.join(dphost.dir, "host/log-key.pub")).read())).size >= remembered.size
 
 

@@ -55,7 +55,11 @@ class VerifierKey:
 
     @property
     def dir_name(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}"
+        # As the CLI names it (ClientState.logDirectory): letters, digits, ".", "-" and "_" kept,
+        # anything else (the "/" of "parley.local/log") made "_", so that the name is one path
+        # component and both clients share one folder per log.
+        safe = "".join(c if c.isalpha() or c.isnumeric() or c in ".-_" else "_" for c in self.name)
+        return f"{safe}+{self.key_id.hex()}"
 
 
 @dataclass(frozen=True)

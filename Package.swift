@@ -162,7 +162,7 @@ let package = Package(
                        providers: [.apt(["libseccomp-dev"])]),
         // The in-memory columnar engine the worker runs plans with: CSV loading, hash joins and
         // aggregation, per-unit contribution bounding.
-        .target(name: "ParleyEngine", dependencies: ["ParleyAnalysis"],
+        .target(name: "ParleyEngine", dependencies: ["ParleyAnalysis", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Enclave/ParleyEngine", swiftSettings: strict),
         // The egress gate: exact discrete DP noise, minimum group size, the privacy budget.
         .target(name: "ParleyEgress", dependencies: ["ParleyPrivacy"], path: "Enclave/ParleyEgress", swiftSettings: strict),

@@ -99,7 +99,8 @@ extension BoundedAggregation {
             let key: [ScalarValue] = groups.key(of: group).enumerated().map { index, value in
                 let column = groupColumns[index]
                 switch plan.groupBy[index].type {
-                case .text: return .text(data.dictionaries[column.source][column.column].string(UInt32(value)))
+                // Identifier columns are refused in GROUP BY by the analyzer; stored as text.
+                case .text, .email, .phone, .sha256Email, .sha256Phone: return .text(data.dictionaries[column.source][column.column].string(UInt32(value)))
                 case .int: return .int(value)
                 case .decimal: return .decimal(DecimalValue(scaled: value))
                 case .date: return .date(DateValue(daysSinceEpoch: value))

@@ -25,7 +25,7 @@ struct BoundedAggregation {
         self.key = key
         data = SourceColumns(tables)
         groupColumns = plan.groupBy.map { column in
-            (column.source, BoundPredicate.columnIndex(column, tables), column.type == .text)
+            (column.source, BoundPredicate.columnIndex(column, tables), column.type.isStoredAsText)
         }
         summed = plan.aggregates.map { aggregate in
             guard aggregate.kind == .sum || aggregate.kind == .avg, let column = aggregate.column else { return nil }

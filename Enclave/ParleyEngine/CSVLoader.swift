@@ -67,6 +67,21 @@ public enum CSVLoader {
     ///   - limits: Caps on size, rows and field length.
     /// - Throws: ``CSVError`` naming the first bad row and column.
     public static func load(_ bytes: [UInt8], schema: DatasetSchema, limits: CSVLimits = .standard) throws(CSVError) -> Table {
+        try loadReporting(bytes, schema: schema, limits: limits).table
+    }
+
+    /// Parses and types the whole upload, normalising its identifier columns (see
+    /// ``IdentifierReport``): rows with unusable identifiers are counted and reported, and rows
+    /// with no usable identifier of a person are left out, so they can never be matched.
+    ///
+    /// - Throws: ``CSVError`` naming the first bad row and column.
+    public static func loadReporting(_ bytes: [UInt8], schema: DatasetSchema,
+                                     limits: CSVLimits = .standard) throws(CSVError) -> (table: Table, identifiers: IdentifierReport) {
+        let (table, report) = try IdentifierColumns.normalise(try loadRaw(bytes, schema: schema, limits: limits))
+        return (table, report)
+    }
+
+    static func loadRaw(_ bytes: [UInt8], schema: DatasetSchema, limits: CSVLimits) throws(CSVError) -> Table {
         guard bytes.count <= limits.maxBytes else {
             throw CSVError(row: 0, column: nil, reason: "the upload is \(bytes.count) bytes; the limit is \(limits.maxBytes)")
         }
@@ -119,10 +134,11 @@ struct Loading {
         self.reader = reader
         self.schema = schema
         self.limits = limits
-        types = schema.columns.map(\.type)
+        // Identifier columns are read as text, then normalised per distinct value at the end.
+        types = schema.columns.map(\.type.storage)
         var numberCount = 0, textCount = 0
         for column in schema.columns {
-            if column.type == .text { slot.append(textCount); textCount += 1 } else { slot.append(numberCount); numberCount += 1 }
+            if column.type.isStoredAsText { slot.append(textCount); textCount += 1 } else { slot.append(numberCount); numberCount += 1 }
         }
         numbers = Array(repeating: [], count: numberCount)
         texts = (0 ..< textCount).map { _ in TextColumn(dictionary: TextDictionary(sharing: upload)) }
@@ -173,7 +189,7 @@ struct Loading {
         }
         var columns: [ColumnData] = []
         for (index, column) in schema.columns.enumerated() {
-            columns.append(column.type == .text ? .text(texts[slot[index]]) : .numbers(numbers[slot[index]]))
+            columns.append(column.type.isStoredAsText ? .text(texts[slot[index]]) : .numbers(numbers[slot[index]]))
         }
         do throws(EngineError) {
             return try Table(schema: schema, columns: columns)

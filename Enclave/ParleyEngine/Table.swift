@@ -51,7 +51,7 @@ public struct Table: Sendable {
             guard data.count == rowCount else {
                 throw EngineError("column '\(column.name)' of '\(schema.name)' has \(data.count) rows, expected \(rowCount)")
             }
-            switch (column.type, data) {
+            switch (column.type.storage, data) {
             case (.text, .text), (.int, .numbers), (.decimal, .numbers), (.date, .numbers): break
             default: throw EngineError("column '\(column.name)' of '\(schema.name)' holds the wrong kind of values for \(column.type)")
             }

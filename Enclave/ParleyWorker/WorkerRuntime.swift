@@ -206,11 +206,14 @@ public final class WorkerRuntime {
             return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) is not declared by the module")
         }
         let table: Table
+        var summary: IdentifierSummary?
         do {
             guard let schema = try module.catalog().datasets[u.dataset] else {
                 return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) has no schema")
             }
-            table = try CSVLoader.load(u.plaintext, schema: schema)
+            let loaded = try CSVLoader.loadReporting(u.plaintext, schema: schema)
+            table = loaded.table
+            if schema.columns.contains(where: { $0.type.isIdentifier }) { summary = Self.summary(loaded.identifiers) }
         } catch let error as CSVError {
             // Row, column and what was expected; CSVError never quotes a field's contents.
             return refusedUpload(u.dataset, .invalidCSV, error.description)
@@ -221,7 +224,17 @@ public final class WorkerRuntime {
         digests[u.dataset] = digest
         let entry = try signedEntry(.uploadAccepted(.init(dataset: u.dataset, provider: decl.provider, ciphertextSHA256: digest,
                                                           rows: UInt64(table.rowCount))))
-        return .uploadAccepted(.init(dataset: u.dataset, rows: UInt64(table.rowCount), digest: digest, entry: entry))
+        return .uploadAccepted(.init(dataset: u.dataset, rows: UInt64(table.rowCount), digest: digest, entry: entry,
+                                     identifiers: summary))
+    }
+
+    /// The engine's report in the worker protocol's form (row numbers and counts, no contents).
+    static func summary(_ report: IdentifierReport) -> IdentifierSummary {
+        IdentifierSummary(unusableRows: UInt64(report.unusableRows), droppedRows: UInt64(report.droppedRows),
+                          rowNumbers: report.rowNumbers.map { UInt64($0) },
+                          problems: report.problems.mapValues { byReason in
+                              Dictionary(uniqueKeysWithValues: byReason.map { ($0.key.rawValue, UInt64($0.value)) })
+                          })
     }
 
     /// The upload rule (``UploadAdmission``) as the worker sees the job: it collects until the

@@ -141,7 +141,8 @@ extension HostServer {
         if let failure { return Self.error(.contentTooLarge, failure, code: "upload-broken") }
         switch outcome {
         case .accepted(let r):
-            return Self.json(UploadReceiptBody(dataset: r.dataset, rows: r.rows, digest: Hex.encode(r.digest), logSize: log.size))
+            return Self.json(UploadReceiptBody(dataset: r.dataset, rows: r.rows, digest: Hex.encode(r.digest), logSize: log.size,
+                                                identifiers: r.identifiers))
         case .refused(let reason, _):
             return Self.error(.unprocessableContent, reason, code: "upload-refused")
         }

@@ -98,6 +98,8 @@ public final class HostService: @unchecked Sendable {
         public let digest: [UInt8]
         /// The worker-signed log entry.
         public let entry: [UInt8]
+        /// The worker's report on unusable identifier fields (datasets with identifier columns).
+        public var identifiers: IdentifierSummary? = nil
     }
 
     /// The outcome of an upload or a query, with the worker-signed entry either way.
@@ -244,7 +246,8 @@ public final class HostService: @unchecked Sendable {
             job.endUpload(dataset)
             switch reply {
             case .uploadAccepted(let accepted):
-                let receipt = UploadReceipt(dataset: dataset, rows: accepted.rows, digest: accepted.digest, entry: accepted.entry)
+                let receipt = UploadReceipt(dataset: dataset, rows: accepted.rows, digest: accepted.digest, entry: accepted.entry,
+                                            identifiers: accepted.identifiers)
                 await job.session.handle(.datasetAccepted(dataset))
                 job.setReceipt(receipt)
                 service.onEvent?(.workerEntry(job: job.id, entry: receipt.entry))

@@ -77,25 +77,60 @@ struct Analyzer {
 
     func joinKey(_ join: SyntaxJoin) throws(AnalysisError) -> JoinKey {
         let joinedIndex = sources.count - 1
-        let left = try resolve(join.left, visible: sources.count)
-        let right = try resolve(join.right, visible: sources.count)
-        for (reference, syntax) in [(left, join.left), (right, join.right)] where !reference.isPrivacyUnit {
-            let unit = sources[reference.source].schema.privacyUnit
-            throw AnalysisError(.invalidJoin, "datasets may only be joined on their privacy-unit columns; \(reference) is not one (the unit of '\(reference.qualifier)' is \(reference.qualifier).\(unit))", at: syntax.location)
+        let first = try identifierMatch(join.left, join.right, position: 0, existingSource: nil)
+        var alternatives: [IdentifierMatch] = []
+        for (offset, pair) in join.alternatives.enumerated() {
+            alternatives.append(try identifierMatch(pair.left, pair.right, position: offset + 1, existingSource: first.existing.source))
         }
-        let joined: ColumnReference
-        let existing: ColumnReference
+        // Both datasets must identify a person by the same kinds of identifier in the same order,
+        // and the condition must list every one: the people the engine resolves are then the same
+        // whichever side is read first, and the rule a reviewer reads is the rule that runs.
+        let existingSchema = sources[first.existing.source].schema
+        let joinedSchema = sources[joinedIndex].schema
+        let expected = zip(existingSchema.unitIdentifiers, joinedSchema.unitIdentifiers).map {
+            "\(first.existing.qualifier).\($0) = \(first.joined.qualifier).\($1)"
+        }.joined(separator: " OR ")
+        let families = { (schema: DatasetSchema) in schema.unitIdentifiers.map { schema.columns[schema.columnIndex(named: $0) ?? 0].type.identifierFamily } }
+        guard families(existingSchema) == families(joinedSchema) else {
+            throw AnalysisError(.invalidJoin, "'\(first.existing.qualifier)' identifies a person by \(existingSchema.unitIdentifiers.joined(separator: ", then ")) but '\(first.joined.qualifier)' by \(joinedSchema.unitIdentifiers.joined(separator: ", then ")); datasets matched on several identifiers must declare the same kinds in the same order (privacy_unit in the module)", at: join.left.location)
+        }
+        guard alternatives.count + 1 == joinedSchema.unitIdentifiers.count else {
+            throw AnalysisError(.invalidJoin, "these datasets identify a person by \(joinedSchema.unitIdentifiers.count) identifier\(joinedSchema.unitIdentifiers.count == 1 ? "" : "s") in priority order; write ON \(expected)", at: join.left.location)
+        }
+        return JoinKey(existing: first.existing, joined: first.joined, alternatives: alternatives)
+    }
+
+    /// One equality of an ON condition: the `position`-th identifier of a person on each side.
+    func identifierMatch(_ leftSyntax: SyntaxColumn, _ rightSyntax: SyntaxColumn, position: Int,
+                         existingSource: Int?) throws(AnalysisError) -> IdentifierMatch {
+        let joinedIndex = sources.count - 1
+        let left = try resolve(leftSyntax, visible: sources.count)
+        let right = try resolve(rightSyntax, visible: sources.count)
+        for (reference, syntax) in [(left, leftSyntax), (right, rightSyntax)] {
+            let schema = sources[reference.source].schema
+            if position == 0, !reference.isPrivacyUnit {
+                throw AnalysisError(.invalidJoin, "datasets may only be joined on their privacy-unit columns; \(reference) is not one (the unit of '\(reference.qualifier)' is \(reference.qualifier).\(schema.privacyUnit))", at: syntax.location)
+            }
+            if position > 0, schema.unitIdentifiers.count <= position || schema.unitIdentifiers[position] != reference.name {
+                let which = schema.unitIdentifiers.count > position ? "\(reference.qualifier).\(schema.unitIdentifiers[position])" : "none"
+                throw AnalysisError(.invalidJoin, "equality \(position + 1) of the ON condition must use identifier \(position + 1) of a person in '\(reference.qualifier)' (privacy_unit order): that is \(which), not \(reference)", at: syntax.location)
+            }
+        }
+        let match: IdentifierMatch
         if right.source == joinedIndex, left.source != joinedIndex {
-            (existing, joined) = (left, right)
+            match = IdentifierMatch(existing: left, joined: right)
         } else if left.source == joinedIndex, right.source != joinedIndex {
-            (existing, joined) = (right, left)
+            match = IdentifierMatch(existing: right, joined: left)
         } else {
-            throw AnalysisError(.invalidJoin, "the ON condition must equate the privacy unit of '\(sources[joinedIndex].qualifier)' with that of an earlier source", at: join.left.location)
+            throw AnalysisError(.invalidJoin, "the ON condition must equate the privacy unit of '\(sources[joinedIndex].qualifier)' with that of an earlier source", at: leftSyntax.location)
         }
-        guard existing.type == joined.type else {
-            throw AnalysisError(.typeMismatch, "cannot join \(existing) (\(existing.type)) with \(joined) (\(joined.type)); privacy-unit columns must have the same type", at: join.left.location)
+        if let existingSource, match.existing.source != existingSource {
+            throw AnalysisError(.invalidJoin, "every equality of one ON condition must match the same two sources", at: leftSyntax.location)
         }
-        return JoinKey(existing: existing, joined: joined)
+        guard match.existing.type.matches(match.joined.type) else {
+            throw AnalysisError(.typeMismatch, "cannot join \(match.existing) (\(match.existing.type)) with \(match.joined) (\(match.joined.type)); privacy-unit columns must have the same type, or be identifiers of one kind (email with sha256_email, phone with sha256_phone)", at: leftSyntax.location)
+        }
+        return match
     }
 
     // MARK: names
@@ -158,7 +193,10 @@ enum UnionCheck {
         func fail(_ detail: String) -> AnalysisError {
             AnalysisError(.unionSchemaMismatch, "'\(other.name)' cannot be combined with '\(first.name)' by UNION ALL: \(detail); UNION ALL needs identical schemas (column names, types, bounds and privacy unit)", at: location)
         }
-        guard first.privacyUnit == other.privacyUnit else {
+        guard first.unitIdentifiers == other.unitIdentifiers else {
+            if first.privacyUnit == other.privacyUnit {
+                throw fail("the identifiers of a person differ: [\(first.unitIdentifiers.joined(separator: ", "))] in '\(first.name)' but [\(other.unitIdentifiers.joined(separator: ", "))] in '\(other.name)'")
+            }
             throw fail("the privacy unit is '\(first.privacyUnit)' in '\(first.name)' but '\(other.privacyUnit)' in '\(other.name)'")
         }
         for column in first.columns {

@@ -49,8 +49,8 @@ extension Analyzer {
         switch operand {
         case .column(let syntax):
             let column = try resolve(syntax)
-            if column.isPrivacyUnit {
-                throw AnalysisError(.privacyUnitExposed, "conditions may not use the privacy unit \(column): filtering on a person's identifier singles them out; remove the condition (datasets are matched on the unit with JOIN ... ON)", at: syntax.location)
+            if column.identifiesPeople {
+                throw AnalysisError(.privacyUnitExposed, "conditions may not use \(column.identityRole) \(column): filtering on a person's identifier singles them out; remove the condition (datasets are matched on the unit with JOIN ... ON)", at: syntax.location)
             }
             return TypedOperand(operand: .column(column), type: column.type, display: "\(column) (\(column.type))", location: syntax.location)
         case .literal(let literal, let location):

@@ -4,8 +4,8 @@ extension Analyzer {
         var result: [ColumnReference] = []
         for syntax in columns {
             let column = try resolve(syntax)
-            if column.isPrivacyUnit {
-                throw AnalysisError(.privacyUnitExposed, "cannot group by the privacy unit \(column): that would release one group per person; group by a column that describes many people", at: syntax.location)
+            if column.identifiesPeople {
+                throw AnalysisError(.privacyUnitExposed, "cannot group by \(column.identityRole) \(column): that would release one group per person; group by a column that describes many people", at: syntax.location)
             }
             if result.contains(column) {
                 throw AnalysisError(.duplicateName, "\(column) appears twice in GROUP BY; list it once", at: syntax.location)
@@ -24,8 +24,8 @@ extension Analyzer {
             switch item.value {
             case .column(let syntax):
                 let column = try resolve(syntax)
-                if column.isPrivacyUnit {
-                    throw AnalysisError(.privacyUnitExposed, "cannot select the privacy unit \(column): results must never identify a person; select group-by columns and aggregates (COUNT(DISTINCT \(column)) counts people)", at: syntax.location)
+                if column.identifiesPeople {
+                    throw AnalysisError(.privacyUnitExposed, "cannot select \(column.identityRole) \(column): results must never identify a person; select group-by columns and aggregates (COUNT(DISTINCT \(column)) counts people)", at: syntax.location)
                 }
                 guard let index = groupBy.firstIndex(of: column) else {
                     throw AnalysisError(.invalidAggregation, "\(column) is neither in GROUP BY nor aggregated; add it to GROUP BY or wrap it in SUM or AVG", at: syntax.location)
@@ -64,8 +64,8 @@ extension Analyzer {
         case .sum, .avg:
             let kind: AggregateSpec.Kind = syntax.kind == .sum ? .sum : .avg
             let function = kind == .sum ? "SUM" : "AVG"
-            if column.isPrivacyUnit {
-                throw AnalysisError(.privacyUnitExposed, "cannot compute \(function) of the privacy unit \(column); aggregate a measured column instead", at: argument.location)
+            if column.identifiesPeople {
+                throw AnalysisError(.privacyUnitExposed, "cannot compute \(function) of \(column.identityRole) \(column); aggregate a measured column instead", at: argument.location)
             }
             guard column.type.isNumeric else {
                 throw AnalysisError(.typeMismatch, "\(function) needs an int or decimal column, but \(column) is \(column.type)", at: argument.location)

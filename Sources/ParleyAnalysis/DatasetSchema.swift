@@ -57,13 +57,25 @@ public struct DatasetSchema: Hashable, Sendable {
     public let provider: String
     /// The columns, in declaration order.
     public let columns: [ColumnSchema]
-    /// The name of the column that identifies a person (the privacy unit).
+    /// The name of the column that identifies a person (the privacy unit): the first of
+    /// ``unitIdentifiers``.
     public let privacyUnit: String
+    /// Every identifier column that identifies a person, in matching priority order: the privacy
+    /// unit first, then the further identifiers a module declared (`privacy_unit = ["email",
+    /// "phone"]`). One element unless the dataset matches on several identifiers.
+    public let unitIdentifiers: [String]
+    /// The default country of national numbers in the dataset's `phone` columns.
+    public let phoneCountry: PhoneCountry?
 
     /// Validates and creates a dataset declaration.
     ///
+    /// - Parameters:
+    ///   - alsoIdentifiedBy: Further identifier columns a person is matched on after the privacy
+    ///     unit, in priority order (see ``unitIdentifiers``).
+    ///   - phoneCountry: Required when a column has type `phone`.
     /// - Throws: ``SchemaError`` naming the dataset and the column at fault.
-    public init(name: String, provider: String, columns: [ColumnSchema], privacyUnit: String) throws(SchemaError) {
+    public init(name: String, provider: String, columns: [ColumnSchema], privacyUnit: String,
+                alsoIdentifiedBy: [String] = [], phoneCountry: PhoneCountry? = nil) throws(SchemaError) {
         guard Identifier.isPlain(name) else {
             throw SchemaError("dataset name '\(name)' must be a plain identifier (letters, digits, _; not starting with a digit; not a keyword)")
         }
@@ -88,8 +100,27 @@ public struct DatasetSchema: Hashable, Sendable {
         guard let unit = columns.first(where: { $0.name == privacyUnit }) else {
             throw SchemaError("dataset '\(name)': privacy unit '\(privacyUnit)' is not one of its columns; declare it as a column")
         }
-        guard unit.type == .text || unit.type == .int else {
-            throw SchemaError("dataset '\(name)': privacy unit '\(privacyUnit)' is \(unit.type); it must be text or int")
+        guard unit.type == .text || unit.type == .int || unit.type.isIdentifier else {
+            throw SchemaError("dataset '\(name)': privacy unit '\(privacyUnit)' is \(unit.type); it must be text, int or an identifier type (email, phone, sha256_email, sha256_phone)")
+        }
+        if !alsoIdentifiedBy.isEmpty, !unit.type.isIdentifier {
+            throw SchemaError("dataset '\(name)': matching on several identifiers needs identifier columns, and privacy unit '\(privacyUnit)' is \(unit.type); declare it as email, phone, sha256_email or sha256_phone")
+        }
+        var identifiers = [privacyUnit]
+        for other in alsoIdentifiedBy {
+            guard let column = columns.first(where: { $0.name == other }) else {
+                throw SchemaError("dataset '\(name)': privacy unit identifier '\(other)' is not one of its columns; declare it as a column")
+            }
+            guard column.type.isIdentifier else {
+                throw SchemaError("dataset '\(name)': privacy unit identifier '\(other)' is \(column.type); only identifier types (email, phone, sha256_email, sha256_phone) can identify a person")
+            }
+            guard !identifiers.contains(other) else {
+                throw SchemaError("dataset '\(name)': privacy unit identifier '\(other)' is listed twice; list each once, in priority order")
+            }
+            identifiers.append(other)
+        }
+        if let phone = columns.first(where: { $0.type == .phone }), phoneCountry == nil {
+            throw SchemaError("dataset '\(name)': column '\(phone.name)' is a phone number, so the dataset needs a default country for national numbers: add phone_country = \"US\" (or another ISO 3166 code: \(PhoneCountry.table.map(\.code).joined(separator: ", ")))")
         }
         guard unit.bounds == nil else {
             throw SchemaError("dataset '\(name)': privacy unit '\(privacyUnit)' cannot have clamping bounds; it is never aggregated")
@@ -98,7 +129,12 @@ public struct DatasetSchema: Hashable, Sendable {
         self.provider = provider
         self.columns = columns
         self.privacyUnit = privacyUnit
+        self.unitIdentifiers = identifiers
+        self.phoneCountry = phoneCountry
     }
+
+    /// Whether the named column is one of the identifiers of a person (``unitIdentifiers``).
+    public func isUnitIdentifier(_ column: String) -> Bool { unitIdentifiers.contains(column) }
 
     /// The index of the column with this exact name, if any.
     public func columnIndex(named name: String) -> Int? {

@@ -29,24 +29,36 @@ extension Parser {
                 throw unsupported("JOIN ... USING is not supported; write ON a.unit = b.unit")
             }
             try expect("ON", " after the joined dataset (ON a.unit = b.unit)")
-            let (left, right) = try parseJoinCondition()
-            joins.append(SyntaxJoin(source: source, left: left, right: right, location: start))
+            let pairs = try parseJoinCondition()
+            joins.append(SyntaxJoin(source: source, left: pairs[0].0, right: pairs[0].1, location: start,
+                                    alternatives: pairs.dropFirst().map { (left: $0.0, right: $0.1) }))
         }
     }
 
-    /// `column = column`, optionally in parentheses.
-    mutating func parseJoinCondition() throws(AnalysisError) -> (SyntaxColumn, SyntaxColumn) {
+    /// Most equalities one ON condition may list (one per identifier of a person).
+    static let maxJoinAlternatives = 4
+
+    /// `column = column [OR column = column ...]`, optionally in parentheses. Equalities after
+    /// the first are further identifiers of a person, in priority order.
+    mutating func parseJoinCondition() throws(AnalysisError) -> [(SyntaxColumn, SyntaxColumn)] {
         let parenthesised = accept(.leftParen)
-        let left = try parseJoinColumn()
-        guard accept(.equal) else {
-            throw AnalysisError(.invalidJoin, "a join condition must be an equality of the two datasets' privacy-unit columns (ON a.unit = b.unit); found \(current.display)", at: current.location)
-        }
-        let right = try parseJoinColumn()
+        var pairs: [(SyntaxColumn, SyntaxColumn)] = []
+        repeat {
+            let start = current.location
+            guard pairs.count < Self.maxJoinAlternatives else {
+                throw AnalysisError(.limitExceeded, "a join condition may list at most \(Self.maxJoinAlternatives) identifier equalities", at: start)
+            }
+            let left = try parseJoinColumn()
+            guard accept(.equal) else {
+                throw AnalysisError(.invalidJoin, "a join condition must be an equality of the two datasets' privacy-unit columns (ON a.unit = b.unit); found \(current.display)", at: current.location)
+            }
+            pairs.append((left, try parseJoinColumn()))
+        } while accept("OR")
         if parenthesised { try expect(.rightParen) }
         if current.isKeyword("AND") || current.isKeyword("OR") {
-            throw AnalysisError(.invalidJoin, "a join condition is exactly one equality of privacy-unit columns; move other conditions to WHERE", at: current.location)
+            throw AnalysisError(.invalidJoin, "a join condition is one equality of privacy-unit columns, or identifier equalities joined by OR; move other conditions to WHERE", at: current.location)
         }
-        return (left, right)
+        return pairs
     }
 
     mutating func parseJoinColumn() throws(AnalysisError) -> SyntaxColumn {

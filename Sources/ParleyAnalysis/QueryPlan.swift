@@ -66,14 +66,47 @@ public struct ColumnReference: Hashable, Sendable, CustomStringConvertible {
 
     /// `qualifier.name`.
     public var description: String { "\(qualifier).\(name)" }
+
+    /// Whether the column identifies a person: the privacy unit, or any identifier-typed column
+    /// (`email`, `phone`, `sha256_email`, `sha256_phone`). Such a column is never selected,
+    /// grouped by, filtered on or aggregated; it only matches datasets.
+    public var identifiesPeople: Bool { isPrivacyUnit || type.isIdentifier }
+
+    /// How messages name a column that identifies people.
+    var identityRole: String { isPrivacyUnit ? "the privacy unit" : "the \(type) identifier" }
 }
 
 /// `joins[i]`: the privacy-unit column of `sources[i + 1]` equals that of an earlier source.
+///
+/// For datasets that identify a person by several identifier columns (`privacy_unit = ["email",
+/// "phone"]`), ``alternatives`` holds the further equalities in priority order; the engine
+/// resolves people by them (see docs/privacy.md, "Matching on several identifiers").
 public struct JoinKey: Hashable, Sendable {
     /// The privacy-unit column of an earlier source.
     public let existing: ColumnReference
     /// The privacy-unit column of the source being joined.
     public let joined: ColumnReference
+    /// Further identifier equalities after the first, in priority order.
+    public let alternatives: [IdentifierMatch]
+
+    init(existing: ColumnReference, joined: ColumnReference, alternatives: [IdentifierMatch] = []) {
+        self.existing = existing
+        self.joined = joined
+        self.alternatives = alternatives
+    }
+
+    /// Every equality, the privacy units first.
+    public var matches: [IdentifierMatch] { [IdentifierMatch(existing: existing, joined: joined)] + alternatives }
+}
+
+/// One identifier equality of a join: a column of an earlier source and one of the joined source.
+public struct IdentifierMatch: Hashable, Sendable, CustomStringConvertible {
+    /// The earlier source's column.
+    public let existing: ColumnReference
+    /// The joined source's column.
+    public let joined: ColumnReference
+    /// `e.email = p.email`.
+    public var description: String { "\(existing) = \(joined)" }
 }
 
 /// Comparison operators of WHERE conditions.

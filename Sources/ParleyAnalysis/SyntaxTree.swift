@@ -58,6 +58,9 @@ struct SyntaxJoin: Sendable {
     var left: SyntaxColumn
     var right: SyntaxColumn
     var location: SourceLocation
+    /// Further equalities after `OR`, in written (priority) order: `ON a.email = b.email OR
+    /// a.phone = b.phone` has one. Only for datasets that identify a person by several columns.
+    var alternatives: [(left: SyntaxColumn, right: SyntaxColumn)] = []
 }
 
 /// A literal as written; numbers keep their text (with a leading `-` if negated).

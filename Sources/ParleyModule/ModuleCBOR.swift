@@ -18,11 +18,16 @@ extension ModuleDefinition {
         for (n, d) in self.datasets {
             var bounds: [String: CBOR] = [:]
             for (c, b) in d.bounds { bounds[c] = .array([.text(b.lower), .text(b.upper)]) }
-            datasets[n] = .textMap([
-                "provider": .text(d.provider), "privacy_unit": .text(d.privacyUnit),
+            // One identifier is written as text, several as an array, and `phone_country` only
+            // when declared: modules that use neither keep the measurement they always had.
+            var dataset: [String: CBOR] = [
+                "provider": .text(d.provider),
+                "privacy_unit": d.alsoIdentifiedBy.isEmpty ? .text(d.privacyUnit) : .array(([d.privacyUnit] + d.alsoIdentifiedBy).map { .text($0) }),
                 "columns": .array(d.columns.map { .array([.text($0.name), .text($0.type.rawValue)]) }),
                 "bounds": .textMap(bounds),
-            ])
+            ]
+            if let country = d.phoneCountry { dataset["phone_country"] = .text(country) }
+            datasets[n] = .textMap(dataset)
         }
         var policy: [String: CBOR] = [
             "min_group_size": .unsigned(UInt64(self.policy.minGroupSize)),
@@ -92,9 +97,20 @@ extension ModuleDefinition {
                 guard pair.count == 2 else { throw ParleyError(.malformed, "dataset \(n) bounds of \(c) must be [lower, upper]") }
                 bounds[c] = (try pair[0].textValue("lower"), try pair[1].textValue("upper"))
             }
+            let unitValue = try d.required("privacy_unit", in: "dataset \(n)")
+            var identifiers: [String]
+            if case .array = unitValue {
+                identifiers = try unitValue.arrayValue("privacy_unit").map { try $0.textValue("privacy_unit identifier") }
+                guard identifiers.count >= 2, identifiers.count <= Self.maxUnitIdentifiers else {
+                    throw ParleyError(.malformed, "dataset \(n): privacy_unit lists \(identifiers.count) identifiers; an array needs 2 to \(Self.maxUnitIdentifiers)")
+                }
+            } else {
+                identifiers = [try unitValue.textValue("privacy_unit")]
+            }
             datasets[n] = DatasetDeclaration(provider: try d.required("provider", in: "dataset \(n)").textValue("provider"),
-                                             privacyUnit: try d.required("privacy_unit", in: "dataset \(n)").textValue("privacy_unit"),
-                                             columns: columns, bounds: bounds)
+                                             privacyUnit: identifiers.removeFirst(),
+                                             columns: columns, bounds: bounds, alsoIdentifiedBy: identifiers,
+                                             phoneCountry: try d["phone_country"].map { try $0.textValue("phone_country") })
         }
         self.datasets = datasets
         let p = try m.required("policy", in: "module").textKeyedMap("policy")

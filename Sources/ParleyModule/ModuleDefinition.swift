@@ -31,9 +31,15 @@ public struct ModuleDefinition: Sendable {
         public var columns: [(name: String, type: ColumnType)]
         /// Column name -> [lower, upper] as written (integers, or decimals for `decimal` columns).
         public var bounds: [String: (lower: String, upper: String)]
+        /// Further identifier columns a person is matched on after `privacyUnit`, in priority
+        /// order (`privacy_unit = ["email", "phone"]` declares `email` then `["phone"]`).
+        public var alsoIdentifiedBy: [String] = []
+        /// ISO 3166 code of the default country of national phone numbers (`phone_country`).
+        public var phoneCountry: String? = nil
 
         public static func == (a: Self, b: Self) -> Bool {
-            a.provider == b.provider && a.privacyUnit == b.privacyUnit && a.columns.map(\.name) == b.columns.map(\.name)
+            a.alsoIdentifiedBy == b.alsoIdentifiedBy && a.phoneCountry == b.phoneCountry
+                && a.provider == b.provider && a.privacyUnit == b.privacyUnit && a.columns.map(\.name) == b.columns.map(\.name)
                 && a.columns.map(\.type) == b.columns.map(\.type) && a.bounds.mapValues { [$0.lower, $0.upper] } == b.bounds.mapValues { [$0.lower, $0.upper] }
         }
     }
@@ -79,6 +85,9 @@ public struct ModuleDefinition: Sendable {
     /// Most keys a query's declared domain may have (the cross product of its columns' values).
     public static let maxDeclaredKeys = 10_000
 
+    /// Most identifier columns one dataset may match a person on.
+    public static let maxUnitIdentifiers = 4
+
     // MARK: Derived values
 
     /// The egress gate's policy. - Throws: if the declared numbers are invalid.
@@ -106,7 +115,17 @@ public struct ModuleDefinition: Sendable {
                 }
                 cols.append(ColumnSchema(name: col, type: type, bounds: bounds))
             }
-            do { schemas.append(try DatasetSchema(name: name, provider: d.provider, columns: cols, privacyUnit: d.privacyUnit)) } catch {
+            var country: PhoneCountry?
+            if let code = d.phoneCountry {
+                guard let known = PhoneCountry(code: code) else {
+                    throw ParleyError(.malformed, "dataset \(name): phone_country \(code) is not one Parley knows; use one of \(PhoneCountry.table.map(\.code).joined(separator: ", "))")
+                }
+                country = known
+            }
+            do {
+                schemas.append(try DatasetSchema(name: name, provider: d.provider, columns: cols, privacyUnit: d.privacyUnit,
+                                                 alsoIdentifiedBy: d.alsoIdentifiedBy, phoneCountry: country))
+            } catch {
                 throw ParleyError(.malformed, error.reason)
             }
         }
@@ -184,6 +203,8 @@ public struct ModuleDefinition: Sendable {
         case .int: return Int64(text).map { String($0) }
         case .decimal: return DecimalValue(parsing: Substring(text))?.description
         case .date: return DateValue(parsing: Substring(text))?.description
+        // Identifier columns are never grouped by, so they have no declared keys.
+        case .email, .phone, .sha256Email, .sha256Phone: return nil
         }
     }
 

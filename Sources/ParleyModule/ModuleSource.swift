@@ -52,18 +52,31 @@ extension ModuleDefinition {
         var datasets: [String: DatasetDeclaration] = [:]
         for (dname, dt) in try datasetsTable.childTables() {
             guard identifier(dname) else { throw datasetsTable.error("dataset name \"\(dname)\" must be letters, digits, '-' or '_'", at: dname) }
-            try dt.rejectUnknownKeys(allowed: ["provider", "privacy_unit", "columns", "bounds"])
+            try dt.rejectUnknownKeys(allowed: ["provider", "privacy_unit", "columns", "bounds", "phone_country"])
             let provider = try dt.requiredString("provider", mustBe: "one of the declared parties (\(parties.keys.sorted().joined(separator: ", ")))") { parties[$0] != nil }
             let colsTable = try dt.requiredTable("columns")
             var columns: [(name: String, type: ColumnType)] = []
             for e in colsTable.entries {
                 guard let typeName = e.value.stringValue, let type = ColumnType(rawValue: typeName) else {
-                    throw colsTable.error("column \"\(e.key)\" must have type \"text\", \"int\", \"decimal\" or \"date\"", at: e.key)
+                    throw colsTable.error("column \"\(e.key)\" must have type \"text\", \"int\", \"decimal\", \"date\", or an identifier type: \"email\", \"phone\", \"sha256_email\", \"sha256_phone\"", at: e.key)
                 }
                 columns.append((e.key, type))
             }
             guard !columns.isEmpty else { throw dt.error("columns is empty: declare every column of the CSV with its type", at: "columns") }
-            let unit = try dt.requiredString("privacy_unit", mustBe: "the name of one of the dataset's columns (the column that identifies a person)") { u in columns.contains { $0.name == u } }
+            let unitMustBe = "the name of one of the dataset's columns (the column that identifies a person), or an array of identifier columns in matching priority order"
+            var identifiers: [String]
+            if dt["privacy_unit"]?.arrayValue != nil {
+                identifiers = try dt.requiredStringArray("privacy_unit", mustBe: unitMustBe) { u in columns.contains { $0.name == u } }
+                guard (2...ModuleDefinition.maxUnitIdentifiers).contains(identifiers.count) else {
+                    throw dt.error("privacy_unit lists \(identifiers.count) columns; list 2 to \(ModuleDefinition.maxUnitIdentifiers) identifier columns in priority order, or name one column", at: "privacy_unit")
+                }
+            } else {
+                identifiers = [try dt.requiredString("privacy_unit", mustBe: unitMustBe) { u in columns.contains { $0.name == u } }]
+            }
+            let unit = identifiers.removeFirst()
+            let phoneCountry = try dt.optionalString("phone_country", mustBe: "an ISO 3166 country code Parley knows (\(PhoneCountry.table.map(\.code).joined(separator: ", ")))") {
+                PhoneCountry(code: $0) != nil
+            }
             var bounds: [String: (lower: String, upper: String)] = [:]
             if let bt = try dt.optionalTable("bounds") {
                 for e in bt.entries {
@@ -87,7 +100,8 @@ extension ModuleDefinition {
                     bounds[e.key] = (lo, hi)
                 }
             }
-            datasets[dname] = DatasetDeclaration(provider: provider, privacyUnit: unit, columns: columns, bounds: bounds)
+            datasets[dname] = DatasetDeclaration(provider: provider, privacyUnit: unit, columns: columns, bounds: bounds,
+                                                 alsoIdentifiedBy: identifiers, phoneCountry: phoneCountry?.uppercased())
         }
         guard !datasets.isEmpty else { throw t.error("[datasets] is empty: declare at least one dataset", at: "datasets") }
 

@@ -78,7 +78,9 @@ struct ModuleCommand: ParsableCommand {
 struct ModuleReport {
     struct Query { let name: String; let sql: String; let receivers: [String]; let epsilon: String; let delta: String
                     let mechanism: String; let thresholdDelta: Double; let outputs: [String]
-                    let partitions: PartitionSelection; let weaknesses: [String] }
+                    let partitions: PartitionSelection; let weaknesses: [String]
+                    /// The identifier equalities of each multi-identifier join, in priority order.
+                    var matching: [[String]] = [] }
     let sealed: SealedModule
     let queries: [Query]
 
@@ -98,7 +100,8 @@ struct ModuleReport {
             return Query(name: name, sql: q.sql.trimmingCharacters(in: .whitespacesAndNewlines), receivers: q.receivers,
                          epsilon: cost.epsilon.description, delta: cost.delta.description, mechanism: cost.mechanism.rawValue,
                          thresholdDelta: cost.partitionSelectionDelta, outputs: outputs,
-                         partitions: cost.partitions, weaknesses: cost.weaknesses(under: policy))
+                         partitions: cost.partitions, weaknesses: cost.weaknesses(under: policy),
+                         matching: plan.joins.filter { !$0.alternatives.isEmpty }.map { $0.matches.map(\.description) })
         }
     }
 
@@ -114,10 +117,17 @@ struct ModuleReport {
         }
         out += ["", "datasets"]
         for (n, ds) in d.datasets.sorted(by: { $0.key < $1.key }) {
-            out.append("  \(n) (provided by \(ds.provider); privacy unit \(ds.privacyUnit))")
+            let identifiers = [ds.privacyUnit] + ds.alsoIdentifiedBy
+            let unit = identifiers.count == 1 ? "privacy unit \(ds.privacyUnit)"
+                : "a person is matched by \(identifiers.joined(separator: ", then ")) (one privacy unit across identifiers)"
+            out.append("  \(n) (provided by \(ds.provider); \(unit)\(ds.phoneCountry.map { "; national phone numbers are in \($0)" } ?? ""))")
             for c in ds.columns {
                 let b = ds.bounds[c.name].map { "  clamped to [\($0.lower), \($0.upper)]" } ?? ""
-                out.append("    \(c.name): \(c.type)\(c.name == ds.privacyUnit ? "  (privacy unit: never output)" : "")\(b)")
+                let role = c.name == ds.privacyUnit ? "  (privacy unit: never output)"
+                    : identifiers.contains(c.name) ? "  (identifies a person: never output)"
+                    : c.type.isIdentifier ? "  (identifier: never output)" : ""
+                let normalised = c.type.isIdentifier ? "; normalised and SHA-256 hashed inside the worker" : ""
+                out.append("    \(c.name): \(c.type)\(role)\(normalised)\(b)")
             }
         }
         let p = d.policy
@@ -134,6 +144,9 @@ struct ModuleReport {
             if case .declared(let keys) = q.partitions {
                 let shown = keys.prefix(5).map { "(" + $0.joined(separator: ", ") + ")" }.joined(separator: " ")
                 out.append("    declared keys: \(shown)\(keys.count > 5 ? " … \(keys.count - 5) more" : "")")
+            }
+            for rule in q.matching {
+                out.append("    matching: \(rule.joined(separator: ", else ")) (each person counted once; see docs/privacy.md)")
             }
             for weakness in q.weaknesses { out.append("    WEAK: \(weakness)") }
             for line in q.sql.split(separator: "\n") { out.append("    | \(line)") }
@@ -153,7 +166,12 @@ struct ModuleReport {
         struct Column: Encodable { let name: String; let type: String }
         struct Dataset: Encodable {
             let provider: String; let privacyUnit: String; let columns: [Column]; let bounds: [String: [String]]
-            enum CodingKeys: String, CodingKey { case provider, columns, bounds, privacyUnit = "privacy_unit" }
+            /// Only for datasets matched on several identifiers, and only with a phone column.
+            var identifiedBy: [String]? = nil
+            var phoneCountry: String? = nil
+            enum CodingKeys: String, CodingKey {
+                case provider, columns, bounds, privacyUnit = "privacy_unit", identifiedBy = "identified_by", phoneCountry = "phone_country"
+            }
         }
         struct Policy: Encodable {
             let minGroupSize: Int; let epsilonPerQuery: String; let budgetEpsilon: String
@@ -194,7 +212,11 @@ struct ModuleReport {
                 try c.encode(weak, forKey: .weak)
             }
         }
-        struct Query: Encodable { let sql: String; let receivers: [String]; let outputs: [String]; let cost: Cost }
+        struct Query: Encodable {
+            let sql: String; let receivers: [String]; let outputs: [String]; let cost: Cost
+            /// Only for queries that match on several identifiers: each join's equalities in priority order.
+            var matching: [[String]]? = nil
+        }
 
         let name: String, version: String, measurement: String, signer: String
         let ledger: Ledger
@@ -211,7 +233,9 @@ struct ModuleReport {
             datasets = d.datasets.mapValues { ds in
                 Dataset(provider: ds.provider, privacyUnit: ds.privacyUnit,
                         columns: ds.columns.map { Column(name: $0.name, type: $0.type.rawValue) },
-                        bounds: ds.bounds.mapValues { [$0.lower, $0.upper] })
+                        bounds: ds.bounds.mapValues { [$0.lower, $0.upper] },
+                        identifiedBy: ds.alsoIdentifiedBy.isEmpty ? nil : [ds.privacyUnit] + ds.alsoIdentifiedBy,
+                        phoneCountry: ds.phoneCountry)
             }
             let p = d.policy
             policy = Policy(minGroupSize: p.minGroupSize, epsilonPerQuery: p.epsilonPerQuery, budgetEpsilon: p.budgetEpsilon, delta: Nullable(p.delta),
@@ -219,7 +243,8 @@ struct ModuleReport {
             queries = Dictionary(uniqueKeysWithValues: r.queries.map { q in
                 (q.name, Query(sql: q.sql, receivers: q.receivers, outputs: q.outputs,
                                cost: Cost(epsilon: q.epsilon, delta: q.delta, mechanism: q.mechanism, thresholdDelta: q.thresholdDelta,
-                                          partitions: Partitions(q.partitions), weak: q.weaknesses)))
+                                          partitions: Partitions(q.partitions), weak: q.weaknesses),
+                               matching: q.matching.isEmpty ? nil : q.matching))
             })
         }
     }

@@ -39,7 +39,29 @@ struct UploadCommand: AsyncParsableCommand {
             if !quiet { FileHandle.standardError.write(Data("worker verified: \(worker.tier) quote\n".utf8)) }
             let receipt = try await ClientOps.upload(http, job: job, dataset: dataset, file: file, key: key, worker: worker, progress: !quiet, log: log)
             print("accepted \(dataset): \(receipt.receipt.rows) rows; dataset digest \(receipt.receipt.digest); logged as entry \(receipt.logIndex.map(String.init) ?? "?"), receipt kept in \(log.directory)/receipts")
+            if let identifiers = receipt.receipt.identifiers, identifiers.unusableRows > 0 {
+                print(Self.describe(identifiers))
+            }
         } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }
+    }
+}
+
+extension UploadCommand {
+    /// The worker's report on unusable identifiers, for the provider: counts per column and
+    /// reason, and the first rows (numbered as a spreadsheet shows them), never the contents.
+    static func describe(_ s: IdentifierSummary) -> String {
+        let columns = s.problems.keys.sorted().map { column in
+            let reasons = (s.problems[column] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.replacingOccurrences(of: "_", with: " "))" }
+            return "\(column): \(reasons.joined(separator: ", "))"
+        }
+        let shown = s.rowNumbers.prefix(20).map(String.init).joined(separator: ", ")
+        let more = s.unusableRows > 20 ? " (the first 20 of \(s.unusableRows))" : ""
+        return """
+            note: \(s.unusableRows) rows have identifiers the worker could not use and never match on them; \
+            \(s.droppedRows) of them had no usable identifier at all and were left out.
+              \(columns.joined(separator: "; "))
+              rows: \(shown)\(more)
+            """
     }
 }
 

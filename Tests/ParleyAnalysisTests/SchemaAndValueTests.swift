@@ -23,7 +23,7 @@ final class SchemaAndValueTests: XCTestCase {
         refusedSchema([id, ColumnSchema(name: "t", type: .text, bounds: ClampBounds(lower: 0, upper: 1))], mentions: "only apply")
         refusedSchema([id, ColumnSchema(name: "n", type: .int, bounds: ClampBounds(lower: 5, upper: 1))], mentions: "swap")
         refusedSchema([id], unit: "who", mentions: "not one of its columns")
-        refusedSchema([ColumnSchema(name: "id", type: .date)], mentions: "text or int")
+        refusedSchema([ColumnSchema(name: "id", type: .date)], mentions: "text, int or an identifier type")
         refusedSchema([ColumnSchema(name: "id", type: .int, bounds: ClampBounds(lower: 0, upper: 1))], mentions: "cannot have clamping bounds")
     }
 

@@ -42,6 +42,7 @@ final class ExampleQueriesMatchSQLiteTests: ModuleFixtureCase {
                     let hi = d.bounds[c.name].map { Int(Double($0.upper)!) } ?? 100
                     return "\(rng.next(hi)).\(String(format: "%02d", rng.next(100)))"
                 case .date: return "2024-0\(1 + rng.next(9))-1\(rng.next(10))"
+                case .email, .phone, .sha256Email, .sha256Phone: return units[r]
                 }
             }.joined(separator: ","))
         }
@@ -53,8 +54,11 @@ final class ExampleQueriesMatchSQLiteTests: ModuleFixtureCase {
         guard FileManager.default.isExecutableFile(atPath: sqlite) else { return XCTFail("sqlite3 is not installed: run Scripts/setup.sh") }
         var rng = SplitMix(state: 2026)
         var compared = 0
+        // Modules with identifier columns are left out: SQLite neither normalises nor hashes, and
+        // their person matching is checked by IdentifierColumnTests and ThreePartyCLITests.
         for example in Self.examples {
             let module = try load(example)
+            if module.datasets.values.contains(where: { $0.columns.contains { $0.type.isIdentifier } }) { continue }
             var tables: [String: Table] = [:]
             var script = ""
             let catalog = try module.catalog()

@@ -5,8 +5,8 @@ import XCTest
 
 /// A temporary folder holding the shipped example modules and fresh party keys.
 class ModuleFixtureCase: XCTestCase {
-    static let examples = ["campaign-lift", "hospital-outcomes", "bank-flags"]
-    static let parties = ["brand", "retailer", "north", "south", "registry", "bank_a", "bank_b"]
+    static let examples = ["campaign-lift", "hospital-outcomes", "bank-flags", "aml-overlap"]
+    static let parties = ["brand", "retailer", "north", "south", "registry", "bank_a", "bank_b", "bank_c"]
 
     /// The examples folder (Enclave/Modules), found from this file's path.
     static var examplesDirectory: URL {

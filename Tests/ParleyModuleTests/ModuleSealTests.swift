@@ -62,7 +62,7 @@ final class ModuleSealTests: ModuleFixtureCase {
             ({ $0.replacingOccurrences(of: "receivers = [\"brand\"]\nsql = \"\"\"\nSELECT e.campaign, COUNT(DISTINCT e.email_hash) AS exposed", with: "receivers = []\nsql = \"\"\"\nSELECT e.campaign, COUNT(DISTINCT e.email_hash) AS exposed") }, "receivers is empty"),
             ({ $0.replacingOccurrences(of: "receivers = [\"brand\", \"retailer\"]", with: "receivers = [\"brand\", \"auditor\"]") }, "must be declared parties"),
             ({ $0.replacingOccurrences(of: "privacy_unit = \"email_hash\"\ncolumns = { email_hash = \"text\", amount", with: "privacy_unit = \"email\"\ncolumns = { email_hash = \"text\", amount") }, "the name of one of the dataset's columns"),
-            ({ $0.replacingOccurrences(of: "region = \"int\"", with: "region = \"float\"") }, "must have type \"text\", \"int\", \"decimal\" or \"date\""),
+            ({ $0.replacingOccurrences(of: "region = \"int\"", with: "region = \"float\"") }, "must have type \"text\", \"int\", \"decimal\", \"date\", or an identifier type"),
             ({ $0 + "\n[extras]\nx = 1\n" }, "unknown key \"extras\""),
         ]
         for (edit, expected) in cases {

@@ -188,6 +188,64 @@ public struct StoredJobStatus: Codable, Sendable, Equatable {
     }
 }
 
+/// What the worker reports to a provider about the identifier columns of its upload: rows whose
+/// identifier fields it could not use (numbered as CSV errors number rows: the header is row
+/// 1), and why, per column. Never a field's contents. Only for datasets with identifier columns.
+public struct IdentifierSummary: Codable, Sendable, Equatable {
+    /// Most row numbers listed (the counts are complete).
+    public static let maxListedRows = 1000
+    /// Most columns and reasons a summary may name (a module declares far fewer).
+    public static let maxColumns = 64
+
+    /// Rows with at least one unusable identifier field.
+    public var unusableRows: UInt64
+    /// Of those, rows with no usable identifier of a person: never matched, not kept.
+    public var droppedRows: UInt64
+    /// The first ``maxListedRows`` unusable rows, ascending.
+    public var rowNumbers: [UInt64]
+    /// Column -> reason (`empty`, `not_an_email`, `not_a_phone_number`, `not_sha256_hex`) -> fields.
+    public var problems: [String: [String: UInt64]]
+
+    public init(unusableRows: UInt64, droppedRows: UInt64, rowNumbers: [UInt64], problems: [String: [String: UInt64]]) {
+        self.unusableRows = unusableRows; self.droppedRows = droppedRows; self.rowNumbers = rowNumbers; self.problems = problems
+    }
+    enum CodingKeys: String, CodingKey {
+        case unusableRows = "unusable_rows", droppedRows = "dropped_rows", rowNumbers = "row_numbers", problems
+    }
+
+    /// The summary as the worker protocol carries it.
+    public var cbor: CBOR {
+        .textMap(["unusable_rows": .unsigned(unusableRows), "dropped_rows": .unsigned(droppedRows),
+                  "row_numbers": .array(rowNumbers.map { .unsigned($0) }),
+                  "problems": .textMap(problems.mapValues { .textMap($0.mapValues { .unsigned($0) }) })])
+    }
+
+    /// Parses the worker protocol's form, with every count capped. - Throws: if malformed.
+    public init(cbor: CBOR) throws {
+        let m = try cbor.textKeyedMap("identifier summary")
+        guard Set(m.keys) == ["unusable_rows", "dropped_rows", "row_numbers", "problems"] else {
+            throw ParleyError(.malformed, "identifier summary must have exactly unusable_rows, dropped_rows, row_numbers, problems")
+        }
+        func field(_ key: String) -> CBOR { m[key] ?? .null }
+        unusableRows = try field("unusable_rows").unsignedValue("unusable_rows")
+        droppedRows = try field("dropped_rows").unsignedValue("dropped_rows")
+        let rows = try field("row_numbers").arrayValue("row_numbers")
+        guard rows.count <= Self.maxListedRows, droppedRows <= unusableRows, UInt64(rows.count) <= unusableRows else {
+            throw ParleyError(.malformed, "identifier summary lists more rows than it counts, or more than \(Self.maxListedRows)")
+        }
+        rowNumbers = try rows.map { try $0.unsignedValue("row number") }
+        let columns = try field("problems").textKeyedMap("problems")
+        guard columns.count <= Self.maxColumns else { throw ParleyError(.malformed, "identifier summary names too many columns") }
+        var problems: [String: [String: UInt64]] = [:]
+        for (column, reasons) in columns {
+            let byReason = try reasons.textKeyedMap("problems of \(column)")
+            guard byReason.count <= Self.maxColumns else { throw ParleyError(.malformed, "identifier summary names too many reasons") }
+            problems[column] = try byReason.mapValues { try $0.unsignedValue("problem count") }
+        }
+        self.problems = problems
+    }
+}
+
 /// `PUT /v1/jobs/{job}/datasets/{dataset}` answer: the worker's receipt.
 public struct UploadReceiptBody: Codable, Sendable, Equatable {
     public var dataset: String
@@ -196,11 +254,14 @@ public struct UploadReceiptBody: Codable, Sendable, Equatable {
     public var digest: String
     /// The log's size right after the worker's `upload-accepted` entry.
     public var logSize: UInt64
-    public init(dataset: String, rows: UInt64, digest: String, logSize: UInt64) {
-        self.dataset = dataset; self.rows = rows; self.digest = digest; self.logSize = logSize
+    /// Unusable identifier fields, for a dataset with identifier columns (else absent). The
+    /// worker's signed entry carries `rows`; this part is the worker's report relayed by the host.
+    public var identifiers: IdentifierSummary?
+    public init(dataset: String, rows: UInt64, digest: String, logSize: UInt64, identifiers: IdentifierSummary? = nil) {
+        self.dataset = dataset; self.rows = rows; self.digest = digest; self.logSize = logSize; self.identifiers = identifiers
     }
     enum CodingKeys: String, CodingKey {
-        case dataset, rows, digest
+        case dataset, rows, digest, identifiers
         case logSize = "log_size"
     }
 }

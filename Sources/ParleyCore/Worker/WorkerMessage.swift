@@ -109,12 +109,15 @@ public enum WorkerMessage: Sendable, Equatable {
         public var digest: [UInt8]
         /// The worker-signed `upload-accepted` entry.
         public var entry: [UInt8]
+        /// Unusable identifier fields, for a dataset with identifier columns (CBOR null otherwise).
+        public var identifiers: IdentifierSummary?
 
-        public init(dataset: String, rows: UInt64, digest: [UInt8], entry: [UInt8]) {
+        public init(dataset: String, rows: UInt64, digest: [UInt8], entry: [UInt8], identifiers: IdentifierSummary? = nil) {
             self.dataset = dataset
             self.rows = rows
             self.digest = digest
             self.entry = entry
+            self.identifiers = identifiers
         }
     }
 
@@ -187,7 +190,7 @@ public enum WorkerMessage: Sendable, Equatable {
             case .query: return ["query", "receiver", "nonce", "signature"]
             case .stop, .close: return []
             case .ready: return ["public_key", "signing_key", "debug", "sandbox", "ledger", "ledger_counted"]
-            case .uploadAccepted: return ["dataset", "rows", "digest", "entry"]
+            case .uploadAccepted: return ["dataset", "rows", "digest", "entry", "identifiers"]
             case .uploadRefused: return ["dataset", "code", "reason"]
             case .result: return ["query", "sealed", "entry"]
             case .queryRefused: return ["query", "code", "reason", "entry"]
@@ -238,7 +241,8 @@ public enum WorkerMessage: Sendable, Equatable {
                     "sandbox": .textMap(r.sandbox.mapValues { .text($0) }), "ledger": r.ledger?.cbor ?? .null,
                     "ledger_counted": .bytes(LedgerClaim.pack(r.ledgerCounted))]
         case .uploadAccepted(let a):
-            return ["dataset": .text(a.dataset), "rows": .unsigned(a.rows), "digest": .bytes(a.digest), "entry": .bytes(a.entry)]
+            return ["dataset": .text(a.dataset), "rows": .unsigned(a.rows), "digest": .bytes(a.digest), "entry": .bytes(a.entry),
+                    "identifiers": a.identifiers?.cbor ?? .null]
         case .uploadRefused(let r): return ["dataset": .text(r.dataset), "code": .text(r.code.rawValue), "reason": .text(r.reason)]
         case .result(let r): return ["query": .text(r.query), "sealed": .bytes(r.sealed), "entry": .bytes(r.entry)]
         case .queryRefused(let r):
@@ -298,8 +302,10 @@ public enum WorkerMessage: Sendable, Equatable {
             self = .ready(Ready(publicKey: try f.bytes("public_key"), signingKey: try f.bytes("signing_key"), debug: try f.bool("debug"),
                                 sandbox: sandbox, ledger: claim, ledgerCounted: counted))
         case .uploadAccepted:
+            let identifiers = f.raw("identifiers")
             self = .uploadAccepted(UploadAccepted(dataset: try f.text("dataset"), rows: try f.unsigned("rows"),
-                                                  digest: try f.bytes("digest"), entry: try f.bytes("entry")))
+                                                  digest: try f.bytes("digest"), entry: try f.bytes("entry"),
+                                                  identifiers: identifiers == .null ? nil : try IdentifierSummary(cbor: identifiers)))
         case .uploadRefused:
             self = .uploadRefused(UploadRefused(dataset: try f.text("dataset"), code: try f.code("code"), reason: try f.text("reason")))
         case .result: self = .result(Result(query: try f.text("query"), sealed: try f.bytes("sealed"), entry: try f.bytes("entry")))

@@ -92,11 +92,14 @@ public enum ClientOps {
     /// - Parameter log: the client's memory of the host's log; when given, the log must extend what
     ///   the client saw, and the worker's `release` entry for this very result (by its SHA-256) must
     ///   be in it: a result the host did not account for is refused (and its receipt kept otherwise).
+    /// - Parameter parameters: values for the query's `@parameters` (name -> text); they are
+    ///   signed with the request, and the release entry checked below must carry them.
     public static func runQuery(_ http: HTTP, job: String, query: String, receiver: String, key: PartyPrivateKey,
-                         worker: AttestationResult, log: LogFollower? = nil) async throws -> ResultDocument {
+                         worker: AttestationResult, log: LogFollower? = nil, parameters: [String: String] = [:]) async throws -> ResultDocument {
         try await log?.follow()
-        let request = try PartyClient.queryRequest(job: job, query: query, receiver: receiver, key: key)
-        let body = APIJSON.encode(QueryRequestBody(receiver: receiver, nonce: request.nonce, signature: request.signature))
+        let request = try PartyClient.queryRequest(job: job, query: query, receiver: receiver, key: key, parameters: parameters)
+        let body = APIJSON.encode(QueryRequestBody(receiver: receiver, nonce: request.nonce, signature: request.signature,
+                                                   parameters: parameters))
         let r = try await http.request("POST", "/v1/jobs/\(job)/queries/\(query)", body: body, headers: ["Content-Type": "application/json"])
         guard r.status == 200 else { throw ParleyError(.verificationFailed, "query refused (\(r.status)): \(r.errorMessage)") }
         let opened: PartyClient.OpenedResult
@@ -107,7 +110,9 @@ public enum ClientOps {
         }
         if let log {
             _ = try await log.receipt(job: job, signingKey: worker.claims.signingKey, what: "the release of your result of \(query)") { kind in
-                if case .release(let rel) = kind { return rel.query == query && rel.receiver == receiver && rel.resultSHA256 == opened.signedSHA256 }
+                if case .release(let rel) = kind {
+                    return rel.query == query && rel.receiver == receiver && rel.resultSHA256 == opened.signedSHA256 && rel.parameters == parameters
+                }
                 return false
             }
         }

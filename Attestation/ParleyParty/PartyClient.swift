@@ -65,10 +65,11 @@ public enum PartyClient {
         public let signature: [UInt8]
     }
 
-    public static func queryRequest(job: String, query: String, receiver: String, key: PartyPrivateKey) throws -> QueryRequest {
+    public static func queryRequest(job: String, query: String, receiver: String, key: PartyPrivateKey,
+                                    parameters: [String: String] = [:]) throws -> QueryRequest {
         let nonce = Nonce.random().bytes
         return QueryRequest(nonce: nonce, signature: try DataPlane.sign(
-            DataPlane.queryRequestMessage(job: job, query: query, receiver: receiver, nonce: nonce), with: key.signing))
+            DataPlane.queryRequestMessage(job: job, query: query, receiver: receiver, nonce: nonce, parameters: parameters), with: key.signing))
     }
 
     /// Why a result was refused.

@@ -95,6 +95,8 @@ indirect enum BoundPredicate {
     static func numeric(_ operand: FilterOperand, _ domain: ComparisonDomain, _ tables: [Table]) -> NumericOperand {
         switch operand {
         case .literal(let value): return .constant(storage(value))
+        // Unreachable: QueryEngine.run refuses a plan with unbound parameters.
+        case .parameter: return .constant(0)
         case .column(let column):
             let scale = (domain == .decimal && column.type == .int) ? DecimalValue.unit : 1
             return .column(source: column.source, column: columnIndex(column, tables), scale: scale)

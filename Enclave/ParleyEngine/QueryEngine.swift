@@ -42,6 +42,9 @@ public struct QueryEngine: Sendable {
         guard bounds.maxGroupsPerUnit >= 1, bounds.maxRowsPerUnit >= 1 else {
             throw EngineError("contribution bounds must allow at least one group and one row per unit")
         }
+        guard plan.parameters.isEmpty else {
+            throw EngineError("the plan has unbound parameters (\(plan.parameters.keys.sorted().map { "@" + $0 }.joined(separator: ", "))); bind them first")
+        }
         var tables: [Table] = []
         for source in plan.sources {
             var members: [Table] = []

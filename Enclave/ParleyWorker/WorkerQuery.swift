@@ -29,7 +29,7 @@ extension WorkerRuntime {
         }
         guard let module, let gate, var budget else { return try refuse(.noModule, "the worker has no module yet") }
         // The rule the host already applied, asked again: the worker trusts no host.
-        let signed = DataPlane.queryRequestMessage(job: job, query: name, receiver: receiver, nonce: nonce)
+        let signed = DataPlane.queryRequestMessage(job: job, query: name, receiver: receiver, nonce: nonce, parameters: m.parameters)
         let admission = QueryAdmission.decide(module: module, query: name, receiver: receiver, nonce: nonce) {
             DataPlane.check(m.signature, over: signed, by: $0.signing) == .valid
         }
@@ -38,8 +38,17 @@ extension WorkerRuntime {
         case .refused(let why): return try refuse(why.code, why.description)
         case .admitted(let key): party = key
         }
-        guard let decl = module.queries[name], let plan = plans[name] else {
+        guard let decl = module.queries[name], let declaredPlan = plans[name] else {
             return try refuse(.undeclaredQuery, "query \(name) is not declared by the module")
+        }
+        // The receiver's signed values, checked against the module before anything is charged.
+        let plan: QueryPlan
+        do {
+            plan = try declaredPlan.binding(try ParameterDeclaration.bind(m.parameters, to: decl.parameters))
+        } catch let refusal as ParameterDeclaration.Refusal {
+            return try refuse(.invalidParameters, refusal.description)
+        } catch {
+            return try refuse(.invalidParameters, "the parameters do not fit the query")
         }
         guard !seenQueryNonces.contains(nonce) else { return try refuse(.replayed, "this request was already used (replayed nonce)") }
         seenQueryNonces.insert(nonce)
@@ -83,7 +92,8 @@ extension WorkerRuntime {
         let sealed = try ParleyHPKE.seal(signedResult, to: party.agreement, info: DataPlane.resultInfo(job: job, query: name, nonce: nonce))
         let entry = try signedEntry(.release(.init(query: name, receiver: receiver, resultSHA256: Array(SHA256.hash(data: signedResult)),
                                                    epsilon: doc.epsilonCharged, delta: doc.deltaCharged, budgetLeft: doc.budgetLeft,
-                                                   suppressedGroups: doc.suppressedGroups, inputs: doc.inputs)))
+                                                   suppressedGroups: doc.suppressedGroups, inputs: doc.inputs,
+                                                   parameters: m.parameters)))
         return .result(.init(query: name, sealed: sealed, entry: entry))
     }
 

@@ -161,7 +161,7 @@ extension HostServer {
         }
         let receiver = request.receiver, nonce = request.nonce, signature = request.signature
         guard let job = try? await service.job(id) else { return Self.error(.notFound, "no live job \(id) on this host", code: "no-job") }
-        let signed = DataPlane.queryRequestMessage(job: id, query: name, receiver: receiver, nonce: nonce)
+        let signed = DataPlane.queryRequestMessage(job: id, query: name, receiver: receiver, nonce: nonce, parameters: request.parameters)
         switch QueryAdmission.decide(module: job.module.definition, query: name, receiver: receiver, nonce: nonce,
                                      signedByReceiver: { DataPlane.check(signature, over: signed, by: $0.signing) == .valid }) {
         case .admitted: break
@@ -173,8 +173,15 @@ extension HostServer {
             case .badSignature: return Self.error(.forbidden, why.description, code: "bad-signature")
             }
         }
+        // The worker checks them again; this answers a mistaken request before it costs a nonce.
+        if let declaration = job.module.definition.queries[name] {
+            do { _ = try ParameterDeclaration.bind(request.parameters, to: declaration.parameters) } catch {
+                return Self.error(.badRequest, error.description, code: "bad-params")
+            }
+        }
         guard claimNonce(nonce) else { return Self.error(.conflict, "this request was already used (replayed nonce)", code: "replayed") }
-        let outcome = try await service.query(job: id, query: name, receiver: receiver, nonce: nonce, signature: signature)
+        let outcome = try await service.query(job: id, query: name, receiver: receiver, nonce: nonce, signature: signature,
+                                              parameters: request.parameters)
         switch outcome {
         case .accepted(let sealed): return Self.bytes(sealed, type: "application/octet-stream")
         case .refused(let reason, _): return Self.error(.unprocessableContent, reason, code: "query-refused")

@@ -305,7 +305,8 @@ public final class HostService: @unchecked Sendable {
     }
 
     /// Runs a declared query. - Returns: the sealed result for the receiver, or the refusal.
-    public func query(job id: String, query: String, receiver: String, nonce: [UInt8], signature: [UInt8]) async throws -> Outcome<[UInt8]> {
+    public func query(job id: String, query: String, receiver: String, nonce: [UInt8], signature: [UInt8],
+                      parameters: [String: String] = [:]) async throws -> Outcome<[UInt8]> {
         let j = try await job(id)
         let state = await j.session.state
         guard state == .ready else {
@@ -314,7 +315,8 @@ public final class HostService: @unchecked Sendable {
         await j.session.handle(.queryStarted(query))
         let reply: WorkerMessage
         do {
-            reply = try await j.session.request(.query(.init(query: query, receiver: receiver, nonce: nonce, signature: signature)),
+            reply = try await j.session.request(.query(.init(query: query, receiver: receiver, nonce: nonce, signature: signature,
+                                                             parameters: parameters)),
                                                 expecting: [.result, .queryRefused], timeout: 600)
         } catch {
             await j.session.handle(.queryFinished)

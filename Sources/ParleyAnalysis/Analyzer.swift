@@ -6,6 +6,8 @@
 struct Analyzer {
     let catalog: DatasetCatalog
     let limits: AnalysisLimits
+    /// The query's declared parameters and their types.
+    var parameters: [String: ColumnType] = [:]
     var sources: [PlanSource] = []
     var sourceLocations: [SourceLocation] = []
 

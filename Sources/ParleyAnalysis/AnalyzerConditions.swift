@@ -53,6 +53,12 @@ extension Analyzer {
                 throw AnalysisError(.privacyUnitExposed, "conditions may not use \(column.identityRole) \(column): filtering on a person's identifier singles them out; remove the condition (datasets are matched on the unit with JOIN ... ON)", at: syntax.location)
             }
             return TypedOperand(operand: .column(column), type: column.type, display: "\(column) (\(column.type))", location: syntax.location)
+        case .parameter(let name, let location):
+            guard let type = parameters[name] else {
+                let declared = parameters.keys.sorted().map { "@" + $0 }
+                throw AnalysisError(.unknownName, "parameter @\(name) is not declared for this query; \(declared.isEmpty ? "declare it under the query's params in the module" : "its parameters are \(declared.joined(separator: ", "))")", at: location)
+            }
+            return TypedOperand(operand: .parameter(name, type), type: type, display: "@\(name) (\(type))", location: location)
         case .literal(let literal, let location):
             let value = try Self.value(of: literal, at: location)
             return TypedOperand(operand: .literal(value), type: value.type, display: "\(value) (\(value.type))", location: location)

@@ -90,6 +90,15 @@ struct Lexer {
             return Token(kind: .word(String(text)), location: start)
         }
         if scalar >= "0" && scalar <= "9" { return try number(start) }
+        if scalar == "@" {
+            advance()
+            var text = String.UnicodeScalarView()
+            while let next = peek(), Identifier.isWordPart(next) { text.append(next); advance() }
+            guard let first = text.first, Identifier.isWordStart(first) else {
+                throw AnalysisError(.invalidToken, "'@' starts a parameter and must be followed by its name, as in @since", at: start)
+            }
+            return Token(kind: .parameter(String(text)), location: start)
+        }
         switch scalar {
         case "'":
             return Token(kind: .string(try quoted(by: "'", start: start, what: "text literal")), location: start)

@@ -120,10 +120,13 @@ extension Parser {
         return values
     }
 
-    /// A column, a literal, `-number` or `DATE 'YYYY-MM-DD'`.
+    /// A column, a literal, `-number`, `DATE 'YYYY-MM-DD'` or a `@parameter`.
     mutating func parseOperand() throws(AnalysisError) -> SyntaxOperand {
         let start = current.location
         switch current.kind {
+        case .parameter(let name):
+            advance()
+            return .parameter(name, start)
         case .string(let text):
             advance()
             return .literal(.text(text), start)

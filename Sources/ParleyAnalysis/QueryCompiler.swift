@@ -11,7 +11,7 @@
 ///     cond      := conj {OR conj};  conj := neg {AND neg};  neg := NOT neg | pred
 ///     pred      := (cond) | value op value | value [NOT] IN (literal {, literal})
 ///                | value [NOT] BETWEEN value AND value
-///     value     := column | 'text' | [-]integer | [-]decimal | DATE 'YYYY-MM-DD'
+///     value     := column | 'text' | [-]integer | [-]decimal | DATE 'YYYY-MM-DD' | @parameter
 ///     column    := name | name.name   (name: plain word, "quoted" or `quoted`)
 ///
 /// Privacy rules: a privacy-unit column may appear only in `ON` (joining two sources' units)
@@ -25,10 +25,13 @@ public enum QueryCompiler {
     ///   - limits: Caps on size and nesting.
     /// - Returns: The typed plan.
     /// - Throws: ``AnalysisError`` naming the line and column and what to change.
-    public static func compile(_ sql: String, catalog: DatasetCatalog,
+    ///   - parameters: The query's declared `@parameters` and their types (int, decimal, date or
+    ///     text); a condition may compare a column with one as with a literal.
+    public static func compile(_ sql: String, catalog: DatasetCatalog, parameters: [String: ColumnType] = [:],
                                limits: AnalysisLimits = .standard) throws(AnalysisError) -> QueryPlan {
         let syntax = try Parser.parse(sql, limits: limits)
         var analyzer = Analyzer(catalog: catalog, limits: limits)
+        analyzer.parameters = parameters
         return try analyzer.analyze(syntax)
     }
 }

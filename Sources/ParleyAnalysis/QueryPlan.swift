@@ -33,6 +33,57 @@ public struct QueryPlan: Hashable, Sendable {
 
     /// Every dataset the query reads, in FROM order (union members in written order).
     public var datasetNames: [String] { sources.flatMap(\.datasets) }
+
+    /// The parameters the condition uses, by name, with their declared types.
+    public var parameters: [String: ColumnType] {
+        var found: [String: ColumnType] = [:]
+        func walk(_ expression: FilterExpression) {
+            switch expression {
+            case .and(let terms), .or(let terms): terms.forEach(walk)
+            case .not(let inner): walk(inner)
+            case .comparison(_, let left, let right, _):
+                for operand in [left, right] { if case .parameter(let name, let type) = operand { found[name] = type } }
+            case .inList(let operand, _, _):
+                if case .parameter(let name, let type) = operand { found[name] = type }
+            }
+        }
+        if let filter { walk(filter) }
+        return found
+    }
+
+    /// The plan with every parameter replaced by its value, converted to each comparison's
+    /// domain as literals are.
+    ///
+    /// - Throws: ``AnalysisError`` if a parameter has no value or one of another type (the
+    ///   module's declaration checks values before this; this is the plan's own guard).
+    public func binding(_ values: [String: ScalarValue]) throws(AnalysisError) -> QueryPlan {
+        func bound(_ operand: FilterOperand, _ domain: ComparisonDomain) throws(AnalysisError) -> FilterOperand {
+            guard case .parameter(let name, let type) = operand else { return operand }
+            guard let value = values[name], value.type == type else {
+                throw AnalysisError(.unknownName, "parameter @\(name) needs a \(type) value", at: SourceLocation(line: 1, column: 1))
+            }
+            if domain == .decimal, case .int(let whole) = value {
+                guard let decimal = DecimalValue(integer: whole) else {
+                    throw AnalysisError(.invalidToken, "parameter @\(name) is too large to compare with a decimal", at: SourceLocation(line: 1, column: 1))
+                }
+                return .literal(.decimal(decimal))
+            }
+            return .literal(value)
+        }
+        func walk(_ expression: FilterExpression) throws(AnalysisError) -> FilterExpression {
+            switch expression {
+            case .and(let terms): return .and(try terms.map { (term) throws(AnalysisError) in try walk(term) })
+            case .or(let terms): return .or(try terms.map { (term) throws(AnalysisError) in try walk(term) })
+            case .not(let inner): return .not(try walk(inner))
+            case .comparison(let op, let left, let right, let domain):
+                return .comparison(op, try bound(left, domain), try bound(right, domain), domain: domain)
+            case .inList(let operand, let list, let domain):
+                return .inList(try bound(operand, domain), list, domain: domain)
+            }
+        }
+        return QueryPlan(sources: sources, joins: joins, filter: try filter.map { (f) throws(AnalysisError) in try walk(f) },
+                         groupBy: groupBy, aggregates: aggregates, outputs: outputs, privacyUnitType: privacyUnitType)
+    }
 }
 
 /// One source in FROM: a dataset, or a `UNION ALL` of datasets with identical schemas.
@@ -146,6 +197,9 @@ public enum FilterOperand: Hashable, Sendable {
     case column(ColumnReference)
     /// A constant, already converted to the comparison's domain.
     case literal(ScalarValue)
+    /// A declared parameter of this type, bound at run time (``QueryPlan/binding(_:)``); the
+    /// engine only ever runs bound plans.
+    case parameter(String, ColumnType)
 }
 
 /// A typed WHERE condition. `BETWEEN` is expressed as two comparisons, `NOT IN` as `.not(.inList)`.

@@ -75,11 +75,13 @@ enum SyntaxLiteral: Sendable {
 enum SyntaxOperand: Sendable {
     case column(SyntaxColumn)
     case literal(SyntaxLiteral, SourceLocation)
+    /// `@name`: a declared query parameter.
+    case parameter(String, SourceLocation)
 
     var location: SourceLocation {
         switch self {
         case .column(let column): column.location
-        case .literal(_, let location): location
+        case .literal(_, let location), .parameter(_, let location): location
         }
     }
 }

@@ -11,6 +11,8 @@ struct Token: Hashable, Sendable {
         case integer(String)
         /// Digits with a point.
         case decimal(String)
+        /// `@name`: a query parameter the receiver binds at run time (the name without `@`).
+        case parameter(String)
         /// Punctuation or an operator.
         case symbol(Symbol)
         /// The end of the text.
@@ -46,6 +48,7 @@ struct Token: Hashable, Sendable {
         case .quotedIdentifier(let text): "\"\(text)\""
         case .string(let text): "'\(text)' (text)"
         case .integer(let text), .decimal(let text): "'\(text)'"
+        case .parameter(let name): "'@\(name)'"
         case .symbol(let symbol): "'\(symbol.rawValue)'"
         case .end: "the end of the query"
         }

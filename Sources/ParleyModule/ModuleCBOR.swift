@@ -47,6 +47,15 @@ extension ModuleDefinition {
             if let keys = q.groupKeys {
                 query["group_keys"] = .array(keys.map { .array([.text($0.column), .array($0.values.map { .text($0) })]) })
             }
+            // Only when declared, so queries without parameters keep their measurement.
+            if !q.parameters.isEmpty {
+                query["params"] = .textMap(q.parameters.mapValues { p in
+                    switch p.allowed {
+                    case .values(let values): .textMap(["type": .text(p.type.rawValue), "values": .array(values.map { .text($0) })])
+                    case .range(let min, let max): .textMap(["type": .text(p.type.rawValue), "min": .text(min), "max": .text(max)])
+                    }
+                })
+            }
             queries[n] = .textMap(query)
         }
         var module: [String: CBOR] = [
@@ -129,7 +138,33 @@ extension ModuleDefinition {
         var queries: [String: QueryDeclaration] = [:]
         for (n, v) in try m.required("queries", in: "module").textKeyedMap("queries") {
             let q = try v.textKeyedMap("query \(n)")
-            try q.rejectUnknownKeys(["sql", "receivers", "group_keys"], in: "query \(n)")
+            try q.rejectUnknownKeys(["sql", "receivers", "group_keys", "params"], in: "query \(n)")
+            var parameters: [String: ParameterDeclaration] = [:]
+            if let declared = q["params"] {
+                let map = try declared.textKeyedMap("query \(n) params")
+                guard map.count <= ParameterDeclaration.maxPerQuery else {
+                    throw ParleyError(.malformed, "query \(n) declares more than \(ParameterDeclaration.maxPerQuery) parameters")
+                }
+                for (name, value) in map {
+                    let p = try value.textKeyedMap("parameter \(name)")
+                    try p.rejectUnknownKeys(["type", "values", "min", "max"], in: "parameter \(name)")
+                    guard let type = ColumnType(rawValue: try p.required("type", in: "parameter \(name)").textValue("parameter type")) else {
+                        throw ParleyError(.malformed, "parameter \(name) has an unknown type")
+                    }
+                    let allowed: ParameterDeclaration.Allowed
+                    if let values = p["values"] {
+                        guard p["min"] == nil, p["max"] == nil else { throw ParleyError(.malformed, "parameter \(name) has both values and a range") }
+                        allowed = .values(try values.arrayValue("parameter values").map { try $0.textValue("parameter value") })
+                    } else {
+                        allowed = .range(min: try p.required("min", in: "parameter \(name)").textValue("min"),
+                                         max: try p.required("max", in: "parameter \(name)").textValue("max"))
+                    }
+                    let declaration = try ParameterDeclaration(type: type, allowed: allowed)
+                    // The canonical form is what is sealed: anything else is not this format.
+                    guard declaration.allowed == allowed else { throw ParleyError(.malformed, "parameter \(name)'s values are not in canonical form") }
+                    parameters[name] = declaration
+                }
+            }
             var groupKeys: [GroupKeyColumn]?
             if let declared = q["group_keys"] {
                 groupKeys = try declared.arrayValue("group_keys").map { entry in
@@ -141,7 +176,7 @@ extension ModuleDefinition {
             }
             queries[n] = QueryDeclaration(sql: try q.required("sql", in: "query \(n)").textValue("sql"),
                                           receivers: try q.required("receivers", in: "query \(n)").arrayValue("receivers").map { try $0.textValue("receiver") },
-                                          groupKeys: groupKeys)
+                                          groupKeys: groupKeys, parameters: parameters)
         }
         self.queries = queries
     }

@@ -66,6 +66,11 @@ public struct ModuleDefinition: Sendable {
         /// in the query, `a.sector` or `sector`), its values in the text form results show.
         /// The keys are the cross product, in GROUP BY order. `nil`: groups come from the data.
         public var groupKeys: [GroupKeyColumn]? = nil
+        /// The query's `@parameters` by name (without `@`); empty for most queries.
+        public var parameters: [String: ParameterDeclaration] = [:]
+
+        /// The declared parameters' types, as the compiler takes them.
+        public var parameterTypes: [String: ColumnType] { parameters.mapValues(\.type) }
     }
 
     /// The declared values of one GROUP BY column.
@@ -214,7 +219,7 @@ public struct ModuleDefinition: Sendable {
     public func cost(ofQuery name: String) throws -> QueryCost {
         guard let query = queries[name] else { throw ParleyError(.malformed, "the module declares no query \(name)") }
         let plan: QueryPlan
-        do { plan = try QueryCompiler.compile(query.sql, catalog: try catalog()) } catch let e as AnalysisError {
+        do { plan = try QueryCompiler.compile(query.sql, catalog: try catalog(), parameters: query.parameterTypes) } catch let e as AnalysisError {
             throw ParleyError(.malformed, "query \(name): \(e.location.line):\(e.location.column): \(e.reason)")
         }
         do {
@@ -230,7 +235,7 @@ public struct ModuleDefinition: Sendable {
         let catalog = try catalog()
         var out: [String: QueryPlan] = [:]
         for (name, q) in queries {
-            do { out[name] = try QueryCompiler.compile(q.sql, catalog: catalog) } catch {
+            do { out[name] = try QueryCompiler.compile(q.sql, catalog: catalog, parameters: q.parameterTypes) } catch {
                 throw ParleyError(.malformed, "query \(name): \(error.location.line):\(error.location.column): \(error.reason)")
             }
         }

@@ -144,13 +144,14 @@ extension ModuleDefinition {
         let qt = try t.requiredTable("queries")
         for (qname, q) in try qt.childTables() {
             guard identifier(qname) else { throw qt.error("query name \"\(qname)\" must be letters, digits, '-' or '_'", at: qname) }
-            try q.rejectUnknownKeys(allowed: ["sql", "receivers", "group_keys"])
+            try q.rejectUnknownKeys(allowed: ["sql", "receivers", "group_keys", "params"])
+            let parameters = try parameterDeclarations(q, query: qname)
             let receivers = try q.requiredStringArray("receivers", mustBe: "declared parties (\(parties.keys.sorted().joined(separator: ", ")))") { parties[$0] != nil }
             guard !receivers.isEmpty else { throw q.error("receivers is empty: name at least one party who may run this query", at: "receivers") }
             let sql = try q.requiredString("sql", mustBe: "the query's SQL")
             let plan: QueryPlan
             do {
-                plan = try QueryCompiler.compile(sql, catalog: catalog)
+                plan = try QueryCompiler.compile(sql, catalog: catalog, parameters: parameters.mapValues(\.type))
                 _ = try module.egressAggregates(of: plan)
             } catch let e as AnalysisError {
                 let at = q["sql"]?.stringSource?.sourcePosition(line: e.location.line, column: e.location.column) ?? q.valuePosition(of: "sql") ?? q.position
@@ -162,7 +163,11 @@ extension ModuleDefinition {
                                                      maxJoinRowsPerUnit: policy.maxJoinRowsPerUnit) {
                 throw q.error("query \(qname): \(problem)", at: q.valuePosition(of: "sql") ?? q.position)
             }
+            if let unused = parameters.keys.sorted().first(where: { plan.parameters[$0] == nil }) {
+                throw q.error("query \(qname): parameter @\(unused) is declared but the SQL never uses it; use it in WHERE or remove it", at: q.valuePosition(of: "params") ?? q.position)
+            }
             var declaration = QueryDeclaration(sql: sql, receivers: receivers)
+            declaration.parameters = parameters
             if let kt = try q.optionalTable("group_keys") {
                 declaration.groupKeys = try groupKeys(kt, plan: plan, query: qname)
                 do { _ = try module.partitions(of: plan, query: declaration) } catch let e as ParleyError {
@@ -189,6 +194,51 @@ extension ModuleDefinition {
         case .float(_, let text): return text.replacingOccurrences(of: "_", with: "")
         default: return nil
         }
+    }
+
+    /// Reads `params = { name = { type = "date", min = "...", max = "..." }, ... }` (or
+    /// `values = [...]` instead of a range): the query's `@parameters`.
+    private static func parameterDeclarations(_ q: TOMLTable, query: String) throws -> [String: ParameterDeclaration] {
+        guard let pt = try q.optionalTable("params") else { return [:] }
+        let children = try pt.childTables()
+        guard children.count <= ParameterDeclaration.maxPerQuery else {
+            throw pt.error("query \(query) declares \(children.count) parameters; at most \(ParameterDeclaration.maxPerQuery)", at: pt.position)
+        }
+        var out: [String: ParameterDeclaration] = [:]
+        for (name, table) in children {
+            let word = name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+                && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+            guard word else { throw pt.error("parameter name \"\(name)\" must be a plain identifier (letters, digits, _)", at: name) }
+            try table.rejectUnknownKeys(allowed: ["type", "values", "min", "max"])
+            let typeName = try table.requiredString("type", mustBe: "int, decimal, date or text")
+            guard let type = ColumnType(rawValue: typeName) else {
+                throw table.error("parameter \(name): type must be int, decimal, date or text", at: "type")
+            }
+            func text(_ value: TOMLValue) -> String? {
+                if let s = value.stringValue { return s }
+                if let i = value.integerValue { return String(i) }
+                if let f = value.floatValue { return f.text.replacingOccurrences(of: "_", with: "") }
+                return nil
+            }
+            let allowed: ParameterDeclaration.Allowed
+            if let values = try table.optionalArray("values") {
+                guard table["min"] == nil, table["max"] == nil else {
+                    throw table.error("parameter \(name): give either values = [...] or min and max, not both", at: "values")
+                }
+                let texts = values.compactMap(text)
+                guard texts.count == values.count else { throw table.error("parameter \(name): values must be numbers or strings", at: "values") }
+                allowed = .values(texts)
+            } else {
+                guard let min = table["min"].flatMap(text), let max = table["max"].flatMap(text) else {
+                    throw table.error("parameter \(name): declare its allowed values, values = [...], or a range, min = ... and max = ...", at: table.position)
+                }
+                allowed = .range(min: min, max: max)
+            }
+            do { out[name] = try ParameterDeclaration(type: type, allowed: allowed) } catch let e as ParleyError {
+                throw table.error("parameter \(name): \(e.reason)", at: table.position)
+            }
+        }
+        return out
     }
 
     /// Reads `group_keys = { column = [values...] }`, each value checked against the GROUP BY

@@ -80,7 +80,9 @@ struct ModuleReport {
                     let mechanism: String; let thresholdDelta: Double; let outputs: [String]
                     let partitions: PartitionSelection; let weaknesses: [String]
                     /// The identifier equalities of each multi-identifier join, in priority order.
-                    var matching: [[String]] = [] }
+                    var matching: [[String]] = []
+                    /// The declared @parameters: name -> (type, allowed values as a reviewer reads them).
+                    var parameters: [String: ParameterDeclaration] = [:] }
     let sealed: SealedModule
     let queries: [Query]
 
@@ -101,7 +103,8 @@ struct ModuleReport {
                          epsilon: cost.epsilon.description, delta: cost.delta.description, mechanism: cost.mechanism.rawValue,
                          thresholdDelta: cost.partitionSelectionDelta, outputs: outputs,
                          partitions: cost.partitions, weaknesses: cost.weaknesses(under: policy),
-                         matching: plan.joins.filter { !$0.alternatives.isEmpty }.map { $0.matches.map(\.description) })
+                         matching: plan.joins.filter { !$0.alternatives.isEmpty }.map { $0.matches.map(\.description) },
+                         parameters: q.parameters)
         }
     }
 
@@ -144,6 +147,9 @@ struct ModuleReport {
             if case .declared(let keys) = q.partitions {
                 let shown = keys.prefix(5).map { "(" + $0.joined(separator: ", ") + ")" }.joined(separator: " ")
                 out.append("    declared keys: \(shown)\(keys.count > 5 ? " … \(keys.count - 5) more" : "")")
+            }
+            for (name, p) in q.parameters.sorted(by: { $0.key < $1.key }) {
+                out.append("    parameter @\(name): \(p.type), \(p.allowedDescription) (bound by the receiver per run; every run is charged)")
             }
             for rule in q.matching {
                 out.append("    matching: \(rule.joined(separator: ", else ")) (each person counted once; see docs/privacy.md)")
@@ -216,6 +222,8 @@ struct ModuleReport {
             let sql: String; let receivers: [String]; let outputs: [String]; let cost: Cost
             /// Only for queries that match on several identifiers: each join's equalities in priority order.
             var matching: [[String]]? = nil
+            /// Only for queries with @parameters: name -> {type, values} or {type, min, max}.
+            var params: [String: [String: AnyCodableText]]? = nil
         }
 
         let name: String, version: String, measurement: String, signer: String
@@ -244,8 +252,28 @@ struct ModuleReport {
                 (q.name, Query(sql: q.sql, receivers: q.receivers, outputs: q.outputs,
                                cost: Cost(epsilon: q.epsilon, delta: q.delta, mechanism: q.mechanism, thresholdDelta: q.thresholdDelta,
                                           partitions: Partitions(q.partitions), weak: q.weaknesses),
-                               matching: q.matching.isEmpty ? nil : q.matching))
+                               matching: q.matching.isEmpty ? nil : q.matching,
+                               params: q.parameters.isEmpty ? nil : q.parameters.mapValues { p in
+                                   switch p.allowed {
+                                   case .values(let v): ["type": .text(p.type.rawValue), "values": .list(v)]
+                                   case .range(let lo, let hi): ["type": .text(p.type.rawValue), "min": .text(lo), "max": .text(hi)]
+                                   }
+                               }))
             })
+        }
+    }
+}
+
+/// A JSON value that is text or a list of text (a parameter's declaration in `module inspect --json`).
+enum AnyCodableText: Encodable {
+    case text(String)
+    case list([String])
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .text(let t): try c.encode(t)
+        case .list(let l): try c.encode(l)
         }
     }
 }

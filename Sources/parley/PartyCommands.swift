@@ -77,6 +77,15 @@ struct QueryCommand: ParsableCommand {
             Verifies the worker's evidence first, signs the request with your key, and accepts the \
             result only if it is signed by the attested worker and sealed to you. --format json \
             prints one object: job, query, columns, rows, suppressed_groups, epsilon_charged, budget_left.
+
+            A query that declares @parameters takes one --param name=value for each, in the \
+            canonical form the module lists (dates YYYY-MM-DD, decimals with four places): \
+            `module inspect` shows each parameter's allowed values. The values are signed with \
+            the request and recorded in the worker's release entry; each run is charged.
+
+            Example:
+              parley query run --job "$JOB" --query conversions_since --param since=2024-06-01 \
+                --param region=2 --key brand.key --policy policy.toml
             """)
         @OptionGroup var server: ServerOptions
         @OptionGroup var state: StateOptions
@@ -85,9 +94,25 @@ struct QueryCommand: ParsableCommand {
         @Option(help: "Your private key.") var key: String
         @Option(help: "Your appraisal policy (TOML).") var policy: String
         @Option(help: "table, csv or json.") var format = "table"
+        @Option(name: .customLong("param"), help: ArgumentHelp("A value for one of the query's @parameters, as name=value (repeat for each).",
+                                                               valueName: "name=value"))
+        var params: [String] = []
+
+        /// The --param values by name.
+        var parameters: [String: String] {
+            Dictionary(params.compactMap { p in p.firstIndex(of: "=").map { (String(p[..<$0]), String(p[p.index(after: $0)...])) } },
+                       uniquingKeysWith: { first, _ in first })
+        }
 
         func validate() throws {
             guard ["table", "csv", "json"].contains(format) else { throw ValidationError("--format must be table, csv or json") }
+            var seen = Set<String>()
+            for p in params {
+                guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+                    throw ValidationError("--param takes name=value, as in --param since=2024-06-01; got \(p)")
+                }
+                guard seen.insert(String(p[..<eq])).inserted else { throw ValidationError("--param \(p[..<eq]) is given twice") }
+            }
         }
 
         func run() async throws {
@@ -98,7 +123,8 @@ struct QueryCommand: ParsableCommand {
                 let log = try await state.follower(http, pinnedKey: policy.logKey, witnesses: policy.witnesses, quorum: policy.witnessQuorum)
                 let worker = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
                 let me = try await ClientOps.partyName(http, job: job, key: key)
-                print(ClientOps.render(try await ClientOps.runQuery(http, job: job, query: query, receiver: me, key: key, worker: worker, log: log), format: format))
+                print(ClientOps.render(try await ClientOps.runQuery(http, job: job, query: query, receiver: me, key: key, worker: worker, log: log,
+                                                                    parameters: parameters), format: format))
             } catch let e as ParleyError { fail(e.reason) } catch let e as LogRefusal { fail(e.description) }
         }
     }

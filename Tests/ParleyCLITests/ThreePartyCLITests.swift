@@ -28,9 +28,9 @@ final class ThreePartyCLITests: ServeCLITestCase {
     /// (every fifth without an email: matched by phone), 100..<500 by bank_c (every fourth without
     /// an email), plus three rows of bank_c with unusable identifiers.
     func writeAlerts(in dir: String) throws {
-        var a = "email,phone,segment,amount\n", b = "email_sha256,phone_sha256,typology\n", c = "email,phone,typology\n"
+        var a = "email,phone,segment,amount,flagged_on\n", b = "email_sha256,phone_sha256,typology\n", c = "email,phone,typology\n"
         for i in 0 ..< 400 {
-            a += "\(Self.email(i).written),\(Self.phone(i).national),\(i % 2 == 0 ? "retail" : "business"),\(i % 100 * 10)\n"
+            a += "\(Self.email(i).written),\(Self.phone(i).national),\(i % 2 == 0 ? "retail" : "business"),\(i % 100 * 10),\(i < 300 ? "2024-06-01" : "2025-06-01")\n"
         }
         for i in 200 ..< 600 {
             b += "\(i % 5 == 0 ? "" : Self.sha256(Self.email(i).normalised)),\(Self.sha256(Self.phone(i).e164)),\(i % 2 == 0 ? "mule" : "structuring")\n"
@@ -125,6 +125,28 @@ final class ThreePartyCLITests: ServeCLITestCase {
                 XCTAssertNotEqual(refused.status, 0, "\(bank) received \(other.query)")
                 XCTAssertTrue(refused.err.contains("not a declared receiver"), refused.err)
             }
+        }
+        // A query with typed parameters: bank_a binds them per run. Since 2025 and any amount:
+        // people 300..<400 of a ∩ b, half per segment. The client's receipt check finds the
+        // release entry with exactly these values, or the run fails.
+        let since = ["query", "run", "--server", url, "--job", job, "--query", "shared_since", "--key", "bank_a.key",
+                     "--policy", "policy.toml", "--format", "json", "--state", "bank_a-state"]
+        let bound = try parley(since + ["--param", "since=2025-01-01", "--param", "min_amount=0"], in: dir)
+        XCTAssertEqual(bound.status, 0, bound.err)
+        let rows = (try JSONSerialization.jsonObject(with: Data(bound.out.utf8)) as? [String: Any])?["rows"] as? [[Any]] ?? []
+        XCTAssertEqual(rows.count, 2, bound.out)
+        for row in rows { XCTAssertLessThan(abs(((row.last as? NSNumber)?.intValue ?? -1000) - 50), 30, bound.out) }
+        for (params, mentions) in [
+            (["--param", "since=2025-01-01"], "parameter @min_amount needs a value"),
+            (["--param", "since=2025-01-01", "--param", "min_amount=5"], "parameter @min_amount must be one of 0, 1000, 10000"),
+            (["--param", "since=2023-01-01", "--param", "min_amount=0"], "must be from 2024-01-01 to 2026-12-31"),
+            (["--param", "since=2025-01-01", "--param", "min_amount=+0"], "write parameter @min_amount as 0"),
+            (["--param", "since=2025-01-01", "--param", "min_amount=0", "--param", "region=1"], "declares no parameter @region"),
+            (["--param", "since=soon", "--param", "min_amount=0"], "must be a date (YYYY-MM-DD)"),
+        ] {
+            let refused = try parley(since + params, in: dir)
+            XCTAssertNotEqual(refused.status, 0, "\(params) was accepted")
+            XCTAssertTrue(refused.err.contains(mentions), "\(params): \(refused.err)")
         }
         let audit = try parley(["audit", "replay", "--server", url, "--state", "auditor-state"], in: dir)
         XCTAssertTrue(audit.out.contains("verdict: PASSED"), audit.out + audit.err)

@@ -148,4 +148,30 @@ final class WorkerRuntimeTests: XCTestCase {
         XCTAssertEqual(refusal.code, .jobClosed)
         XCTAssertFalse(refusal.entry.isEmpty, "the refusal is signed for the log")
     }
+
+    /// Parameter values are part of what the receiver signs, and the worker checks them against
+    /// the module itself (a host could skip its own check): values for a query that declares no
+    /// parameters are refused with `invalid-parameters` and a signed entry, before any charge.
+    func testParameterValuesTheModuleDoesNotDeclareAreRefusedByTheWorker() throws {
+        let worker = try claims(try start())
+        guard case .uploadAccepted = try upload("exposures", key: brand, worker: worker) else { return XCTFail("upload refused") }
+        let query = try XCTUnwrap(try SealedModule(bytes: bundle).definition.queries.keys.sorted().first)
+        let nonce = [UInt8](repeating: 5, count: 32)
+        let parameters = ["since": "2024-01-01"]
+        let signature = try DataPlane.sign(DataPlane.queryRequestMessage(job: "job-wt1", query: query, receiver: "brand", nonce: nonce,
+                                                                         parameters: parameters), with: brand.signing)
+        let refused = try exchange(.query(.init(query: query, receiver: "brand", nonce: nonce, signature: signature, parameters: parameters)))
+        guard case .queryRefused(let refusal) = refused else { return XCTFail("expected a refusal, got \(refused.kind.rawValue)") }
+        XCTAssertEqual(refusal.code, .invalidParameters)
+        XCTAssertTrue(refusal.reason.contains("declares no parameter @since"), refusal.reason)
+        guard case .verified(let entry) = WorkerEntry.verify(refusal.entry, signingKey: worker.signingKey),
+              case .queryRefused(let logged) = entry.kind else { return XCTFail("the refusal entry does not verify") }
+        XCTAssertNil(logged.charge, "nothing is charged for a refused request")
+        // The same values under a signature that does not cover them: the signature check comes first.
+        let unsigned = try DataPlane.sign(DataPlane.queryRequestMessage(job: "job-wt1", query: query, receiver: "brand",
+                                                                        nonce: [UInt8](repeating: 6, count: 32)), with: brand.signing)
+        let tampered = try exchange(.query(.init(query: query, receiver: "brand", nonce: [UInt8](repeating: 6, count: 32),
+                                                 signature: unsigned, parameters: parameters)))
+        XCTAssertEqual(code(tampered), .badSignature, "parameters added by the host break the receiver's signature")
+    }
 }

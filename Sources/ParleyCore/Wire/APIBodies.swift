@@ -273,16 +273,19 @@ public struct QueryRequestBody: Codable, Sendable, Equatable {
     public var nonce: [UInt8]
     /// The receiver's P-256 signature (r || s) over `parley/query-request/1`.
     public var signature: [UInt8]
+    /// Values for the query's `@parameters` (name -> canonical text), signed with the rest;
+    /// absent (empty) for a query without parameters.
+    public var parameters: [String: String]
 
     public static let nonceBytes = 16...64
 
-    public init(receiver: String, nonce: [UInt8], signature: [UInt8]) {
-        self.receiver = receiver; self.nonce = nonce; self.signature = signature
+    public init(receiver: String, nonce: [UInt8], signature: [UInt8], parameters: [String: String] = [:]) {
+        self.receiver = receiver; self.nonce = nonce; self.signature = signature; self.parameters = parameters
     }
-    enum CodingKeys: String, CodingKey { case receiver, nonce, signature }
+    enum CodingKeys: String, CodingKey { case receiver, nonce, signature, parameters = "params" }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownFields(["receiver", "nonce", "signature"], in: "the query request")
+        try decoder.refuseUnknownFields(["receiver", "nonce", "signature", "params"], in: "the query request")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         receiver = try c.decode(String.self, forKey: .receiver)
         guard let n = try? Hex.decode(try c.decode(String.self, forKey: .nonce)), Self.nonceBytes.contains(n.count) else {
@@ -293,6 +296,12 @@ public struct QueryRequestBody: Codable, Sendable, Equatable {
         }
         nonce = n
         signature = s
+        let declared = try c.decodeIfPresent([String: String].self, forKey: .parameters) ?? [:]
+        guard declared.count <= DataPlane.maxQueryParameters,
+              declared.allSatisfy({ $0.key.utf8.count <= 64 && $0.value.utf8.count <= DataPlane.maxQueryParameterBytes }) else {
+            throw ParleyError(.malformed, "the query request's params must be at most \(DataPlane.maxQueryParameters) names of at most 64 bytes with values of at most \(DataPlane.maxQueryParameterBytes) bytes")
+        }
+        parameters = declared
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -300,6 +309,7 @@ public struct QueryRequestBody: Codable, Sendable, Equatable {
         try c.encode(receiver, forKey: .receiver)
         try c.encode(Hex.encode(nonce), forKey: .nonce)
         try c.encode(Hex.encode(signature), forKey: .signature)
+        if !parameters.isEmpty { try c.encode(parameters, forKey: .parameters) }
     }
 }
 

@@ -21,10 +21,21 @@ public enum DataPlane {
 
     /// What a receiver signs to run a query. The nonce (16-64 fresh bytes) makes each request
     /// unique: the worker refuses one it has seen.
-    public static func queryRequestMessage(job: String, query: String, receiver: String, nonce: [UInt8]) -> [UInt8] {
-        CBOREncoder.encode(.textMap(["format": .text("parley/query-request/1"), "job": .text(job), "query": .text(query),
-                                     "receiver": .text(receiver), "nonce": .bytes(nonce)]))
+    ///
+    /// A query with `@parameters` signs their values too (`params`: name -> canonical text), so
+    /// neither the host nor anyone else can change what the receiver asked; without parameters
+    /// the map is absent and the message is what it always was.
+    public static func queryRequestMessage(job: String, query: String, receiver: String, nonce: [UInt8],
+                                           parameters: [String: String] = [:]) -> [UInt8] {
+        var m: [String: CBOR] = ["format": .text("parley/query-request/1"), "job": .text(job), "query": .text(query),
+                                 "receiver": .text(receiver), "nonce": .bytes(nonce)]
+        if !parameters.isEmpty { m["params"] = .textMap(parameters.mapValues { .text($0) }) }
+        return CBOREncoder.encode(.textMap(m))
     }
+
+    /// Most parameter values one request may carry, and the longest (bytes).
+    public static let maxQueryParameters = 8
+    public static let maxQueryParameterBytes = 128
 
     /// HPKE `info` of a sealed result: binds it to the job, the query and the request's nonce.
     public static func resultInfo(job: String, query: String, nonce: [UInt8]) -> [UInt8] {

@@ -23,6 +23,9 @@ public enum RefusalCode: String, Sendable, CaseIterable {
     case invalidQuery = "invalid-query"
     /// The job was closed (its spending handed on to the ledger's next job): nothing more runs.
     case jobClosed = "job-closed"
+    /// The request's `@parameter` values are missing, undeclared, of the wrong type or not
+    /// among those the module allows.
+    case invalidParameters = "invalid-parameters"
     // Queries, after the charge.
     /// Something failed after the budget was charged: the one generic refusal, charge kept.
     case notComputable = "not-computable"

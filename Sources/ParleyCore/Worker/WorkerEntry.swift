@@ -46,6 +46,8 @@ public struct WorkerEntry: Sendable, Equatable {
             m["budget_left"] = .text(r.budgetLeft)
             m["suppressed_groups"] = .unsigned(r.suppressedGroups)
             m["inputs"] = .textMap(r.inputs.mapValues { .bytes($0) })
+            // Only for a query with parameters, so other releases keep their bytes.
+            if !r.parameters.isEmpty { m["params"] = .textMap(r.parameters.mapValues { .text($0) }) }
         case .queryRefused(let q):
             m["kind"] = .text("query-refused")
             m["query"] = .text(q.query)
@@ -118,7 +120,15 @@ public struct WorkerEntry: Sendable, Equatable {
                 rows: try m.required("rows", in: c).unsignedValue("\(c) rows")))
         case "release":
             try m.rejectUnknownKeys(common.union(["query", "receiver", "result_sha256", "epsilon", "delta", "budget_left",
-                                                  "suppressed_groups", "inputs"]), in: c)
+                                                  "suppressed_groups", "inputs", "params"]), in: c)
+            var parameters: [String: String] = [:]
+            if let declared = m["params"] {
+                let map = try declared.textKeyedMap("\(c) params")
+                guard !map.isEmpty, map.count <= DataPlane.maxQueryParameters else {
+                    throw ParleyError(.malformed, "\(c) params must have 1 to \(DataPlane.maxQueryParameters) entries")
+                }
+                parameters = try map.mapValues { try $0.textValue("\(c) param") }
+            }
             var inputs: [String: [UInt8]] = [:]
             for (name, digest) in try m.required("inputs", in: c).textKeyedMap("\(c) inputs") {
                 inputs[name] = try digest.bytesValue("\(c) input \(name)")
@@ -131,7 +141,7 @@ public struct WorkerEntry: Sendable, Equatable {
                 delta: try m.required("delta", in: c).textValue("\(c) delta"),
                 budgetLeft: try m.required("budget_left", in: c).textValue("\(c) budget_left"),
                 suppressedGroups: try m.required("suppressed_groups", in: c).unsignedValue("\(c) suppressed_groups"),
-                inputs: inputs))
+                inputs: inputs, parameters: parameters))
         case "query-refused":
             try m.rejectUnknownKeys(common.union(["query", "receiver", "code", "epsilon", "delta", "budget_left"]), in: c)
             var charge: Charge?
@@ -193,9 +203,13 @@ public struct WorkerEntry: Sendable, Equatable {
         public let suppressedGroups: UInt64
         /// Dataset name -> ciphertext digest of the inputs the query read.
         public let inputs: [String: [UInt8]]
+        /// The values the receiver bound to the query's `@parameters` (canonical text); empty
+        /// for a query without parameters.
+        public let parameters: [String: String]
 
         public init(query: String, receiver: String, resultSHA256: [UInt8], epsilon: String, delta: String, budgetLeft: String,
-                    suppressedGroups: UInt64, inputs: [String: [UInt8]]) {
+                    suppressedGroups: UInt64, inputs: [String: [UInt8]], parameters: [String: String] = [:]) {
+            self.parameters = parameters
             self.query = query
             self.receiver = receiver
             self.resultSHA256 = resultSHA256

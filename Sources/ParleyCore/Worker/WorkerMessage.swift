@@ -66,12 +66,15 @@ public enum WorkerMessage: Sendable, Equatable {
         public var nonce: [UInt8]
         /// The receiver's signature over `DataPlane.queryRequestMessage`.
         public var signature: [UInt8]
+        /// The values bound to the query's `@parameters` (canonical text), signed with the rest.
+        public var parameters: [String: String]
 
-        public init(query: String, receiver: String, nonce: [UInt8], signature: [UInt8]) {
+        public init(query: String, receiver: String, nonce: [UInt8], signature: [UInt8], parameters: [String: String] = [:]) {
             self.query = query
             self.receiver = receiver
             self.nonce = nonce
             self.signature = signature
+            self.parameters = parameters
         }
     }
 
@@ -187,7 +190,7 @@ public enum WorkerMessage: Sendable, Equatable {
             case .uploadBegin: return ["dataset", "signature"]
             case .uploadData: return ["dataset", "bytes"]
             case .uploadEnd: return ["dataset"]
-            case .query: return ["query", "receiver", "nonce", "signature"]
+            case .query: return ["query", "receiver", "nonce", "signature", "params"]
             case .stop, .close: return []
             case .ready: return ["public_key", "signing_key", "debug", "sandbox", "ledger", "ledger_counted"]
             case .uploadAccepted: return ["dataset", "rows", "digest", "entry", "identifiers"]
@@ -234,7 +237,8 @@ public enum WorkerMessage: Sendable, Equatable {
         case .uploadData(let dataset, let bytes): return ["dataset": .text(dataset), "bytes": .bytes(bytes)]
         case .uploadEnd(let dataset): return ["dataset": .text(dataset)]
         case .query(let q):
-            return ["query": .text(q.query), "receiver": .text(q.receiver), "nonce": .bytes(q.nonce), "signature": .bytes(q.signature)]
+            return ["query": .text(q.query), "receiver": .text(q.receiver), "nonce": .bytes(q.nonce), "signature": .bytes(q.signature),
+                    "params": .textMap(q.parameters.mapValues { .text($0) })]
         case .stop, .close: return [:]
         case .ready(let r):
             return ["public_key": .bytes(r.publicKey), "signing_key": .bytes(r.signingKey), "debug": .bool(r.debug),
@@ -284,8 +288,10 @@ public enum WorkerMessage: Sendable, Equatable {
         case .uploadData: self = .uploadData(dataset: try f.text("dataset"), bytes: try f.bytes("bytes"))
         case .uploadEnd: self = .uploadEnd(dataset: try f.text("dataset"))
         case .query:
+            let parameters = try f.raw("params").textKeyedMap("query params")
+            guard parameters.count <= DataPlane.maxQueryParameters else { throw ParleyError(.malformed, "query has too many params") }
             self = .query(Query(query: try f.text("query"), receiver: try f.text("receiver"), nonce: try f.bytes("nonce"),
-                                signature: try f.bytes("signature")))
+                                signature: try f.bytes("signature"), parameters: try parameters.mapValues { try $0.textValue("query param") }))
         case .stop: self = .stop
         case .close: self = .close
         case .ready:

@@ -588,3 +588,9 @@ def test_policy_reference_keys_go_together_and_required_is_checked(tmp_path, pla
     p = Policy.load(str(tmp_path / "policy.toml"))
     assert p.platform.boot[0] == plat.pcrs[0] and B.HOST_PATH in p.platform.runtime.digests
     assert p.platform.runtime.digests[B.WORKER_PATH] == {hashlib.sha256(B.WORKER_BYTES).hexdigest()}  # "sha256:" read past
+
+
+def test_a_pinned_key_that_is_not_p256_or_p384_is_refused(tmp_path, plat):
+    pol = write_policy(tmp_path, plat, ak=ec.generate_private_key(ec.SECP521R1()).public_key())
+    with pytest.raises(ParleyError, match="tpm_ak: .* is not a P-256 or P-384 public key"):
+        Policy.load(pol)

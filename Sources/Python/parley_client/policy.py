@@ -8,7 +8,8 @@ import tomllib
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from .errors import ParleyError
 from .platform import PlatformParseError, PlatformReference, RuntimePolicy, parse_boot_reference
@@ -114,12 +115,14 @@ class Policy:
                 raise err("quoting_root", f"{resolve(root)}: {e}") from None
         ak = string("tpm_ak")
         if ak is not None:
-            from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
             try:
                 with open(resolve(ak), "rb") as f:
-                    p.tpm_ak_der = load_pem_public_key(f.read(1 << 20)).public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+                    key = load_pem_public_key(f.read(1 << 20))
             except (OSError, ValueError) as e:
                 raise err("tpm_ak", f"{resolve(ak)}: {e}") from None
+            if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, (ec.SECP256R1, ec.SECP384R1)):
+                raise err("tpm_ak", f"{resolve(ak)} is not a P-256 or P-384 public key (copy tpm-ak.pem from the host's data directory)")
+            p.tpm_ak_der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
         lk = string("log_key")
         if lk is not None:
             try:

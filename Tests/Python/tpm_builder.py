@@ -80,6 +80,17 @@ def ima_extend(pcr10: bytes, entry: bytes) -> bytes:
     return hashlib.sha256(pcr10 + d).digest()
 
 
+def split_ima(raw: bytes) -> list[bytes]:
+    """The raw entries of a binary IMA list."""
+    out, pos = [], 0
+    while pos < len(raw):
+        n = struct.unpack("<I", raw[pos + 24:pos + 28])[0]
+        d = struct.unpack("<I", raw[pos + 28 + n:pos + 32 + n])[0]
+        out.append(raw[pos:pos + 32 + n + d])
+        pos += 32 + n + d
+    return out
+
+
 def boot_log_parts(raw: bytes):
     """(header bytes, [(pcr, type, {alg_id: digest}, data)]) of a crypto-agile log."""
     size = struct.unpack("<I", raw[28:32])[0]

@@ -599,3 +599,21 @@ def test_a_platform_played_on_the_swtpm_replays_to_its_pcrs(tmp_path):
         assert platform.appraise_boot_aggregate(ima.entries, pcrs) is None
     finally:
         tpm.stop()
+
+
+def test_a_software_policy_pinning_the_ak_says_wrong_tier(tpmhost):
+    data, nonce = fetch(tpmhost)
+    import datetime as dt
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP384R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a root no TPM evidence uses")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(key, hashes.SHA384()))
+    with open(os.path.join(tpmhost.dir, "unused-root.pem"), "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    tpmhost.write_policy("sw-with-ak.toml", tpm_ak='"host/tpm-ak.pem"', quoting_root='"unused-root.pem"')
+    agree(tpmhost, data, nonce, ("refused", None, ["appraisal.wrongTier"]), policy="sw-with-ak.toml")

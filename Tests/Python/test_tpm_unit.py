@@ -594,3 +594,11 @@ def test_a_pinned_key_that_is_not_p256_or_p384_is_refused(tmp_path, plat):
     pol = write_policy(tmp_path, plat, ak=ec.generate_private_key(ec.SECP521R1()).public_key())
     with pytest.raises(ParleyError, match="tpm_ak: .* is not a P-256 or P-384 public key"):
         Policy.load(pol)
+
+
+def test_a_software_policy_pinning_the_ak_refuses_tpm_evidence_as_the_wrong_tier(tmp_path, plat):
+    nonce = secrets.token_bytes(32)
+    p = Policy.load(write_policy(tmp_path, plat))
+    p.quote = "software"
+    v = evidence.verify(plat.evidence(nonce), nonce, p)
+    assert v.codes == ["appraisal.wrongTier"]  # and no platform step: that is the tpm tier's

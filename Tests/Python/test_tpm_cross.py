@@ -617,3 +617,156 @@ def test_a_software_policy_pinning_the_ak_says_wrong_tier(tpmhost):
         f.write(cert.public_bytes(serialization.Encoding.PEM))
     tpmhost.write_policy("sw-with-ak.toml", tpm_ak='"host/tpm-ak.pem"', quoting_root='"unused-root.pem"')
     agree(tpmhost, data, nonce, ("refused", None, ["appraisal.wrongTier"]), policy="sw-with-ak.toml")
+
+
+# ---- attacks with tpm2-tools on the host's TPM, after the host stopped ---------------------------
+
+def host_event_log(h) -> list[bytes]:
+    """The host's current epoch's launch events (tpm-events/epoch-N.log: frames u32be length || event)."""
+    d = os.path.join(h.dir, "host", "tpm-events")
+    newest = max(int(n[6:-4]) for n in os.listdir(d) if n.startswith("epoch-") and n.endswith(".log"))
+    with open(os.path.join(d, f"epoch-{newest}.log"), "rb") as f:
+        raw = f.read()
+    out, pos = [], 0
+    while pos < len(raw):
+        n = int.from_bytes(raw[pos:pos + 4], "big")
+        out.append(raw[pos + 4:pos + 4 + n])
+        pos += 4 + n
+    return out
+
+
+def run_measured(plat: TestPlatform, name: str, *args: str) -> bytes:
+    """Runs a tool as the kernel would see it: measured into the IMA list first, then executed."""
+    plat.measure_file(shutil.which(name))
+    return plat.tpm.tool(name, *args)
+
+
+@pytest.fixture(scope="module")
+def attacked(request):
+    require_tools(*TOOLS, "tpm2_createprimary", "tpm2_readpublic", "tpm2_quote", "tpm2_flushcontext", "tpm2_sign", "tpm2_pcrreset")
+    h = _variant(request)
+    h.honest_evidence, h.honest_nonce = fetch(h)
+    h.stop()  # the host holds the TPM's one connection; the attacker uses it now
+    h.events = host_event_log(h)
+    return h
+
+
+def make_evidence(attest, sig, ak_public, pcrs, events, claims, nonce, boot_log=None, ima_log=None) -> bytes:
+    m = {"format": "parley/tpm-quote/2", "attest": attest, "signature": sig, "ak_public": ak_public, "pcr_bank": "sha256",
+         "pcrs": pcrs, "event_log": events, "job": claims["job"], "nonce": nonce, "public_key": claims["public_key"],
+         "signing_key": claims["signing_key"]}
+    if boot_log is not None:
+        m["boot_log"], m["ima_log"] = boot_log, ima_log
+    return cbor.dumps(m)
+
+
+def test_the_tpm_tools_forgery_fails_under_the_default_policy(attacked, tmp_path):
+    """The issue's attack: re-derive the attestation key with tpm2-tools, extend a made-up launch
+    event (the reviewed module and runtime, the attacker's keys) into PCR 13, quote with the party's
+    nonce. The IMA list names the tools; leaving them out breaks its replay; without platform logs
+    only the weaker tier, when a policy accepts it, lets the forgery through: both verifiers agree."""
+    h, plat, w = attacked, attacked.plat, str(tmp_path)
+    label = b"parley/tpm-ak/1"
+    with open(os.path.join(w, "unique"), "wb") as f:
+        f.write(bytes([len(label), 0]) + label + b"\0\0")
+    run_measured(plat, "tpm2_createprimary", "-Q", "-C", "e", "-g", "sha256", "-G", "ecc256:ecdsa-sha256:null", "-a",
+                 "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign", "-u", w + "/unique", "-c", w + "/ak.ctx")
+    run_measured(plat, "tpm2_flushcontext", "-t")
+    run_measured(plat, "tpm2_readpublic", "-Q", "-c", w + "/ak.ctx", "-f", "pem", "-o", w + "/ak.pem")
+    run_measured(plat, "tpm2_flushcontext", "-t")
+    run_measured(plat, "tpm2_readpublic", "-Q", "-c", w + "/ak.ctx", "-o", w + "/ak.pub")
+    run_measured(plat, "tpm2_flushcontext", "-t")
+    pinned = Policy.load(os.path.join(h.dir, "tpm-policy.toml")).tpm_ak_der
+    assert serialization.load_pem_public_key(open(w + "/ak.pem", "rb").read()).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) == pinned, "the attacker re-derives the pinned key"
+    honest = cbor.loads(h.events[-1])
+    forged = {k: v for k, v in honest.items() if k != "format"}
+    forged.update(job="job-forged", public_key=os.urandom(32), signing_key=B.spki(ec.generate_private_key(ec.SECP384R1()).public_key()))
+    forged_event = cbor.dumps({"format": "parley/launch-event/1", **forged})
+    run_measured(plat, "tpm2_pcrextend", f"13:sha256={hashlib.sha256(forged_event).hexdigest()}")
+    nonce = secrets.token_bytes(32)
+    quoted = list(range(11)) + [13]
+    run_measured(plat, "tpm2_quote", "-Q", "-c", w + "/ak.ctx", "-l", "sha256:" + ",".join(map(str, quoted)), "-q", nonce.hex(),
+                 "-g", "sha256", "-m", w + "/attest", "-s", w + "/sig")
+    pcrs = plat.tpm.read(quoted)
+    run_measured(plat, "tpm2_flushcontext", "-t")  # measured after the quote: outside its prefix
+    attest, sig, ak_pub = (open(w + n, "rb").read() for n in ("/attest", "/sig", "/ak.pub"))
+    boot_log, ima = open(plat.boot_log_path, "rb").read(), open(plat.ima_log_path, "rb").read()
+    events = h.events + [forged_event]
+    full = make_evidence(attest, sig, ak_pub, pcrs, events, forged, nonce, boot_log, ima)
+    got = agree(h, full, nonce, job="job-forged")
+    assert got[0] == "refused" and set(got[2]) == {"appraisal.platform.executableNotAllowed"}, got
+    v = evidence.verify(full, nonce, Policy.load(os.path.join(h.dir, "tpm-policy.toml")), job="job-forged")
+    named = " ".join(r.message for r in v.reasons)
+    assert "/tpm2_pcrextend" in named and "/tpm2_quote" in named, named
+    honest_only = b"".join(B.split_ima(ima)[:3])
+    agree(h, make_evidence(attest, sig, ak_pub, pcrs, events, forged, nonce, boot_log, honest_only), nonce,
+          ("refused", None, ["integrity.platformReplay.imaPCRMismatch"]), job="job-forged")
+    # The same forgery without platform logs is what the weaker tier cannot catch.
+    plat.tpm.tool("tpm2_quote", "-Q", "-c", w + "/ak.ctx", "-l", "sha256:13", "-q", nonce.hex(), "-g", "sha256",
+                  "-m", w + "/attest13", "-s", w + "/sig13")
+    plat.tpm.tool("tpm2_flushcontext", "-t")
+    bare = make_evidence(open(w + "/attest13", "rb").read(), open(w + "/sig13", "rb").read(), ak_pub, {13: pcrs[13]}, events, forged, nonce)
+    agree(h, bare, nonce, ("refused", None, ["appraisal.platformNotAppraised"]), job="job-forged")
+    h.tpm_policy("weak.toml", reference=None, allow_unappraised_tpm="true")
+    agree(h, bare, nonce, ("trusted", "tpm-unappraised", []), policy="weak.toml", job="job-forged")
+    weak = evidence.verify(bare, nonce, Policy.load(os.path.join(h.dir, "weak.toml")), job="job-forged")
+    assert weak.claims.public_key == forged["public_key"]
+
+
+def test_a_quote_by_an_unrestricted_key_is_refused(attacked, tmp_path):
+    """A non-restricted signing key signs anything, so bytes that start with TPM_GENERATED_VALUE
+    prove nothing: the quote is refused even when that key is the pinned one."""
+    h, w = attacked, str(tmp_path)
+    h.tpm.tool("tpm2_createprimary", "-Q", "-C", "o", "-g", "sha256", "-G", "ecc256:ecdsa-sha256:null", "-a",
+               "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign", "-c", w + "/key.ctx")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    h.tpm.tool("tpm2_readpublic", "-Q", "-c", w + "/key.ctx", "-o", w + "/key.pub")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    h.tpm.tool("tpm2_readpublic", "-Q", "-c", w + "/key.ctx", "-f", "pem", "-o", os.path.join(h.dir, "unrestricted.pem"))
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    m = cbor.loads(h.honest_evidence, cbor.Limits(max_bytes=40 << 20, max_depth=4, max_items=10_000))
+    nonce = secrets.token_bytes(32)
+    from parley_client import tpm as T
+    genuine = T.parse_attest(m["attest"])
+    a = B.attest(nonce, m["pcrs"], reset=genuine.reset_count, restart=genuine.restart_count)
+    with open(w + "/forged-attest", "wb") as f:
+        f.write(a)
+    h.tpm.tool("tpm2_sign", "-Q", "-c", w + "/key.ctx", "-g", "sha256", "-s", "ecdsa", "-o", w + "/forged-sig", w + "/forged-attest")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    m.update(attest=a, signature=open(w + "/forged-sig", "rb").read(), ak_public=open(w + "/key.pub", "rb").read(), nonce=nonce)
+    forged = cbor.dumps(m)
+    agree(h, forged, nonce, ("refused", None, ["integrity.attestationKeyNotPinned", "integrity.tpmQuote"]))
+    h.tpm_policy("unrestricted.toml", tpm_ak='"unrestricted.pem"')
+    agree(h, forged, nonce, ("refused", None, ["integrity.tpmQuote"]), policy="unrestricted.toml")
+    v = evidence.verify(forged, nonce, Policy.load(os.path.join(h.dir, "unrestricted.toml")))
+    assert "restricted" in v.reasons[0].message
+
+
+def test_launch_events_in_a_resettable_pcr_are_refused(attacked, tmp_path):
+    """The retired design: launch events in PCR 23, which locality 0 resets. PCR 13 cannot be reset."""
+    h, w = attacked, str(tmp_path)
+    p = subprocess.run(["tpm2_pcrreset", "13"], capture_output=True, env=dict(os.environ, TPM2TOOLS_TCTI=h.tpm.tcti), timeout=60)
+    assert p.returncode != 0, "PCR 13 must not be resettable at locality 0"
+    label = b"parley/tpm-ak/1"
+    with open(w + "/unique", "wb") as f:
+        f.write(bytes([len(label), 0]) + label + b"\0\0")
+    h.tpm.tool("tpm2_createprimary", "-Q", "-C", "e", "-g", "sha256", "-G", "ecc256:ecdsa-sha256:null", "-a",
+               "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign", "-u", w + "/unique", "-c", w + "/ak.ctx")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    h.tpm.tool("tpm2_readpublic", "-Q", "-c", w + "/ak.ctx", "-o", w + "/ak.pub")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    h.tpm.tool("tpm2_pcrreset", "23")
+    claims = {k: v for k, v in cbor.loads(h.events[-1]).items() if k != "format"}
+    events = [B.epoch_event(), cbor.dumps({"format": "parley/launch-event/1", **claims})]
+    for e in events:
+        h.tpm.extend(23, hashlib.sha256(e).digest())
+    nonce = secrets.token_bytes(32)
+    sel = list(range(11)) + [23]
+    h.tpm.tool("tpm2_quote", "-Q", "-c", w + "/ak.ctx", "-l", "sha256:" + ",".join(map(str, sel)), "-q", nonce.hex(), "-g", "sha256",
+               "-m", w + "/attest", "-s", w + "/sig")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    pcrs = h.tpm.read(sel)
+    ev = make_evidence(open(w + "/attest", "rb").read(), open(w + "/sig", "rb").read(), open(w + "/ak.pub", "rb").read(), pcrs, events,
+                       claims, nonce, open(h.plat.boot_log_path, "rb").read(), open(h.plat.ima_log_path, "rb").read())
+    agree(h, ev, nonce, ("refused", None, ["integrity.launchPCRNotQuoted"]))

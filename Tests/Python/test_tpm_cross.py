@@ -290,7 +290,7 @@ def test_software_policy_refuses_tpm_evidence(tpmhost):
 def test_truncation_every_byte_in_python_a_sample_in_both(tpmhost):
     data, nonce = fetch(tpmhost)
     p = Policy.load(os.path.join(tpmhost.dir, "tpm-policy.toml"))
-    for cut in range(0, len(data), max(1, len(data) // 4000)):
+    for cut in range(len(data)):
         assert evidence.verify(data[:cut], nonce, p).codes == ["unparseable"], cut
     for cut in [0, 1, 5, 100, len(data) // 3, len(data) // 2, len(data) - 1]:
         agree(tpmhost, data[:cut], nonce, ("refused", None, ["unparseable"]))

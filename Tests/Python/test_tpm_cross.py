@@ -129,9 +129,9 @@ class TestPlatform:
 class TPMHost(Host):
     """`parley serve --quote tpm --tcti swtpm:path=...` with the platform's logs (or none)."""
 
-    def __init__(self, dir: str, tpm: SoftwareTPM, plat: TestPlatform | None, logs=True):
+    def __init__(self, dir: str, tpm: SoftwareTPM, plat: TestPlatform | None, logs=True, extra_args=()):
         super().__init__(dir)
-        self.tpm, self.plat, self.logs = tpm, plat, logs
+        self.tpm, self.plat, self.logs, self.extra_args = tpm, plat, logs, list(extra_args)
 
     def start(self) -> str:
         import re
@@ -139,6 +139,7 @@ class TPMHost(Host):
         args = [self.bin, "serve", "--data", os.path.join(self.dir, "host"), "--listen", "127.0.0.1:0",
                 "--quote", "tpm", "--tcti", self.tpm.tcti]
         args += ["--boot-log", self.plat.boot_log_path, "--ima-log", self.plat.ima_log_path] if self.logs else ["--no-platform-logs"]
+        args += self.extra_args
         self.url = None
         self.proc = subprocess.Popen(args, cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         found = threading.Event()
@@ -167,7 +168,7 @@ class TPMHost(Host):
         return self.write_policy(name, **lines)
 
 
-def play_and_serve(root: str, aggregate="computed", logs=True, before_serve=None):
+def play_and_serve(root: str, aggregate="computed", logs=True, before_serve=None, extra_args=()):
     tpm = SoftwareTPM(os.path.join(root, "tpm"))
     try:
         plat = TestPlatform(tpm, os.path.join(root, "platform"), aggregate)
@@ -177,7 +178,7 @@ def play_and_serve(root: str, aggregate="computed", logs=True, before_serve=None
         plat.measure_file(os.path.join(products, "parley-enclave"), platform.WORKER_IMA_PATH)
         if before_serve:
             before_serve(tpm, plat)
-        h = TPMHost(os.path.join(root, "work"), tpm, plat, logs)
+        h = TPMHost(os.path.join(root, "work"), tpm, plat, logs, extra_args)
         os.makedirs(h.dir)
         h.prepare(rows=10)
         with open(os.path.join(products, "parley"), "rb") as f:
@@ -498,6 +499,18 @@ def pcr9_after_ima(request):
 @pytest.fixture(scope="module")
 def unlogged_pcr4(request):
     return _variant(request, before_serve=lambda tpm, plat: tpm.extend(4, hashlib.sha256(b"an unlogged boot component").digest()))
+
+
+@pytest.fixture(scope="module")
+def debug_host(request):
+    return _variant(request, extra_args=["--debug-workers"])
+
+
+def test_debug_worker_refused_unless_allowed(debug_host):
+    data, nonce = fetch(debug_host)
+    agree(debug_host, data, nonce, ("refused", None, ["appraisal.debugWorker"]))
+    debug_host.tpm_policy("debug-ok.toml", allow_debug="true")
+    agree(debug_host, data, nonce, ("trusted", "tpm", []), policy="debug-ok.toml")
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,18 @@ class SoftwareTPM:
         self.dir = dir
         os.makedirs(dir, exist_ok=True)
         self.sock = os.path.join(dir, "sock")
+        self._start()
+
+    def restart(self) -> None:
+        """A reboot: the same TPM state, started again (TPM Reset: PCRs 0-15 zero, resetCount + 1)."""
+        self.stop()
+        for leftover in (self.sock, self.sock + ".ctrl", os.path.join(self.dir, "pid")):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        self._start()
+
+    def _start(self) -> None:
+        dir = self.dir
         self.proc = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={dir}",
                                       "--server", f"type=unixio,path={self.sock}", "--ctrl", f"type=unixio,path={self.sock}.ctrl",
                                       "--flags", "not-need-init,startup-clear", "--pid", f"file={dir}/pid"],
@@ -794,3 +806,51 @@ def test_launch_events_in_a_resettable_pcr_are_refused(attacked, tmp_path):
     ev = make_evidence(open(w + "/attest", "rb").read(), open(w + "/sig", "rb").read(), open(w + "/ak.pub", "rb").read(), pcrs, events,
                        claims, nonce, open(h.plat.boot_log_path, "rb").read(), open(h.plat.ima_log_path, "rb").read())
     agree(h, ev, nonce, ("refused", None, ["integrity.launchPCRNotQuoted"]))
+
+
+@pytest.fixture(scope="module")
+def rebooted(request):
+    require_tools(*TOOLS, "tpm2_createprimary", "tpm2_readpublic", "tpm2_quote", "tpm2_flushcontext")
+    h = _variant(request)
+    h.stop()
+    h.events = host_event_log(h)
+    return h
+
+
+def test_a_quote_from_another_boot_than_the_launch_log(rebooted, tmp_path):
+    """After a reboot, the previous boot's launch log re-extended into the fresh PCR 13 replays,
+    but its epoch belongs to another boot of the TPM: refused by both."""
+    h, w = rebooted, str(tmp_path)
+    before = tpm_reset_count(h, w)
+    h.tpm.restart()
+    plat = TestPlatform(h.tpm, os.path.join(w, "platform-2"))
+    plat.measure_file(h.plat.host_path)
+    plat.measure_file(os.path.join(bin_dir(), "parley-enclave"), platform.WORKER_IMA_PATH)
+    for e in h.events:
+        h.tpm.extend(13, hashlib.sha256(e).digest())
+    assert tpm_reset_count(h, w) == before + 1, "the restart is a TPM Reset"
+    nonce = secrets.token_bytes(32)
+    quoted = list(range(11)) + [13]
+    h.tpm.tool("tpm2_quote", "-Q", "-c", w + "/ak.ctx", "-l", "sha256:" + ",".join(map(str, quoted)), "-q", nonce.hex(), "-g", "sha256",
+               "-m", w + "/attest", "-s", w + "/sig")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    claims = {k: v for k, v in cbor.loads(h.events[-1]).items() if k != "format"}
+    ev = make_evidence(open(w + "/attest", "rb").read(), open(w + "/sig", "rb").read(), open(w + "/ak.pub", "rb").read(),
+                       h.tpm.read(quoted), h.events, claims, nonce, open(plat.boot_log_path, "rb").read(), open(plat.ima_log_path, "rb").read())
+    agree(h, ev, nonce, ("refused", None, ["integrity.epochFromAnotherBoot"]))
+
+
+def tpm_reset_count(h, w) -> int:
+    """Re-derives the attestation key (ak.ctx, ak.pub in w) and reads resetCount from a quote."""
+    from parley_client import tpm as T
+    label = b"parley/tpm-ak/1"
+    with open(w + "/unique", "wb") as f:
+        f.write(bytes([len(label), 0]) + label + b"\0\0")
+    h.tpm.tool("tpm2_createprimary", "-Q", "-C", "e", "-g", "sha256", "-G", "ecc256:ecdsa-sha256:null", "-a",
+               "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign", "-u", w + "/unique", "-c", w + "/ak.ctx")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    h.tpm.tool("tpm2_readpublic", "-Q", "-c", w + "/ak.ctx", "-o", w + "/ak.pub")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    h.tpm.tool("tpm2_quote", "-Q", "-c", w + "/ak.ctx", "-l", "sha256:13", "-q", "00" * 16, "-g", "sha256", "-m", w + "/probe", "-s", w + "/probe.sig")
+    h.tpm.tool("tpm2_flushcontext", "-t")
+    return T.parse_attest(open(w + "/probe", "rb").read()).reset_count

@@ -254,3 +254,31 @@ def test_a_quote_from_another_boot_than_the_launch_log(rebooted, tmp_path):
     ev = make_evidence(open(w + "/attest", "rb").read(), open(w + "/sig", "rb").read(), open(w + "/ak.pub", "rb").read(),
                        h.tpm.read(quoted), h.events, claims, nonce, open(plat.boot_log_path, "rb").read(), open(plat.ima_log_path, "rb").read())
     agree(h, ev, nonce, ("refused", None, ["integrity.epochFromAnotherBoot"]))
+
+
+@pytest.fixture(scope="module")
+def workflow_host(request):
+    return variant(request, rows=2000)
+
+
+def test_python_uploads_to_a_tpm_attested_worker_and_both_clients_query_it(workflow_host):
+    """The whole party flow against a TPM-quoted worker: each Python upload verifies the worker at the
+    `tpm` tier first; the Swift CLI and the Python client both query the result under the TPM policy."""
+    import json
+
+    import pandas as pd
+
+    from parley_client import Party
+    h = workflow_host
+    policy = os.path.join(h.dir, "tpm-policy.toml")
+    with Party(key=os.path.join(h.dir, "brand.key"), policy=policy, server=h.url, state=os.path.join(h.dir, "py-brand")) as brand, \
+            Party(key=os.path.join(h.dir, "retailer.key"), policy=policy, server=h.url, state=os.path.join(h.dir, "py-retailer")) as retailer:
+        assert brand.verify(h.job).tier == "tpm"
+        assert brand.upload(h.job, "exposures", os.path.join(h.dir, "exposures.csv"), progress=False)["rows"] == 2000
+        assert retailer.upload(h.job, "purchases", pd.read_csv(os.path.join(h.dir, "purchases.csv")), progress=False)["rows"] == 1000
+        df = brand.query(h.job, "conversions")
+        assert list(df["campaign"]) == ["a"] and 900 < int(df["buyers"].iloc[0]) < 1100
+    out = h.cli("query", "run", "--server", h.url, "--job", h.job, "--query", "conversions", "--key", "brand.key",
+                "--policy", "tpm-policy.toml", "--format", "json", "--state", "brand-cli-state").stdout
+    result = json.loads(out)
+    assert result["columns"] == ["campaign", "buyers", "revenue"] and [r[0] for r in result["rows"]] == ["a"]

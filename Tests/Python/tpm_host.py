@@ -180,7 +180,7 @@ class TPMHost(Host):
         return self.write_policy(name, **lines)
 
 
-def play_and_serve(root: str, aggregate="computed", logs=True, before_serve=None, extra_args=()):
+def play_and_serve(root: str, aggregate="computed", logs=True, before_serve=None, extra_args=(), rows=10):
     tpm = SoftwareTPM(os.path.join(root, "tpm"))
     try:
         plat = TestPlatform(tpm, os.path.join(root, "platform"), aggregate)
@@ -192,7 +192,7 @@ def play_and_serve(root: str, aggregate="computed", logs=True, before_serve=None
             before_serve(tpm, plat)
         h = TPMHost(os.path.join(root, "work"), tpm, plat, logs, extra_args)
         os.makedirs(h.dir)
-        h.prepare(rows=10)
+        h.prepare(rows=rows)
         with open(os.path.join(products, "parley"), "rb") as f:
             host_digest = hashlib.sha256(f.read()).hexdigest()
         with open(os.path.join(products, "parley-enclave"), "rb") as f:

@@ -303,3 +303,30 @@ def test_a_software_policy_pinning_the_ak_says_wrong_tier(tpmhost):
     unused_root(tpmhost)
     tpmhost.write_policy("sw-with-ak.toml", tpm_ak='"host/tpm-ak.pem"', quoting_root='"unused-root.pem"')
     agree(tpmhost, data, nonce, ("refused", None, ["appraisal.wrongTier"]), policy="sw-with-ak.toml")
+
+
+def test_flipped_bytes_anywhere_and_inside_each_log_both_agree(tpmhost):
+    """About 40 flips over the whole evidence and 20 inside each of the boot log, the IMA list and
+    the launch events (a flip in boot event data that no digest covers still replays: both trust it)."""
+    import random
+    rng = random.Random(1717)
+    data, nonce = fetch(tpmhost)
+    seen = set()
+    for _ in range(40):
+        i = rng.randrange(len(data))
+        v = agree(tpmhost, data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1:], nonce)
+        seen.add(v[0])
+    m = cbor.loads(data, cbor.Limits(max_bytes=40 << 20, max_depth=4, max_items=10_000))
+    for field in ("boot_log", "ima_log"):
+        for _ in range(20):
+            i = rng.randrange(len(m[field]))
+            flipped = edit(data, lambda e: e.__setitem__(field, e[field][:i] + bytes([e[field][i] ^ (1 << rng.randrange(8))]) + e[field][i + 1:]))
+            seen.add(agree(tpmhost, flipped, nonce)[0])
+    for _ in range(20):
+        n = rng.randrange(len(m["event_log"]))
+        ev = m["event_log"][n]
+        i = rng.randrange(len(ev))
+        log = list(m["event_log"])
+        log[n] = ev[:i] + bytes([ev[i] ^ (1 << rng.randrange(8))]) + ev[i + 1:]
+        seen.add(agree(tpmhost, edit(data, lambda e: e.__setitem__("event_log", log)), nonce)[0])
+    assert "refused" in seen

@@ -20,6 +20,7 @@ import tpm_builder as B
 from parley_client import cbor, evidence, platform
 from parley_client.policy import Policy
 from tpm_host import (  # noqa: F401
+    swift_verdict,
     SoftwareTPM,
     TOOLS,
     TestPlatform,
@@ -366,3 +367,26 @@ def test_exclude_patterns_of_one_dialect_only_are_the_known_difference(tpmhost):
                         "--nonce-ledger", path + ".ledger", check=False)
         swift_reads = p.returncode == 0 or '"verdict"' in p.stdout
         assert (python_reads, swift_reads) == ((True, False) if pattern in PYTHON_ONLY_EXCLUDES else (False, True)), (pattern, p.stderr)
+
+
+def test_reference_files_a_bom_a_signed_index_and_the_duplicate_key_difference(tpmhost):
+    """A byte-order mark and a signed PCR index are read by both; a repeated JSON key is refused by
+    Python and read by the CLI (the known difference of docs/python.md)."""
+    from parley_client.errors import ParleyError
+    data, nonce = fetch(tpmhost)
+    ref = write_reference(tpmhost, "ref-bom")
+    p = os.path.join(tpmhost.dir, ref, "boot-reference.json")
+    text = open(p, encoding="utf-8").read().replace('"7"', '"+7"')
+    with open(p, "w", encoding="utf-8") as f:
+        f.write("\ufeff" + text)
+    tpmhost.tpm_policy("bom.toml", reference=ref)
+    agree(tpmhost, data, nonce, ("trusted", "tpm", []), policy="bom.toml")
+    ref = write_reference(tpmhost, "ref-dup")
+    p = os.path.join(tpmhost.dir, ref, "boot-reference.json")
+    text = open(p, encoding="utf-8").read()
+    with open(p, "w", encoding="utf-8") as f:
+        f.write(text.rstrip().rstrip("}") + ', "bank": "sha256"}')
+    tpmhost.tpm_policy("dup.toml", reference=ref)
+    with pytest.raises(ParleyError, match="duplicate JSON key"):
+        Policy.load(os.path.join(tpmhost.dir, "dup.toml"))
+    assert swift_verdict(tpmhost, data, nonce, "dup.toml") == ("trusted", "tpm", [])

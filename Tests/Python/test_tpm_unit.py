@@ -689,3 +689,13 @@ def test_mutated_real_logs_never_escape_the_parsers_as_anything_but_a_parse_erro
                 continue
             if isinstance(log, platform.IMAList):
                 [e.content for e in log.entries]   # decoding never raises either
+
+
+def test_reference_files_refuse_a_repeated_key_and_read_a_byte_order_mark(tmp_path, plat):
+    pol = write_policy(tmp_path, plat)
+    text = (tmp_path / "runtime-policy.json").read_text()
+    (tmp_path / "runtime-policy.json").write_text(text.rstrip().rstrip("}") + ', "release": 1}')
+    with pytest.raises(ParleyError, match='runtime_policy: .*duplicate JSON key "release"'):
+        Policy.load(pol)
+    (tmp_path / "runtime-policy.json").write_text("\ufeff" + text)
+    assert Policy.load(pol).platform is not None

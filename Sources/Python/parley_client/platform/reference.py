@@ -39,7 +39,9 @@ class RuntimePolicy:
         if len(data) > MAX_RUNTIME_POLICY_BYTES:
             raise PlatformParseError(f"runtime policy is over {MAX_RUNTIME_POLICY_BYTES} bytes")
         try:
-            j = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            j = json.loads(data.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
+        except PlatformParseError as e:
+            raise PlatformParseError(f"runtime policy: {e}") from None
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise PlatformParseError("runtime policy is not a JSON object (Keylime runtime-policy format expected)") from None
         if not isinstance(j, dict):
@@ -90,7 +92,9 @@ def parse_boot_reference(data: bytes) -> dict[int, bytes]:
     if len(data) > MAX_BOOT_REFERENCE_BYTES:
         raise PlatformParseError("boot reference is not a JSON object of at most 64 KiB")
     try:
-        j = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        j = json.loads(data.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
+    except PlatformParseError as e:
+        raise PlatformParseError(f"boot reference: {e}") from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise PlatformParseError(usage) from None
     if not isinstance(j, dict) or set(j) != {"format", "bank", "pcrs"} or not isinstance(j["pcrs"], dict) \
@@ -98,7 +102,7 @@ def parse_boot_reference(data: bytes) -> dict[int, bytes]:
         raise PlatformParseError(usage)
     pcrs = {}
     for k, v in j["pcrs"].items():
-        if not re.fullmatch(r"[0-9]{1,2}", k) or not isinstance(v, str) or len(v) % 2 or not _HEX.fullmatch(v):
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", k) or not isinstance(v, str) or len(v) % 2 or not _HEX.fullmatch(v):
             raise PlatformParseError(f'boot reference: PCR "{k[:16]}" is not an index with a hex value')
         pcrs[int(k)] = bytes.fromhex(v)
     if set(pcrs) != set(BOOT_PCRS) or any(len(v) != 32 for v in pcrs.values()):

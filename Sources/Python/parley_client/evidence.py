@@ -1,9 +1,10 @@
-"""Evidence verification in three typed stages (docs/formats.md sections 7-8, docs/python.md).
+"""Evidence verification in three typed stages (docs/formats.md sections 7-12, docs/python.md).
 
-    parse_evidence(bytes)          -> SoftwareQuote              (stage 1: or EvidenceParseError)
-    check_integrity(quote, ...)    -> Claims | [IntegrityFailure] (stage 2: chain, signature, nonce)
-    appraise(claims, policy, ...)  -> [codes]                     (stage 3: the policy)
-    verify(bytes, nonce, policy)   -> Verdict                     (all three, the nonce ledger)
+    parse_evidence(bytes)          -> SoftwareQuote | TPMEvidence (stage 1: or EvidenceParseError)
+    check_integrity(quote, ...)    -> [Reason]                   (stage 2, software: chain, signature, nonce)
+    tpm_evidence.check_tpm_integrity(ev, ak, nonce) -> VerifiedTPM | [Reason] (stage 2, TPM)
+    appraise(claims, policy, ...)  -> [Reason]                   (stage 3: the policy)
+    verify(bytes, nonce, policy)   -> Verdict                    (all three, the nonce ledger)
 
 Reason codes and their order are the Swift verifier's (`parley attest verify --json`).
 """
@@ -16,27 +17,20 @@ import re
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_der_public_key
 from cryptography.x509.oid import ExtensionOID
 
 from . import cbor
 from .cose import COSEError, COSESign1
+from . import platform, tpm_evidence
+from .claims import Claims, EvidenceParseError, Reason, _bstr, _uint, parse_claims  # noqa: F401
 from .policy import Policy
 
 MAX_EVIDENCE_BYTES = 40 << 20
 SW_QUOTE_LIMITS = cbor.Limits(max_bytes=64 << 10, max_depth=4, max_items=160)
-_JOB = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_STEP = re.compile(r"[a-z0-9-]{1,64}")
 _CLAIM_KEYS = {"job", "measurements", "debug", "public_key", "signing_key"}
 _OPTIONAL_CLAIM_KEYS = {"ledger", "sandbox"}
-_LEDGER_KEYS = {"id", "log_key", "checkpoint_size", "checkpoint_root", "inherited", "counted", "counted_digest"}
 MAX_INTERMEDIATES = 4
-
-
-class EvidenceParseError(ValueError):
-    """Stage 1: the bytes are not evidence Parley accepts."""
 
 
 class Status(enum.Enum):
@@ -46,31 +40,12 @@ class Status(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Reason:
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Claims:
-    """Launch claims (docs/formats.md section 7), authentic once a Verdict is trusted."""
-    job: str
-    runtime: bytes
-    module: bytes
-    module_signer: bytes
-    debug: bool
-    public_key: bytes
-    signing_key: bytes
-    ledger: dict | None = None
-    sandbox: dict | None = None
-
-
-@dataclass(frozen=True)
 class Verdict:
     status: Status
     reasons: list[Reason] = field(default_factory=list)
-    tier: str | None = None
+    tier: str | None = None          # "software", "tpm" or "tpm-unappraised" (trusted only)
     claims: Claims | None = None
+    warning: str | None = None       # what a person must be told (the tpm-unappraised warning)
 
     @property
     def trusted(self) -> bool:
@@ -97,80 +72,21 @@ class SoftwareQuote:
     cabundle: list[bytes]
 
 
-def _bstr(v, name, size=None, lo=None, hi=None):
-    if not isinstance(v, bytes):
-        raise EvidenceParseError(f"{name} is not a byte string")
-    if size is not None and len(v) != size:
-        raise EvidenceParseError(f"{name} is not {size} bytes")
-    if lo is not None and not lo <= len(v) <= hi:
-        raise EvidenceParseError(f"{name} is not {lo} to {hi} bytes")
-    return v
-
-
-def _uint(v, name):
-    if type(v) is not int or v < 0:
-        raise EvidenceParseError(f"{name} is not an unsigned integer")
-    return v
-
-
 def _timestamp(v) -> int:
     if _uint(v, "timestamp") >= 1 << 53:
         raise EvidenceParseError("timestamp is out of range (at most 2^53 - 1 ms)")
     return v
 
 
-def parse_claims(m: dict) -> Claims:
-    job = m["job"]
-    if not isinstance(job, str) or not _JOB.fullmatch(job):
-        raise EvidenceParseError("job is not 1-64 of [A-Za-z0-9_-]")
-    ms = m["measurements"]
-    if not isinstance(ms, dict) or set(ms) != {"runtime", "module", "module_signer"}:
-        raise EvidenceParseError("measurements must hold exactly runtime, module, module_signer")
-    if type(m["debug"]) is not bool:
-        raise EvidenceParseError("debug is not a bool")
-    ledger = m.get("ledger")
-    if ledger is not None:
-        if not isinstance(ledger, dict) or set(ledger) != _LEDGER_KEYS:
-            raise EvidenceParseError("ledger has missing or unknown fields")
-        _bstr(ledger["id"], "ledger.id", 32)
-        _bstr(ledger["checkpoint_root"], "ledger.checkpoint_root", 32)
-        _uint(ledger["checkpoint_size"], "ledger.checkpoint_size")
-        if not isinstance(ledger["log_key"], str) or len(ledger["log_key"].encode()) > 512:
-            raise EvidenceParseError("ledger.log_key is not text of at most 512 bytes")
-        if not isinstance(ledger["inherited"], str) or len(ledger["inherited"].encode()) > 128:
-            raise EvidenceParseError("ledger.inherited is not text of at most 128 bytes")
-        _bstr(ledger["counted_digest"], "ledger.counted_digest", 32)
-        _uint(ledger["counted"], "ledger.counted")
-        if ledger["counted"] > 100_000 or ledger["counted"] > ledger["checkpoint_size"]:
-            raise EvidenceParseError("ledger.counted is over 100,000 or over checkpoint_size")
-    sandbox = m.get("sandbox")
-    if sandbox is not None:
-        if not isinstance(sandbox, dict) or not 1 <= len(sandbox) <= 32:
-            raise EvidenceParseError("sandbox is not a map of 1 to 32 steps")
-        for k, v in sandbox.items():
-            if not isinstance(k, str) or not _STEP.fullmatch(k) or not isinstance(v, str) or len(v.encode()) > 1024:
-                raise EvidenceParseError("a sandbox step is out of its caps")
-    signing_key = _bstr(m["signing_key"], "signing_key")
-    try:
-        k = load_der_public_key(signing_key)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        k = None
-    if not isinstance(k, ec.EllipticCurvePublicKey) or not isinstance(k.curve, (ec.SECP256R1, ec.SECP384R1)):
-        raise EvidenceParseError("signing_key is not a P-256 or P-384 SubjectPublicKeyInfo")
-    return Claims(job=job, runtime=_bstr(ms["runtime"], "runtime", 48), module=_bstr(ms["module"], "module", 48),
-                  module_signer=_bstr(ms["module_signer"], "module_signer", 48), debug=m["debug"],
-                  public_key=_bstr(m["public_key"], "public_key", 32), signing_key=signing_key,
-                  ledger=ledger, sandbox=sandbox)
-
-
-def parse_evidence(data: bytes) -> SoftwareQuote:
-    """Stage 1. Raises EvidenceParseError; TPM evidence raises NotImplementedError (see docs/python.md)."""
+def parse_evidence(data: bytes) -> SoftwareQuote | tpm_evidence.TPMEvidence:
+    """Stage 1, telling the formats apart by their outer CBOR: a COSE_Sign1 (tag 18, `0xd2`) is a
+    software document, a map (`0xa0`-`0xbb`) TPM evidence. Raises EvidenceParseError."""
     if len(data) > MAX_EVIDENCE_BYTES:
         raise EvidenceParseError(f"evidence is over {MAX_EVIDENCE_BYTES} bytes")
     if not data:
         raise EvidenceParseError("evidence is empty")
     if 0xA0 <= data[0] <= 0xBB:
-        raise NotImplementedError("TPM evidence (parley/tpm-quote/2) is not implemented in the Python client")
+        return tpm_evidence.parse_tpm_evidence(data)
     if data[0] != 0xD2:
         raise EvidenceParseError("evidence is neither a software attestation document nor TPM evidence")
     try:
@@ -261,14 +177,36 @@ def check_integrity(q: SoftwareQuote, policy: Policy, nonce: bytes, now: _dt.dat
     return out
 
 
+UNAPPRAISED_WARNING = ("WARNING: the platform was not appraised (tpm-unappraised): anyone who controls this host's TPM "
+                      "can forge launches and receive your data")
+
+
 def appraise(claims: Claims, tier: str, timestamp_ms: int | None, policy: Policy, now: _dt.datetime,
-             nonce_seen: bool, job: str | None) -> list[Reason]:
-    """Stage 3, in the Swift appraiser's order."""
-    out = []
+             nonce_seen: bool, job: str | None, tpm: tpm_evidence.VerifiedTPM | None = None) -> list[Reason]:
+    """Stage 3, in the Swift appraiser's order (`tpm`: the replayed platform of TPM evidence)."""
+    return appraise_with_tier(claims, tier, timestamp_ms, policy, now, nonce_seen, job, tpm)[0]
+
+
+def appraise_with_tier(claims: Claims, tier: str, timestamp_ms: int | None, policy: Policy, now: _dt.datetime,
+                       nonce_seen: bool, job: str | None, tpm: tpm_evidence.VerifiedTPM | None = None) -> tuple[list[Reason], str]:
+    """The failures, and the tier the evidence earns when there are none (`tpm-unappraised` when a
+    TPM platform was not appraised and the policy allows that)."""
+    out, earned = [], tier
     if job is not None and claims.job != job:
         out.append(Reason("appraisal.otherJob", "the evidence is for another job than the one asked about"))
     if tier != policy.quote:
         out.append(Reason("appraisal.wrongTier", f"the evidence is a {tier} quote, which the policy does not accept"))
+    if tier == "tpm" and policy.quote == "tpm":
+        if tpm is not None and tpm.boot is not None and policy.platform is not None:
+            out += [Reason("appraisal.platform." + f.kind.value, f.message)
+                    for f in platform.appraise_platform(tpm.boot, tpm.ima, tpm.pcrs, policy.platform)]
+        elif policy.allow_unappraised_tpm:
+            earned = "tpm-unappraised"
+        else:
+            out.append(Reason("appraisal.platformNotAppraised",
+                              "the TPM evidence's platform (measured boot and IMA) could not be appraised: without it, whoever "
+                              "controls the TPM can forge launches; the host must send its boot and IMA logs and the policy must "
+                              "pin boot_reference and runtime_policy"))
     if claims.module != policy.module:
         out.append(Reason("appraisal.moduleNotExpected", "the worker runs a module other than the one the policy expects"))
     if claims.runtime not in policy.runtime:
@@ -285,7 +223,7 @@ def appraise(claims: Claims, tier: str, timestamp_ms: int | None, policy: Policy
             out.append(Reason("appraisal.fromTheFuture", f"the attestation document is dated {int(-age)} seconds in the future"))
     if nonce_seen:
         out.append(Reason("appraisal.nonceReused", "this nonce was already used within its window; use a fresh nonce for every request"))
-    return out
+    return out, earned
 
 
 class NonceLedger:
@@ -325,18 +263,25 @@ def verify(data: bytes, nonce: bytes, policy: Policy, ledger: NonceLedger | None
     ledger = ledger if ledger is not None else NonceLedger()
     try:
         q = parse_evidence(bytes(data))
-    except NotImplementedError as e:
-        return Verdict(Status.FAILED, [Reason("verifier.unsupported", str(e))])
     except EvidenceParseError as e:
         return Verdict(Status.REFUSED, [Reason("unparseable", f"the evidence cannot be read: {e}")])
-    broken = check_integrity(q, policy, nonce, now)
-    if broken:
-        return Verdict(Status.REFUSED, broken)
-    failures = appraise(q.claims, "software", q.timestamp_ms, policy, now, ledger.contains(nonce, now.timestamp()), job)
+    seen = ledger.contains(nonce, now.timestamp())
+    if isinstance(q, tpm_evidence.TPMEvidence):
+        checked = tpm_evidence.check_tpm_integrity(q, policy.tpm_ak_der, nonce)
+        if isinstance(checked, list):
+            return Verdict(Status.REFUSED, checked)
+        claims = checked.claims
+        failures, tier = appraise_with_tier(claims, "tpm", None, policy, now, seen, job, checked)
+    else:
+        broken = check_integrity(q, policy, nonce, now)
+        if broken:
+            return Verdict(Status.REFUSED, broken)
+        claims = q.claims
+        failures, tier = appraise_with_tier(claims, "software", q.timestamp_ms, policy, now, seen, job)
     if failures:
         return Verdict(Status.REFUSED, failures)
     try:
         ledger.record(nonce, now.timestamp())
     except OSError as e:
         return Verdict(Status.FAILED, [Reason("verifier.nonceLedger", f"the nonce ledger could not be written: {e}")])
-    return Verdict(Status.TRUSTED, [], "software", q.claims)
+    return Verdict(Status.TRUSTED, [], tier, claims, UNAPPRAISED_WARNING if tier == "tpm-unappraised" else None)

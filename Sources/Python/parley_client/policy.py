@@ -8,9 +8,11 @@ import tomllib
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from .errors import ParleyError
+from .platform import PlatformParseError, PlatformReference, RuntimePolicy, parse_boot_reference
 
 _KEYS = {"quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug",
          "log_key", "witnesses", "witness_quorum", "boot_reference", "runtime_policy", "required_measured",
@@ -34,7 +36,7 @@ class Policy:
     log_key: str | None = None
     witnesses: list[str] = field(default_factory=list)
     witness_quorum: int = 0
-    platform: dict | None = None
+    platform: PlatformReference | None = None   # TPM reference values (docs/formats.md section 12)
     allow_unappraised_tpm: bool = False
 
     @staticmethod
@@ -113,12 +115,14 @@ class Policy:
                 raise err("quoting_root", f"{resolve(root)}: {e}") from None
         ak = string("tpm_ak")
         if ak is not None:
-            from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
             try:
                 with open(resolve(ak), "rb") as f:
-                    p.tpm_ak_der = load_pem_public_key(f.read(1 << 20)).public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+                    key = load_pem_public_key(f.read(1 << 20))
             except (OSError, ValueError) as e:
                 raise err("tpm_ak", f"{resolve(ak)}: {e}") from None
+            if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, (ec.SECP256R1, ec.SECP384R1)):
+                raise err("tpm_ak", f"{resolve(ak)} is not a P-256 or P-384 public key (copy tpm-ak.pem from the host's data directory)")
+            p.tpm_ak_der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
         lk = string("log_key")
         if lk is not None:
             try:
@@ -155,9 +159,42 @@ class Policy:
             missing = next(k for k in ("boot_reference", "runtime_policy", "required_measured") if k not in t)
             raise err(missing, "boot_reference, runtime_policy and required_measured go together (write them with `parley attest reference`)")
         if platform_keys:
-            p.platform = {"boot_reference": resolve(string("boot_reference")), "runtime_policy": resolve(string("runtime_policy")),
-                          "required_measured": strings("required_measured")}
+            p.platform = _platform_reference(t, resolve, err, string, strings)
         if quote == "tpm" and p.platform is None and not p.allow_unappraised_tpm:
             raise err("quote", 'quote = "tpm" needs boot_reference, runtime_policy and required_measured; '
                                "allow_unappraised_tpm = true accepts forgeable launches instead")
         return p
+
+
+def _hex_file_digest(s: str) -> bool:
+    return bool(re.fullmatch(r"([0-9a-fA-F]{2}){20}|([0-9a-fA-F]{2}){32}|([0-9a-fA-F]{2}){48}|([0-9a-fA-F]{2}){64}", s))
+
+
+def _platform_reference(t, resolve, err, string, strings) -> PlatformReference:
+    """boot_reference (parley/boot-reference/1 JSON), runtime_policy (Keylime JSON), required_measured
+    (hex file digests), read and checked as the CLI does; a defect names the key."""
+    boot_path, runtime_path = resolve(string("boot_reference")), resolve(string("runtime_policy"))
+    required = strings("required_measured", False, _hex_file_digest, "a hex file digest (from `parley attest reference`)")
+
+    def read(key, path, cap):
+        try:
+            with open(path, "rb") as f:
+                data = f.read(cap + 1)
+        except OSError as e:
+            raise err(key, f"{path}: {e.strerror}") from None
+        if len(data) > cap:
+            raise err(key, f"{path}: over {cap} bytes")
+        return data
+
+    try:
+        boot = parse_boot_reference(read("boot_reference", boot_path, 64 << 10))
+    except PlatformParseError as e:
+        raise err("boot_reference", f"{boot_path}: {e}") from None
+    try:
+        runtime = RuntimePolicy.parse(read("runtime_policy", runtime_path, 64 << 20))
+    except PlatformParseError as e:
+        raise err("runtime_policy", f"{runtime_path}: {e}") from None
+    try:
+        return PlatformReference.make(boot, runtime, required)
+    except PlatformParseError as e:
+        raise err("required_measured", str(e)) from None

@@ -25,7 +25,24 @@ _NAME = re.compile(r"[^+\s]+")
 
 class LogRefused(ParleyError):
     """The host's log does not extend what this client saw (`logRolledBack`, `logForked`,
-    `logNotAnExtension`) or its checkpoint does not verify (`checkpointRejected`)."""
+    `logNotAnExtension`), its checkpoint does not verify (`checkpointRejected`) or lacks the
+    policy's witness cosignatures (`tooFewCosignatures`), or the worker's ledger claim or launch
+    entry does not hold against the log (`noLedgerBinding`, `ledgerOnOtherLog`,
+    `ledgerCheckpointNotInLog`, `ledgerHidesEntries`, `earlierJobOpen`, `launchNotLogged`: see
+    parley_client.receipts). Messages are the CLI's (`LogRefusal`)."""
+
+
+def cli_date(ms: int | None) -> str:
+    """A time as the CLI writes it in refusals (ISO 8601, seconds, UTC: `2026-12-03T06:00:00Z`)."""
+    t = _dt.datetime.fromtimestamp((ms or 0) / 1000, _dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def too_few_cosignatures(have: int, need: int) -> LogRefused:
+    return LogRefused("tooFewCosignatures",
+                      f"the host's checkpoint carries {have} valid cosignature(s) from the witnesses your policy pins, and it needs {need}: "
+                      "without them you cannot tell whether other parties are shown the same log. Nothing was sent; ask the operator "
+                      "to run `parley serve --witness URL` with your witnesses")
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,65 @@ class VerifierKey:
         # component and both clients share one folder per log.
         safe = "".join(c if c.isalpha() or c.isnumeric() or c in ".-_" else "_" for c in self.name)
         return f"{safe}+{self.key_id.hex()}"
+
+
+@dataclass(frozen=True)
+class CosignerKey:
+    """A witness's key, C2SP tlog-cosignature `cosignature/v1` (Ed25519):
+    `<name>+<8 hex key id>+<base64(0x04 || key)>`, key id `SHA-256(name || 0x0A || 0x04 || key)[:4]`."""
+    name: str
+    key_id: bytes
+    key: Ed25519PublicKey
+    text: str
+
+    @staticmethod
+    def parse(text: str) -> "CosignerKey":
+        text = text.strip()
+        parts = text.split("+", 2)
+        if len(text) > 512 or len(parts) != 3 or not _NAME.fullmatch(parts[0]) or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
+            raise ParleyError("malformed", "not a witness key (<name>+<8 hex>+<base64>)")
+        try:
+            raw = base64.b64decode(parts[2], validate=True)
+        except binascii.Error:
+            raise ParleyError("malformed", "the witness key's base64 does not decode") from None
+        if len(raw) != 33 or raw[0] != 0x04:
+            raise ParleyError("malformed", "the witness key is not an Ed25519 cosignature/v1 (0x04) key")
+        key_id = hashlib.sha256(parts[0].encode() + b"\n" + raw).digest()[:4]
+        if key_id.hex() != parts[1]:
+            raise ParleyError("malformed", "the witness key's id does not match its name and key")
+        return CosignerKey(parts[0], key_id, Ed25519PublicKey.from_public_bytes(raw[1:]), text)
+
+
+def cosignatures(note: str, witnesses: list[CosignerKey]) -> dict[str, int]:
+    """The `cosignature/v1` lines of a (log-verified) checkpoint note by `witnesses` that verify:
+    witness key text -> its timestamp (POSIX seconds). Lines by other keys are ignored; a line
+    claiming a pinned witness that does not verify is left out, so it cannot count; each witness
+    counts once. Signed message: `cosignature/v1\ntime <T>\n` then the checkpoint text."""
+    sep = note.find("\n\n")
+    if sep < 0:
+        return {}
+    text, sigs = note[:sep + 1], note[sep + 2:]
+    out: dict[str, int] = {}
+    for line in sigs.splitlines():
+        m = re.fullmatch(r"\u2014 (\S+) ([A-Za-z0-9+/=]+)", line)
+        if not m:
+            continue
+        try:
+            raw = base64.b64decode(m.group(2), validate=True)
+        except binascii.Error:
+            continue
+        w = next((w for w in witnesses if w.name == m.group(1) and w.key_id == raw[:4]), None)
+        if w is None or len(raw) != 76 or w.text in out:
+            continue
+        ts = int.from_bytes(raw[4:12], "big")
+        if ts > (1 << 63) - 1:
+            continue
+        try:
+            w.key.verify(raw[12:], f"cosignature/v1\ntime {ts}\n".encode() + text.encode())
+        except InvalidSignature:
+            continue
+        out[w.text] = ts
+    return out
 
 
 @dataclass(frozen=True)
@@ -147,6 +223,32 @@ def consistency_holds(first: int, second: int, first_root: bytes, second_root: b
     return sn == 0 and fr == first_root and sr == second_root
 
 
+def leaf_hash(entry: bytes) -> bytes:
+    """RFC 9162 leaf hash: SHA-256(0x00 || entry)."""
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def inclusion_holds(index: int, size: int, leaf: bytes, root: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 section 2.1.3.2: whether `proof` (leaf first) leads from leaf `index` to `root`."""
+    if not 0 <= index < size or len(proof) > MAX_PROOF_HASHES or any(len(p) != 32 for p in proof):
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = _node(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = _node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
 class ClientState:
     """`<state>/logs/<key name>+<key id>/` as the CLI keeps it (docs/log.md section 7): `key`,
     `checkpoint` (the newest verified note), `seen` (ms since the epoch), `LOCK`."""
@@ -184,10 +286,17 @@ class ClientState:
             os.fsync(f.fileno())
         os.replace(tmp, os.path.join(self.dir, name))
 
-    def follow(self, note: str, consistency_proof, now_ms: int) -> Checkpoint:
+    def follow(self, note: str, consistency_proof, now_ms: int, witnesses: list[CosignerKey] = (), quorum: int = 0) -> Checkpoint:
         """Checks the host's current checkpoint against the memory and keeps it when it is a
-        proved extension. `consistency_proof(first, second)` fetches the proof's hashes."""
+        proved extension. `consistency_proof(first, second)` fetches the proof's hashes. With a
+        `quorum`, the checkpoint must carry that many valid cosignatures by `witnesses` dated at
+        most a minute after `now_ms` (`tooFewCosignatures`), checked before the memory is read."""
         new = verify_checkpoint(note, self.key)
+        if quorum > 0:
+            limit = max(0, now_ms // 1000 + 60)
+            have = sum(1 for t in cosignatures(note, list(witnesses)).values() if t <= limit)
+            if have < quorum:
+                raise too_few_cosignatures(have, quorum)
         fd = self._lock()
         try:
             old = self.remembered()

@@ -30,14 +30,27 @@ class ModuleReport:
     ledger: str | None
 
 
-def inspect(path: str) -> ModuleReport:
-    """Opens a `.parley` bundle and verifies its author's signature; raises ParleyError
-    (`bad-module`) for anything that does not open."""
-    def bad(why: str) -> ParleyError:
-        return ParleyError("bad-module", f"{path} is not a sealed module that opens: {why}")
+@dataclass(frozen=True)
+class SealedModule:
+    """A sealed module whose author's signature verified: its payload map and measurement."""
+    payload: dict
+    measurement: bytes        # SHA-384 of the signed payload
 
-    with open(path, "rb") as f:
-        data = f.read(MAX_BUNDLE_BYTES + 1)
+    @property
+    def ledger_id(self) -> bytes:
+        """SHA-256 of deterministic CBOR `{"format": "parley/ledger/1", "name": ledger or name,
+        "parties": {party: SHA-256(signing key DER)}}` (docs/formats.md section 7)."""
+        m = self.payload
+        parties = {n: hashlib.sha256(p["signing_key"]).digest() for n, p in m["parties"].items()}
+        return hashlib.sha256(cbor.dumps({"format": "parley/ledger/1", "name": m.get("ledger") or m["name"],
+                                          "parties": parties})).digest()
+
+
+def open_sealed(data: bytes, name: str = "the module") -> SealedModule:
+    """Opens a sealed module's bytes: COSE_Sign1 by its `author`; raises ParleyError (`bad-module`)."""
+    def bad(why: str) -> ParleyError:
+        return ParleyError("bad-module", f"{name} is not a sealed module that opens: {why}")
+
     if len(data) > MAX_BUNDLE_BYTES:
         raise bad("over 1 MiB")
     try:
@@ -53,6 +66,24 @@ def inspect(path: str) -> ModuleReport:
         raise bad("the author key does not parse") from None
     if not isinstance(author, ec.EllipticCurvePublicKey) or msg.verify(author) is not None:
         raise bad("the author's signature does not verify")
+    parties = m["parties"]
+    if not isinstance(parties, dict) or not all(isinstance(p, dict) and isinstance(p.get("signing_key"), bytes) for p in parties.values()):
+        raise bad("a party is malformed")
+    if "ledger" in m and not isinstance(m["ledger"], str):
+        raise bad("ledger is not text")
+    return SealedModule(m, hashlib.sha384(msg.untrusted_payload).digest())
+
+
+def inspect(path: str) -> ModuleReport:
+    """Opens a `.parley` bundle and verifies its author's signature; raises ParleyError
+    (`bad-module`) for anything that does not open."""
+    def bad(why: str) -> ParleyError:
+        return ParleyError("bad-module", f"{path} is not a sealed module that opens: {why}")
+
+    with open(path, "rb") as f:
+        data = f.read(MAX_BUNDLE_BYTES + 1)
+    sealed = open_sealed(data, path)
+    m = sealed.payload
     try:
         parties = {n: {"signing_key_sha384": hashlib.sha384(p["signing_key"]).hexdigest()} for n, p in m["parties"].items()}
         datasets = {n: {"provider": d["provider"], "privacy_unit": d["privacy_unit"],
@@ -61,6 +92,6 @@ def inspect(path: str) -> ModuleReport:
         queries = {n: {"receivers": list(q["receivers"]), "sql": q["sql"]} for n, q in m["queries"].items()}
     except (KeyError, TypeError, IndexError, AttributeError):
         raise bad("a party, dataset or query is malformed") from None
-    return ModuleReport(name=m["name"], version=m["version"], measurement=hashlib.sha384(msg.untrusted_payload).hexdigest(),
+    return ModuleReport(name=m["name"], version=m["version"], measurement=sealed.measurement.hex(),
                         signer=hashlib.sha384(m["author"]).hexdigest(), parties=parties, datasets=datasets, queries=queries,
                         policy=dict(m["policy"]), ledger=m.get("ledger"))

@@ -143,8 +143,6 @@ def parse_log_entry(data: bytes) -> LogEntry:
             claims = parse_claims(m)
         except (EvidenceParseError, KeyError, TypeError) as e:
             raise _bad(f"{ctx} claims: {e}") from None
-        if claims.job != job:
-            raise _bad(f"the launch claims are for job {claims.job}, not {job}")
         counted: list[int] = []
         if claims.ledger is not None:
             counted = unpack_counted(_bytes(m, "ledger_counted", ctx), f"{ctx} ledger_counted")

@@ -228,25 +228,36 @@ def leaf_hash(entry: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + entry).digest()
 
 
-def inclusion_holds(index: int, size: int, leaf: bytes, root: bytes, proof: list[bytes]) -> bool:
-    """RFC 9162 section 2.1.3.2: whether `proof` (leaf first) leads from leaf `index` to `root`."""
-    if not 0 <= index < size or len(proof) > MAX_PROOF_HASHES or any(len(p) != 32 for p in proof):
-        return False
+def inclusion_failure(index: int, size: int, leaf: bytes, root: bytes, proof: list[bytes]) -> str | None:
+    """RFC 9162 section 2.1.3.2: None when `proof` (leaf first) leads from leaf `index` of the
+    tree of `size` to `root`; otherwise why not, in the CLI's words (`ProofFailure`)."""
+    if not 0 <= index < size:
+        return f"leaf index {index} is not in a tree of {size} leaves"
+    if len(proof) > MAX_PROOF_HASHES or any(len(p) != 32 for p in proof):
+        return "the proof has the wrong number of hashes for these sizes"
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
-            return False
+            return "the proof has the wrong number of hashes for these sizes"
         if fn & 1 or fn == sn:
             r = _node(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
         else:
             r = _node(r, p)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and r == root
+    if sn != 0:
+        return "the proof has the wrong number of hashes for these sizes"
+    if r != root:
+        return f"the proof leads to root {r.hex()}, not the expected one"
+    return None
+
+
+def inclusion_holds(index: int, size: int, leaf: bytes, root: bytes, proof: list[bytes]) -> bool:
+    """Whether an RFC 9162 inclusion proof holds (see inclusion_failure)."""
+    return inclusion_failure(index, size, leaf, root, proof) is None
 
 
 class ClientState:

@@ -104,9 +104,10 @@ class Receipt:
         """Offline: the checkpoint is the log key's and the proof leads from the entry to its root.
         Raises LogRefused (`checkpointRejected`) or ReceiptRefused (`inclusionProofFailed`)."""
         cp = _log.verify_checkpoint(self.checkpoint, key)
-        if not _log.inclusion_holds(self.index, cp.size, _log.leaf_hash(self.entry), cp.root, self.proof):
+        why = _log.inclusion_failure(self.index, cp.size, _log.leaf_hash(self.entry), cp.root, self.proof)
+        if why:
             raise ReceiptRefused("inclusionProofFailed", f"the receipt's inclusion proof of entry {self.index} into its checkpoint of "
-                                                         f"{cp.size} entries does not hold")
+                                                         f"{cp.size} entries does not hold: {why}")
         return cp
 
 
@@ -195,10 +196,11 @@ class LogMemory:
                         break
                     continue
                 proof = self.inclusion_proof(index, size)
-                if not _log.inclusion_holds(index, size, _log.leaf_hash(data), head.root, proof):
+                why = _log.inclusion_failure(index, size, _log.leaf_hash(data), head.root, proof)
+                if why:
                     raise ReceiptRefused("inclusionProofFailed",
                                          f"the host's inclusion proof of {what} (entry {index}) into its checkpoint of {size} entries "
-                                         "does not hold")
+                                         f"does not hold: {why}")
                 receipt = Receipt(index, data, head.note, proof)
                 self._write(os.path.join("receipts", f"{job}-{index}.cbor"), receipt.encoded)
                 return receipt

@@ -122,19 +122,3 @@ def test_consistency_proofs_and_checkpoints_from_the_host_and_their_tampering(dp
             with pytest.raises(parley_client.LogRefused) as e:
                 log.verify_checkpoint(bad, key)
             assert e.value.code == "checkpointRejected"
-
-
-def test_a_policy_that_requires_witness_cosignatures_is_refused_not_ignored(dphost, job):
-    """The Python client does not check cosignatures yet: it must refuse such a policy, not pass it."""
-    w = os.path.join(dphost.dir, "w1.pub")
-    with open(w, "w") as f:
-        f.write("witness.test/one+01020304+BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n")
-    dphost.write_policy("witnessed.toml", witnesses='["w1.pub"]', witness_quorum="1")
-    p = parley_client.Party(key=os.path.join(dphost.dir, "brand.key"), policy=os.path.join(dphost.dir, "witnessed.toml"),
-                            server=dphost.url, state=os.path.join(dphost.dir, "witnessed-state"))
-    with p:
-        with pytest.raises(log.LogRefused) as refused:
-            p.verify(job)
-    assert refused.value.code == "tooFewCosignatures"
-    assert "does not check cosignatures" in str(refused.value)
-    assert not os.path.exists(os.path.join(dphost.dir, "witnessed-state")), "nothing was fetched or remembered"

@@ -218,6 +218,11 @@ class Party:
         suppressed groups, the mechanism, the inputs' digests, job, query and timestamp."""
         return to_dataframe(self.query_result(job, query))
 
+    def audit_export(self):
+        """The host's audit bundle (`GET /v1/audit/export`), as a parley_client.audit.AuditBundle."""
+        from .audit import AuditBundle
+        return AuditBundle.from_export(self._get("/v1/audit/export").content)
+
     def close(self) -> None:
         self._http.close()
 

@@ -50,3 +50,4 @@ def test_costs_that_cannot_be_computed_are_refused_with_their_reason():
     with pytest.raises(ParleyError) as e:
         module.query_cost(m, "other")
     assert "declares no query other" in e.value.message
+

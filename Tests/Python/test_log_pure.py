@@ -1,7 +1,7 @@
 """Pure checks of the log pieces the receipts and witnesses rest on, each refusal with its reason:
 RFC 9162 inclusion proofs against a tree built here by the RFC's own recursive definition,
 C2SP cosignatures (valid, by another key, forged, repeated, dated ahead), the log- and
-worker-entry parsers, and the ledger checks that need no host (no claim, another log)."""
+worker-entry parsers, the audit's scan of an entry file, and the ledger checks that need no host (no claim, another log)."""
 from __future__ import annotations
 
 import base64
@@ -261,3 +261,30 @@ def test_receipts_round_trip_and_verify_offline(keys):
     with pytest.raises(log.LogRefused) as e:
         receipts.Receipt(1, b"b", note.replace("\n3\n", "\n4\n"), path(1, leaves)).verify(key)
     assert e.value.code == "checkpointRejected"
+
+
+def test_the_entry_file_scan_names_each_kind_of_damage():
+    from parley_client import audit, log
+
+    def rec(i, p):
+        return len(p).to_bytes(4, "big") + i.to_bytes(8, "big") + p + log.leaf_hash(p)
+
+    good = b"PRLYLOG1" + rec(0, b"a") + rec(1, b"bb") + rec(2, b"ccc")
+    entries, end = audit._scan_entries(good)
+    assert [p for _, p in entries] == [b"a", b"bb", b"ccc"] and end is None
+    flipped_middle = bytearray(good)
+    flipped_middle[8 + 12 + 1 + 32 + 12] ^= 1      # the second record's payload
+    flipped_last = bytearray(good)
+    flipped_last[-33] ^= 1                           # the last record's payload: read as a torn tail
+    cases = {
+        "bad magic": (b"PRLYLOG2" + good[8:], "log.badFileHeader", 0),
+        "flipped": (bytes(flipped_middle), "log.entryChecksumMismatch", 1),
+        "flipped last": (bytes(flipped_last), "log.truncatedEntry", 2),
+        "cut": (good[:-5], "log.truncatedEntry", 2),
+        "cut header": (good + b"\x00\x00", "log.truncatedEntry", 3),
+        "moved": (b"PRLYLOG1" + rec(0, b"a") + rec(2, b"ccc") + rec(1, b"bb"), "log.entryOutOfPlace", 1),
+        "too large": (b"PRLYLOG1" + (17 << 20).to_bytes(4, "big") + bytes(8) + bytes((17 << 20) + 32), "log.entryTooLarge", 0),
+    }
+    for name, (data, code, at) in cases.items():
+        _, end = audit._scan_entries(data)
+        assert (end.code, end.entry) == (code, at), name

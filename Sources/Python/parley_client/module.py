@@ -132,7 +132,7 @@ class QueryCost:
         from .audit import epsilon_text
         return {"epsilon": epsilon_text(self.epsilon), "delta": epsilon_text(self.delta), "mechanism": self.mechanism,
                 "threshold_delta": self.partition_selection_delta, "partition_selection_delta": self.partition_selection_delta,
-                "partitions": {"kind": self.partitions, "keys": self.keys}, "weak": self.weak}
+                "partitions": {"kind": self.partitions, **({"keys": self.keys} if self.keys is not None else {})}, "weak": self.weak}
 
 
 def _exact(text, what: str) -> Fraction:

@@ -77,7 +77,7 @@ def write_records(path, payloads):
 
 def first(report_json) -> tuple:
     f = report_json["first_failure"]
-    return (f["code"], f["entry"]) if f else None
+    return (f["code"], f.get("entry")) if f else None
 
 
 def same_first_failure(h, bundle, *extra, policy=None, known=()):

@@ -128,7 +128,8 @@ class AuditReport:
 
     def to_json(self) -> dict:
         """The shape of `parley audit replay --json`."""
-        f = lambda x: {"code": x.code, "reason": x.reason, "entry": x.entry}  # noqa: E731
+        # As the CLI writes it: a failure about no entry has no `entry` key.
+        f = lambda x: {"code": x.code, "reason": x.reason, **({"entry": x.entry} if x.entry is not None else {})}  # noqa: E731
         return {"verdict": self.verdict.value, "first_failure": f(self.first_failure) if self.failures else None,
                 "log": {"entries": self.entries, "root": self.root.hex() if self.root else None,
                         "verified_checkpoints": self.verified_checkpoints, "largest_checkpoint": self.largest_checkpoint,
@@ -616,7 +617,10 @@ class _Replay:
                 lid = module.ledger_id
             except (ParleyError, KeyError, TypeError):
                 continue
-            budget = module.payload.get("policy", {}).get("budget_epsilon", "?")
+            try:
+                budget = epsilon_text(parse_epsilon(module.payload["policy"]["budget_epsilon"]))
+            except (ValueError, KeyError, TypeError):
+                budget = "?"
             ledgers[lid] = {"name": module.payload.get("ledger") or module.payload["name"], "budget": budget}
             claim = record.launch.claims.ledger
             try:

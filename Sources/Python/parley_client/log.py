@@ -150,7 +150,7 @@ def verify_checkpoint(note: str, key: VerifierKey) -> Checkpoint:
     """Parses a signed note, verifies the log key's signature over its text, then parses the
     tlog-checkpoint text. Signatures by other keys (witness cosignatures) are ignored here."""
     def bad(why: str) -> LogRefused:
-        return LogRefused("checkpointRejected", f"the checkpoint is not one the log key signed: {why}")
+        return LogRefused("checkpointRejected", f"the host's log checkpoint is refused: {why}")
 
     if len(note.encode()) > MAX_NOTE_BYTES:
         raise bad("too large")
@@ -172,9 +172,9 @@ def verify_checkpoint(note: str, key: VerifierKey) -> Checkpoint:
             key.key.verify(raw[4:], text.encode())
             signed = True
         except InvalidSignature:
-            raise bad("the signature does not verify") from None
+            raise bad(f"the signature by {key.name} does not verify") from None
     if not signed:
-        raise bad("no signature by the log key")
+        raise bad("the log's key did not sign this checkpoint")
     lines = text.split("\n")[:-1]
     if len(lines) < 3 or lines[0] != key.name or not re.fullmatch(r"0|[1-9][0-9]{0,19}", lines[1]):
         raise bad("the checkpoint text is malformed or for another origin")
@@ -191,36 +191,60 @@ def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def consistency_holds(first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> bool:
-    """RFC 9162 section 2.1.4.2: whether `proof` shows the tree of size `second` extends `first`."""
-    if first > second or len(proof) > MAX_PROOF_HASHES or any(len(p) != 32 for p in proof):
-        return False
+MAX_CONSISTENCY_HASHES = 128
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def consistency_failure(first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> str | None:
+    """RFC 9162 section 2.1.4.2: None when `proof` shows the tree of size `second` (root
+    `second_root`) extends the one of size `first`; otherwise why not, in the CLI's words."""
+    if first > second:
+        return f"the newer tree ({second}) is smaller than the older one ({first})"
+    if any(len(p) != 32 for p in proof):
+        return "the proof has the wrong number of hashes for these sizes"
     if first == second:
-        return not proof and first_root == second_root
-    if first == 0 or not proof:
-        return first == 0 and not proof
+        if proof:
+            return "the proof should be empty for these sizes"
+        return None if first_root == second_root else "two trees of the same size have different roots"
+    if first == 0:
+        if proof:
+            return "the proof should be empty for these sizes"
+        return None if first_root == EMPTY_ROOT else "the empty tree's root is not SHA-256 of the empty string"
+    if not proof or len(proof) > MAX_CONSISTENCY_HASHES:
+        return "the proof has the wrong number of hashes for these sizes"
+    c = list(proof)
     if first & (first - 1) == 0:  # a power of two: the first root is the proof's implicit start
-        proof = [first_root] + proof
+        c.insert(0, first_root)
     fn, sn = first - 1, second - 1
     while fn & 1:
         fn >>= 1
         sn >>= 1
-    fr = sr = proof[0]
-    for c in proof[1:]:
+    fr = sr = c[0]
+    for e in c[1:]:
         if sn == 0:
-            return False
+            return "the proof has the wrong number of hashes for these sizes"
         if fn & 1 or fn == sn:
-            fr = _node(c, fr)
-            sr = _node(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
+            fr = _node(e, fr)
+            sr = _node(e, sr)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
         else:
-            sr = _node(sr, c)
+            sr = _node(sr, e)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and fr == first_root and sr == second_root
+    if sn != 0:
+        return "the proof has the wrong number of hashes for these sizes"
+    if sr != second_root:
+        return f"the proof leads to root {sr.hex()}, not the expected one"
+    if fr != first_root:
+        return f"the proof leads to older root {fr.hex()}, not the expected one"
+    return None
+
+
+def consistency_holds(first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> bool:
+    """Whether an RFC 9162 consistency proof holds (see consistency_failure)."""
+    return consistency_failure(first, second, first_root, second_root, proof) is None
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -317,19 +341,23 @@ class ClientState:
                 self._write("seen", str(now_ms))
                 return new
             cp, seen = old
-            when = (_dt.datetime.fromtimestamp(seen / 1000, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-                    if seen else "earlier")
+            when = cli_date(seen)
             if new.size < cp.size:
-                raise LogRefused("logRolledBack", f"the host's log has {new.size} entries, fewer than the {cp.size} "
-                                                  f"this client verified ({when}): it was rolled back or cut")
+                raise LogRefused("logRolledBack", f"the host's log has {new.size} entries, but on {when} you verified a checkpoint of "
+                                                  f"{cp.size} entries: the host rolled its log back or cut it (an older copy of its data "
+                                                  "directory?). Nothing was sent; keep your state directory and tell the other parties and "
+                                                  "the auditor (`parley audit replay --known-checkpoint`)")
             if new.size == cp.size:
                 if new.root != cp.root:
-                    raise LogRefused("logForked", f"the host's log of size {new.size} has another root than the one of size "
-                                                  f"{cp.size} this client verified ({when}): the log forked")
+                    raise LogRefused("logForked", f"the host's log of {new.size} entries has another root than the one of {cp.size} entries "
+                                                  f"you verified on {when}: the host rewrote its history (a fork). Nothing was sent; keep "
+                                                  "your state directory as evidence")
                 return new
-            if not consistency_holds(cp.size, new.size, cp.root, new.root, consistency_proof(cp.size, new.size)):
-                raise LogRefused("logNotAnExtension", f"the host's log of size {new.size} is not proved to extend the one "
-                                                      f"of size {cp.size} this client verified ({when}): history was rewritten")
+            why = consistency_failure(cp.size, new.size, cp.root, new.root, consistency_proof(cp.size, new.size))
+            if why:
+                raise LogRefused("logNotAnExtension", f"the host's log of {new.size} entries does not extend the {cp.size} entries you "
+                                                      f"verified on {when} ({why}): the host rewrote its history. Nothing was sent; keep "
+                                                      "your state directory as evidence")
             self._write("checkpoint", new.note)
             self._write("seen", str(now_ms))
             return new

@@ -288,3 +288,40 @@ def test_the_entry_file_scan_names_each_kind_of_damage():
     for name, (data, code, at) in cases.items():
         _, end = audit._scan_entries(data)
         assert (end.code, end.entry) == (code, at), name
+
+
+def test_a_policy_whose_witness_key_does_not_parse_is_refused_when_the_party_is_made():
+    import parley_client
+    from parley_client.policy import Policy
+    p = Policy(quote="software", module=bytes(48), runtime=[bytes(48)], module_signers=None, witnesses=["not a key"], witness_quorum=1)
+    with pytest.raises(parley_client.ParleyError) as e:
+        parley_client.Party(policy=p, server="http://127.0.0.1:9")
+    assert e.value.code == "malformed" and "witnesses" in e.value.message
+
+
+def test_damaged_receipts_and_ledger_marks_are_refused(keys, tmp_path):
+    for bad in (b"", cbor.dumps({"format": "parley/receipt/2", "index": 0, "entry": b"", "checkpoint": b"", "proof": []}),
+                cbor.dumps({"format": "parley/receipt/1", "index": 0, "entry": b"", "checkpoint": b"", "proof": [bytes(31)]})):
+        with pytest.raises(log.ParleyError) as e:
+            receipts.Receipt.decode(bad)
+        assert e.value.code == "malformed"
+    memory = receipts.LogMemory(log.ClientState(str(tmp_path), keys["log"]), None, None)
+    os.makedirs(os.path.join(memory.directory, "ledgers"))
+    lid = bytes(32)
+    for bad in (b"\xff", cbor.dumps({"j": {"launch": 1, "seen": 2}}), cbor.dumps({"j": {"launch": -1, "seen": 2, "uploaded": False}})):
+        with open(os.path.join(memory.directory, "ledgers", lid.hex()), "wb") as f:
+            f.write(bad)
+        with pytest.raises(log.ParleyError) as e:
+            memory.ledger_marks(lid)
+        assert e.value.code == "malformed" and "damaged" in e.value.message
+
+
+def test_audit_policies_that_do_not_read_are_refused(tmp_path):
+    from parley_client import audit
+    for text, key in (('other = 1\n', "other"), ('modules = ["ab"]\n', "modules"), ('log_key = "missing.pub"\n', "log_key"),
+                      ('witnesses = ["missing.pub"]\n', "witnesses"), ('witness_quorum = 2\n', "witness_quorum")):
+        p = tmp_path / "audit.toml"
+        p.write_text(text)
+        with pytest.raises(log.ParleyError) as e:
+            audit.AuditPolicy.load(str(p))
+        assert e.value.code == "malformed" and key in e.value.message, text

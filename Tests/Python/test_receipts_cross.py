@@ -236,3 +236,34 @@ def test_an_upload_while_an_earlier_job_of_the_ledger_is_open_is_refused_by_both
         for j in (first, second):
             if j:
                 h.cli("job", "stop", j, "--server", h.url, "--data", "host", check=False)
+
+
+def test_an_index_that_is_out_of_order_or_points_elsewhere_gains_the_host_nothing(dphost, job):
+    """The index is only a pointer: oldest first is refused as malformed, and pointing at another
+    job's entries finds nothing, by both clients with the same sentence."""
+    h = dphost
+    mine = h.launch()  # launched after `job`, so an entry of another job lies before its launch
+    try:
+        def oldest_first(m, path, q, body):
+            if path != "/v1/log/index":
+                return body
+            found = cbor.loads(body)
+            return cbor.dumps(sorted(set(found) | {found[0] - 1})) if found else body
+
+        def elsewhere(m, path, q, body):
+            return cbor.dumps([0]) if path == "/v1/log/index" else body
+
+        for name, tamper, expected in (("oldest-first", oldest_first, "is not newest first below entry"),
+                                       ("elsewhere", elsewhere, "points at no such entry")):
+            liar = LyingHost(h.url, tamper)
+            try:
+                with party(h, "brand", f"ix-{name}", server=liar.url) as brand:
+                    with pytest.raises(log.LogRefused) as e:
+                        brand.verify(mine)
+                assert e.value.code == "launchNotLogged" and expected in e.value.message, e.value.message
+                swift = cli_verify_json(h, mine, f"ix-{name}-cli", server=liar.url)
+                assert swift["reasons"] == [{"code": "launchNotLogged", "message": e.value.message}]
+            finally:
+                liar.stop()
+    finally:
+        h.cli("job", "stop", mine, "--server", h.url, "--data", "host", check=False)

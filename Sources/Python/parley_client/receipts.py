@@ -95,7 +95,7 @@ class Receipt:
         except cbor.CBORError as e:
             raise ParleyError("malformed", f"the receipt is not deterministic CBOR: {e}") from None
         if not isinstance(m, dict) or set(m) != {"format", "index", "entry", "checkpoint", "proof"} or m["format"] != RECEIPT_FORMAT \
-                or type(m["index"]) is not int or not isinstance(m["entry"], bytes) or not isinstance(m["checkpoint"], bytes) \
+                or type(m["index"]) is not int or m["index"] < 0 or not isinstance(m["entry"], bytes) or not isinstance(m["checkpoint"], bytes) \
                 or not isinstance(m["proof"], list) or not all(isinstance(h, bytes) and len(h) == 32 for h in m["proof"]):
             raise ParleyError("malformed", "not a parley/receipt/1")
         return Receipt(m["index"], m["entry"], m["checkpoint"].decode("utf-8", "replace"), m["proof"])
@@ -249,7 +249,8 @@ class LogMemory:
         if not isinstance(m, dict):
             raise ParleyError("malformed", f"{path} is damaged: not a map")
         for job, v in m.items():
-            if not isinstance(v, dict) or type(v.get("launch")) is not int or type(v.get("seen")) is not int \
+            if not isinstance(v, dict) or set(v) - {"launch", "seen", "uploaded", "ended"} \
+                    or type(v.get("launch")) is not int or v["launch"] < 0 or type(v.get("seen")) is not int or v["seen"] < 0 \
                     or type(v.get("uploaded")) is not bool or type(v.get("ended", False)) is not bool:
                 raise ParleyError("malformed", f"{path} is damaged: a mark of {job!r}")
             out[job] = {"launch": v["launch"], "seen": v["seen"], "uploaded": v["uploaded"], "ended": v.get("ended", False)}

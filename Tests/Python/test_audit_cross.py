@@ -94,11 +94,9 @@ def test_a_genuine_bundle_passes_both_with_the_same_account(audithost):
     py = parley_client.read_audit_bundle(h.bundle)
     assert swift["verdict"] == py.verdict.value == "passed", (swift["failures"], py.failures)
     mine = py.to_json()
-    assert mine["log"]["entries"] == swift["log"]["entries"] and mine["log"]["root"] == swift["log"]["root"]
-    assert mine["log"]["verified_checkpoints"] == swift["log"]["verified_checkpoints"]
-    assert [j["id"] for j in mine["jobs"]] == [j["id"] for j in swift["jobs"]]
-    assert [(j["epsilon_spent"], j["budget"], j["launch_entry"], j["module"]) for j in mine["jobs"]] == \
-        [(j["epsilon_spent"], j["budget"], j["launch_entry"], j["module"]) for j in swift["jobs"]]
+    assert mine["log"] == swift["log"]
+    assert mine["refusals"] == swift["refusals"]
+    assert mine["jobs"] == swift["jobs"] and mine["jobs"][0]["state"] == "stopped"
     assert mine["uploads"] == swift["uploads"]
     assert mine["releases"] == swift["releases"] and len(mine["releases"]) == 2
     assert mine["ledgers"] == swift["ledgers"]
@@ -261,3 +259,4 @@ def test_unreadable_bundles_are_refused_with_their_reason(tmp_path):
     assert "outside the bundle" in e.value.message
     with pytest.raises(parley_client.ParleyError):
         audit.AuditBundle.from_export(b"\xa1\x61a\x01")  # a map whose value is not bytes
+

@@ -439,7 +439,7 @@ class _Replay:
             return self.visit_launch(index, record)
         job = self.jobs.get(record.job)
         if record.kind == "failed" and job is None:
-            self.track({"id": record.job, "ended": "failed"})
+            self.track({"id": record.job, "ended": f"failed: {record.reason}"})
             return
         if job is None:
             return self.fail(index, "entryForUnlaunchedJob", f"a {record.kind} entry for a job that was never launched in this log")
@@ -450,7 +450,7 @@ class _Replay:
         elif record.kind == "upload-refused":
             self.refusals.append({"job": job["id"], "kind": "upload", "subject": record.dataset, "code": record.code, "entry": index})
         else:
-            job["ended"] = job.get("ended") or record.kind
+            job["ended"] = job.get("ended") or ("stopped" if record.kind == "stopped" else f"failed: {record.reason}")
 
     def track(self, job: dict) -> None:
         if job["id"] not in self.jobs:
@@ -691,7 +691,8 @@ class _Replay:
             m = j.get("module")
             declared = len(m.payload.get("datasets", {})) if m else 0
             accepted = len(j.get("accepted", {}))
-            state = j.get("ended") or ("ready" if m is not None and accepted >= declared else f"collecting {accepted}/{declared}")
+            state = j.get("ended") or ("ready" if m is not None and accepted >= declared
+                                       else f"collecting datasets ({accepted} of {declared})")
             out.append({"id": jid, "module_name": m.payload["name"] if m else None, "module_version": m.payload["version"] if m else None,
                         "module": j["claims"].module.hex() if j.get("claims") else None, "tier": j.get("tier"), "state": state,
                         "epsilon_spent": epsilon_text(j.get("spent", Fraction(0))),

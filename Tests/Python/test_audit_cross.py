@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import parley_client
-from parley_client import audit, log
+from parley_client import audit, bundle, exact, log
 from conftest import Host, bin_dir
 
 
@@ -178,7 +178,7 @@ def test_a_release_the_operator_removed_and_re_signed_over_is_refused_by_both(au
     kept = payloads[:first_release] + payloads[first_release + 1:]
     write_records(path, kept)
     name, kid, key = _log_signer(h)
-    tree = audit._Tree([log.leaf_hash(p) for p in kept])
+    tree = bundle.MerkleTree([log.leaf_hash(p) for p in kept])
     body = f"{name}\n{len(kept)}\n{base64.b64encode(tree.root(len(kept))).decode()}\n"
     note = body + "\n" + f"\u2014 {name} {base64.b64encode(kid + key.sign(body.encode())).decode()}\n"
     shutil.rmtree(os.path.join(b, "checkpoints"))
@@ -235,12 +235,12 @@ def test_an_audit_policy_expecting_another_module_fails_the_launch_in_both(audit
 
 def test_the_exact_numbers_are_written_as_the_cli_writes_them():
     from fractions import Fraction
-    assert [audit.epsilon_text(x) for x in (Fraction(2), Fraction(1, 4), Fraction(1, 3), Fraction(21, 2), Fraction(0))] == \
+    assert [exact.epsilon_text(x) for x in (Fraction(2), Fraction(1, 4), Fraction(1, 3), Fraction(21, 2), Fraction(0))] == \
         ["2", "0.25", "1/3", "10.5", "0"]
-    assert audit.parse_epsilon("0.25") == Fraction(1, 4) and audit.parse_epsilon("1/3") == Fraction(1, 3)
+    assert exact.parse_epsilon("0.25") == Fraction(1, 4) and exact.parse_epsilon("1/3") == Fraction(1, 3)
     for bad in ("-1", "1e-9", "1/0", "", "0x1", "1.", ".5"):
         with pytest.raises(ValueError):
-            audit.parse_epsilon(bad)
+            exact.parse_epsilon(bad)
 
 
 def test_unreadable_bundles_are_refused_with_their_reason(tmp_path):

@@ -264,13 +264,13 @@ def test_receipts_round_trip_and_verify_offline(keys):
 
 
 def test_the_entry_file_scan_names_each_kind_of_damage():
-    from parley_client import audit, log
+    from parley_client import bundle, log
 
     def rec(i, p):
         return len(p).to_bytes(4, "big") + i.to_bytes(8, "big") + p + log.leaf_hash(p)
 
     good = b"PRLYLOG1" + rec(0, b"a") + rec(1, b"bb") + rec(2, b"ccc")
-    entries, end = audit._scan_entries(good)
+    entries, end = bundle.scan_entries(good)
     assert [p for _, p in entries] == [b"a", b"bb", b"ccc"] and end is None
     flipped_middle = bytearray(good)
     flipped_middle[8 + 12 + 1 + 32 + 12] ^= 1      # the second record's payload
@@ -286,7 +286,7 @@ def test_the_entry_file_scan_names_each_kind_of_damage():
         "too large": (b"PRLYLOG1" + (17 << 20).to_bytes(4, "big") + bytes(8) + bytes((17 << 20) + 32), "log.entryTooLarge", 0),
     }
     for name, (data, code, at) in cases.items():
-        _, end = audit._scan_entries(data)
+        _, end = bundle.scan_entries(data)
         assert (end.code, end.entry) == (code, at), name
 
 

@@ -22,28 +22,19 @@ from fractions import Fraction
 
 from cryptography import x509
 
-from . import cbor
 from . import log as _log
+from .audit_types import Finding
+from .bundle import AuditBundle, MerkleTree, scan_entries
 from .entries import EntryError, parse_log_entry, verify_worker_entry
 from .errors import ParleyError
+from .exact import epsilon_text, parse_epsilon
+from .ledger import audit_ledgers
 from .module import open_sealed
-
-MAX_ENTRY_BYTES = 16 << 20
-MAX_BUNDLE_FILE = 1 << 31
-ENTRY_MAGIC = b"PRLYLOG1"
 
 
 class AuditVerdict(enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A failure or warning: its stable code, a reason a person can act on, the entry (or None)."""
-    code: str
-    reason: str
-    entry: int | None = None
 
 
 @dataclass
@@ -140,172 +131,6 @@ class AuditReport:
                 "failures": [f(x) for x in self.failures]}
 
 
-# --- the bundle
-
-
-@dataclass
-class AuditBundle:
-    """The bundle's files (relative path -> bytes) and what its MANIFEST says is wrong with them."""
-    files: dict[str, bytes]
-    manifest_problems: list[str]
-
-    @staticmethod
-    def open(path: str) -> "AuditBundle":
-        """A folder written by `parley audit export`, or a file holding the `/v1/audit/export` body."""
-        if os.path.isdir(path):
-            files = {}
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for n in sorted(names):
-                    if n.startswith("."):
-                        continue
-                    full = os.path.join(root, n)
-                    if os.path.getsize(full) > MAX_BUNDLE_FILE:
-                        raise ParleyError("malformed", f"{full} is too large for an audit bundle file")
-                    with open(full, "rb") as f:
-                        files[os.path.relpath(full, path).replace(os.sep, "/")] = f.read()
-            return AuditBundle.from_files(files, path)
-        with open(path, "rb") as f:
-            return AuditBundle.from_export(f.read(MAX_BUNDLE_FILE + 1))
-
-    @staticmethod
-    def from_export(body: bytes) -> "AuditBundle":
-        """The host's `/v1/audit/export` answer: a CBOR map of relative path to file bytes."""
-        try:
-            m = cbor.loads(body, cbor.Limits(max_bytes=MAX_BUNDLE_FILE, max_depth=3, max_items=1 << 20))
-        except cbor.CBORError as e:
-            raise ParleyError("malformed", f"the audit export is not deterministic CBOR: {e}") from None
-        if not isinstance(m, dict) or not all(isinstance(k, str) and isinstance(v, bytes) for k, v in m.items()):
-            raise ParleyError("malformed", "the audit export is not a map of path to bytes")
-        return AuditBundle.from_files(m, "the export")
-
-    @staticmethod
-    def from_files(files: dict[str, bytes], name: str) -> "AuditBundle":
-        for p in files:
-            if p.startswith("/") or ".." in p.split("/") or not p:
-                raise ParleyError("malformed", f"{name} names an unsafe path")
-        if "entries.log" not in files:
-            raise ParleyError("malformed", f"{name} has no entries.log: it is not an audit bundle")
-        if "MANIFEST" not in files:
-            raise ParleyError("malformed", f"the MANIFEST ({name}) is missing")
-        listed: dict[str, bytes] = {}
-        for number, line in enumerate(l for l in files["MANIFEST"].decode("utf-8", "replace").split("\n") if l):
-            m = re.fullmatch(r"([0-9a-fA-F]{64})  (.+)", line)
-            if not m:
-                raise ParleyError("malformed", f"MANIFEST line {number + 1} is not \"<sha256 hex>  <path>\"")
-            path = m.group(2)
-            if path.startswith("/") or ".." in path.split("/"):
-                raise ParleyError("malformed", f"MANIFEST line {number + 1} names a path outside the bundle: {path!r}")
-            if path in listed:
-                raise ParleyError("malformed", f"MANIFEST lists {path} twice")
-            listed[path] = bytes.fromhex(m.group(1))
-        problems = []
-        considered = [p for p in sorted(files) if p in ("entries.log", "log-key.pub", "quoting-root.pem", "tpm-ak.pem")
-                      or (p.startswith("checkpoints/") and p.endswith(".note") and p.count("/") == 1)
-                      or (p.startswith("tpm-events/") and p.count("/") == 1)]
-        for p in considered:
-            if p not in listed:
-                problems.append(f"{p} is not listed in the MANIFEST")
-            elif listed[p] != hashlib.sha256(files[p]).digest():
-                problems.append(f"{p} differs from its MANIFEST digest")
-        for p in sorted(listed):
-            if p not in considered:
-                problems.append(f"{p} is listed in the MANIFEST but missing")
-        return AuditBundle(files, problems)
-
-    @property
-    def checkpoint_notes(self) -> list[bytes]:
-        return [self.files[p] for p in sorted(self.files) if p.startswith("checkpoints/") and p.endswith(".note") and p.count("/") == 1]
-
-
-# --- exact epsilon text, as the CLI writes it
-
-
-def parse_epsilon(text: str) -> Fraction:
-    """An exact non-negative number: a decimal (`"0.25"`) or a fraction (`"1/3"`)."""
-    m = re.fullmatch(r"(\d{1,20})/(\d{1,20})", text)
-    if m:
-        if int(m.group(2)) == 0:
-            raise ValueError(f"{text[:64]!r}: a zero denominator")
-        return Fraction(int(m.group(1)), int(m.group(2)))
-    if re.fullmatch(r"\d{1,20}(\.\d{1,38})?", text):
-        return Fraction(text)
-    raise ValueError(f"{text[:64]!r}: not an exact decimal or fraction")
-
-
-def epsilon_text(x: Fraction) -> str:
-    """As the CLI writes an exact number: an integer, a terminating decimal, else `n/d`."""
-    if x.denominator == 1:
-        return str(x.numerator)
-    rest, twos, fives = x.denominator, 0, 0
-    while rest % 2 == 0:
-        rest //= 2
-        twos += 1
-    while rest % 5 == 0:
-        rest //= 5
-        fives += 1
-    digits = max(twos, fives)
-    if rest != 1 or digits > 38:
-        return f"{x.numerator}/{x.denominator}"
-    scaled = x.numerator * 10 ** digits // x.denominator
-    return f"{scaled // 10 ** digits}.{scaled % 10 ** digits:0{digits}d}"
-
-
-# --- the Merkle tree over the entries
-
-
-class _Tree:
-    def __init__(self, leaves: list[bytes]):
-        self.leaves = leaves
-
-    @property
-    def size(self) -> int:
-        return len(self.leaves)
-
-    def root(self, size: int) -> bytes:
-        def mth(lo: int, hi: int) -> bytes:
-            if hi - lo == 1:
-                return self.leaves[lo]
-            k = 1
-            while k * 2 < hi - lo:
-                k *= 2
-            return hashlib.sha256(b"\x01" + mth(lo, lo + k) + mth(lo + k, hi)).digest()
-        if size == 0:
-            return hashlib.sha256(b"").digest()
-        return mth(0, size)
-
-
-def _scan_entries(data: bytes) -> tuple[list[tuple[int, bytes]], Finding | None]:
-    """The intact prefix of entries.log as (index, payload), and what ended the scan, if not its end."""
-    out: list[tuple[int, bytes]] = []
-    if len(data) < 8 or data[:8] != ENTRY_MAGIC:
-        return out, Finding("log.badFileHeader", "the entry file does not start with the log's magic", 0)
-    off, pos, size = 8, 0, len(data)
-    while off < size:
-        remaining = size - off
-        torn = Finding("log.truncatedEntry", f"the file ends {remaining} bytes into this entry", pos)
-        if remaining < 12:
-            return out, torn
-        length = int.from_bytes(data[off:off + 4], "big")
-        index = int.from_bytes(data[off + 4:off + 12], "big")
-        rec = 12 + length + 32
-        if rec > remaining:
-            return out, torn
-        if length > MAX_ENTRY_BYTES:
-            return out, Finding("log.entryTooLarge", f"the record's length {length} is over the limit", pos)
-        payload = data[off + 12:off + 12 + length]
-        if _log.leaf_hash(payload) != data[off + 12 + length:off + rec]:
-            if rec == remaining:
-                return out, torn
-            return out, Finding("log.entryChecksumMismatch", "the entry's bytes do not match its checksum", pos)
-        if index != pos:
-            return out, Finding("log.entryOutOfPlace", f"the record here claims index {index}: an entry was dropped, inserted or moved", pos)
-        out.append((pos, payload))
-        off += rec
-        pos += 1
-    return out, None
-
-
 # --- the replay
 
 
@@ -347,8 +172,8 @@ class _Replay:
         else:
             return self.report(None, [], None, 0, None)
         self.key = key
-        entries, end = _scan_entries(b.files["entries.log"])
-        tree = _Tree([_log.leaf_hash(e) for _, e in entries])
+        entries, end = scan_entries(b.files["entries.log"])
+        tree = MerkleTree([_log.leaf_hash(e) for _, e in entries])
         if end:
             self.failures.append(end)
         checkpoints = self.check_checkpoints(tree)
@@ -377,7 +202,7 @@ class _Replay:
 
     # -- the log
 
-    def check_checkpoints(self, tree: _Tree) -> list[tuple[int, bytes]]:
+    def check_checkpoints(self, tree: MerkleTree) -> list[tuple[int, bytes]]:
         verified = set()
         for position, note in enumerate(self.bundle.checkpoint_notes):
             try:
@@ -408,7 +233,7 @@ class _Replay:
                                                        f"checkpoint is at {vouched}")
         return distinct
 
-    def check_known(self, tree: _Tree) -> None:
+    def check_known(self, tree: MerkleTree) -> None:
         p = self.policy
         for source, note in p.known_checkpoints:
             try:
@@ -605,66 +430,9 @@ class _Replay:
 
     # -- across jobs (the ledger claims, section 8; docs/privacy.md "The ledger across jobs")
 
-    def across_jobs(self, entries: list[tuple[int, bytes]], tree: _Tree) -> None:
-        ledgers: dict[bytes, dict] = {}
-        launches: list[tuple[int, str, bytes]] = []
-        for index, data in entries:
-            try:
-                record = parse_log_entry(data)
-                if record.kind != "launch":
-                    continue
-                module = open_sealed(record.launch.module_bundle)
-                lid = module.ledger_id
-            except (ParleyError, KeyError, TypeError):
-                continue
-            try:
-                budget = epsilon_text(parse_epsilon(module.payload["policy"]["budget_epsilon"]))
-            except (ValueError, KeyError, TypeError):
-                budget = "?"
-            ledgers[lid] = {"name": module.payload.get("ledger") or module.payload["name"], "budget": budget}
-            claim = record.launch.claims.ledger
-            try:
-                if claim is None:
-                    continue
-                if claim["id"] != lid:
-                    self.fail(index, "ledgerClaimInvalid", "the worker's ledger claim does not fit the log: it names another ledger than its module's")
-                    continue
-                cs = claim["checkpoint_size"]
-                if cs > index or tree.root(cs) != claim["checkpoint_root"]:
-                    self.fail(index, "ledgerClaimInvalid", f"the worker's ledger claim does not fit the log: its checkpoint of {cs} entries is "
-                                                           "not this log's prefix before the launch")
-                    continue
-                hidden = next(((i, j) for i, j, l in launches if l == lid and i >= cs), None)
-                if hidden:
-                    self.fail(index, "ledgerClaimInvalid", f"the worker's ledger claim does not fit the log: its checkpoint of {cs} entries "
-                                                           f"leaves out job {hidden[1]} of the same ledger, launched earlier at entry {hidden[0]}: "
-                                                           "the host hid it from the worker")
-                    continue
-                tally = LedgerTally(lid)
-                for i, d in entries[:cs]:
-                    tally.read(i, d)
-                counted = [j["launch"] for j in tally.jobs]
-                from .entries import binds
-                if not binds(claim, counted):
-                    seen = set(record.launch.ledger_counted)
-                    left = next((j for j in tally.jobs if j["launch"] not in seen), None)
-                    why = (f"its worker counted {claim['counted']} earlier job(s) of the ledger and leaves out job {left['id']}, launched at "
-                           f"entry {left['launch']}: the host hid it from the worker") if left else \
-                        f"its worker counted {claim['counted']} earlier job(s) of the ledger, not the {len(tally.jobs)} the log holds before its checkpoint"
-                    self.fail(index, "ledgerClaimInvalid", f"the worker's ledger claim does not fit the log: {why}")
-                    continue
-                if epsilon_text(tally.spent) != claim["inherited"]:
-                    self.fail(index, "ledgerInheritanceMismatch", f"the worker says earlier jobs of its ledger spent {claim['inherited']}, but the "
-                                                                  f"log up to its checkpoint counts {epsilon_text(tally.spent)}")
-            finally:
-                launches.append((index, record.job, lid))
-        self.ledgers = []
-        for lid, info in ledgers.items():
-            tally = LedgerTally(lid)
-            for i, d in entries:
-                tally.read(i, d)
-            self.ledgers.append({"id": lid.hex(), "name": info["name"], "jobs": [j["id"] for j in tally.jobs],
-                                 "spent": epsilon_text(tally.spent), "budget": info["budget"], "open": tally.open_jobs})
+    def across_jobs(self, entries: list[tuple[int, bytes]], tree: MerkleTree) -> None:
+        failures, self.ledgers = audit_ledgers(entries, tree)
+        self.failures += failures
         for s in self.dataset_spending():
             if len(s["jobs"]) > 1:
                 self.warn("datasetDigestInSeveralJobs", f"dataset {s['dataset']} with digest {s['sha256'][:16]}... was accepted in jobs "
@@ -702,69 +470,6 @@ class _Replay:
     def dataset_spending(self) -> list[dict]:
         return sorted(({"sha256": k, "dataset": v["dataset"], "jobs": v["jobs"], "epsilon": epsilon_text(v["epsilon"])}
                        for k, v in self.spending.items()), key=lambda s: (s["dataset"], s["sha256"]))
-
-
-class LedgerTally:
-    """What the jobs of one ledger spent, from the entries (docs/privacy.md, "The ledger across
-    jobs"): a job with a `closed` entry counts what it says (at least what its releases and
-    charged refusals logged); a job without one counts at least its module's whole budget."""
-
-    def __init__(self, ledger_id: bytes):
-        self.ledger = ledger_id
-        self.jobs: list[dict] = []
-
-    def read(self, index: int, data: bytes) -> None:
-        try:
-            record = parse_log_entry(data)
-        except EntryError:
-            return
-        job = next((j for j in self.jobs if j["id"] == record.job), None)
-        if record.kind == "launch":
-            if job is not None:
-                return
-            try:
-                module = open_sealed(record.launch.module_bundle)
-                if module.ledger_id != self.ledger:
-                    return
-                budget = parse_epsilon(module.payload["policy"]["budget_epsilon"])
-            except (ParleyError, ValueError, KeyError, TypeError):
-                return
-            self.jobs.append({"id": record.job, "launch": index, "budget": budget, "released": Fraction(0), "closed": None,
-                              "ended": False, "key": record.launch.claims.signing_key})
-        elif record.kind in ("stopped", "failed") and job:
-            job["ended"] = True
-        elif record.kind == "worker" and job:
-            try:
-                w = verify_worker_entry(record.worker, job["key"])
-            except EntryError:
-                return
-            if w.job != record.job:
-                return
-            charged = w.fields.get("epsilon") if w.kind in ("release", "query-refused") else None
-            if w.kind == "closed":
-                try:
-                    job["closed"] = parse_epsilon(w.fields["spent"])
-                except ValueError:
-                    pass
-            if charged is not None:
-                try:
-                    job["released"] += parse_epsilon(charged)
-                except ValueError:
-                    pass
-
-    @property
-    def spent(self) -> Fraction:
-        total = Fraction(0)
-        for j in self.jobs:
-            if j["closed"] is not None:
-                total += max(j["closed"], j["released"])
-            else:
-                total = max(total + j["released"], j["budget"])
-        return total
-
-    @property
-    def open_jobs(self) -> list[str]:
-        return [j["id"] for j in self.jobs if j["closed"] is None and not j["ended"]]
 
 
 def replay(bundle: AuditBundle, policy: AuditPolicy | None = None) -> AuditReport:

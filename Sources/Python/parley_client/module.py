@@ -129,7 +129,7 @@ class QueryCost:
     @property
     def json(self) -> dict:
         """The `cost` object of `parley module inspect --json`."""
-        from .audit import epsilon_text
+        from .exact import epsilon_text
         return {"epsilon": epsilon_text(self.epsilon), "delta": epsilon_text(self.delta), "mechanism": self.mechanism,
                 "threshold_delta": self.partition_selection_delta, "partition_selection_delta": self.partition_selection_delta,
                 "partitions": {"kind": self.partitions, **({"keys": self.keys} if self.keys is not None else {})}, "weak": self.weak}

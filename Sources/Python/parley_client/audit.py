@@ -329,6 +329,9 @@ class _Replay:
                                                            "use `parley audit replay`")
         except _ev.EvidenceParseError as e:
             return self.fail(index, "evidenceUnparseable", f"the launch evidence cannot be read: {e}")
+        if not isinstance(q, _ev.SoftwareQuote):  # TPM evidence, once parse_evidence reads it
+            return self.fail(index, "evidenceUnsupported", "the launch evidence is TPM evidence, which the Python auditor does not verify: "
+                                                           "use `parley audit replay`")
         if launch.tier != "software":
             return self.fail(index, "tierMismatch", f"the entry says {launch.tier} but the evidence is software")
         if self.root is None:

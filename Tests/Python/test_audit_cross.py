@@ -161,6 +161,40 @@ def _log_signer(h):
     return name, bytes.fromhex(kid), Ed25519PrivateKey.from_private_bytes(raw[1:])
 
 
+def resign(h, b, payloads):
+    """As the operator can: write these entries, sign one checkpoint over them with the host's
+    log key, and write a MANIFEST that matches."""
+    write_records(os.path.join(b, "entries.log"), payloads)
+    name, kid, key = _log_signer(h)
+    tree = bundle.MerkleTree([log.leaf_hash(p) for p in payloads])
+    body = f"{name}\n{len(payloads)}\n{base64.b64encode(tree.root(len(payloads))).decode()}\n"
+    note = body + "\n" + f"\u2014 {name} {base64.b64encode(kid + key.sign(body.encode())).decode()}\n"
+    shutil.rmtree(os.path.join(b, "checkpoints"))
+    os.makedirs(os.path.join(b, "checkpoints"))
+    open(os.path.join(b, "checkpoints", "00000000.note"), "w").write(note)
+    manifest = "".join(f"{hashlib.sha256(open(os.path.join(b, r), 'rb').read()).hexdigest()}  {r}\n"
+                       for r in sorted(["entries.log", "checkpoints/00000000.note", "log-key.pub", "quoting-root.pem"]))
+    open(os.path.join(b, "MANIFEST"), "w").write(manifest)
+
+
+def test_a_tpm_launch_is_not_passed_by_the_python_auditor(audithost):
+    """The Python auditor does not verify TPM evidence: a launch entry whose evidence is TPM
+    evidence fails (evidenceUnsupported), never passes. (Swift judges the same bytes itself.)"""
+    from parley_client import cbor
+    from parley_client.entries import parse_log_entry
+    h = audithost
+    b = copy_bundle(h, "tpm-launch")
+    payloads = records(os.path.join(b, "entries.log"))
+    at = next(i for i, p in enumerate(payloads) if parse_log_entry(p).kind == "launch")
+    m = cbor.loads(payloads[at])
+    m["tier"], m["evidence"] = "tpm", cbor.dumps({"format": "parley/tpm-quote/2"})
+    payloads[at] = cbor.dumps(m)
+    resign(h, b, payloads)
+    py = parley_client.read_audit_bundle(b)
+    assert not py.passed and (py.first_failure.code, py.first_failure.entry) == ("evidenceUnsupported", at)
+    assert swift_replay(h, b)["verdict"] == "failed"
+
+
 def test_a_release_the_operator_removed_and_re_signed_over_is_refused_by_both(audithost):
     """The operator holds the log key: it drops the first release, rebuilds the tree and signs a
     checkpoint over it. The log itself is consistent; the worker's signed budget_left of the
@@ -176,17 +210,7 @@ def test_a_release_the_operator_removed_and_re_signed_over_is_refused_by_both(au
     first_release = kinds.index("release")
     second_release = kinds.index("release", first_release + 1)
     kept = payloads[:first_release] + payloads[first_release + 1:]
-    write_records(path, kept)
-    name, kid, key = _log_signer(h)
-    tree = bundle.MerkleTree([log.leaf_hash(p) for p in kept])
-    body = f"{name}\n{len(kept)}\n{base64.b64encode(tree.root(len(kept))).decode()}\n"
-    note = body + "\n" + f"\u2014 {name} {base64.b64encode(kid + key.sign(body.encode())).decode()}\n"
-    shutil.rmtree(os.path.join(b, "checkpoints"))
-    os.makedirs(os.path.join(b, "checkpoints"))
-    open(os.path.join(b, "checkpoints", "00000000.note"), "w").write(note)
-    manifest = "".join(f"{hashlib.sha256(open(os.path.join(b, r), 'rb').read()).hexdigest()}  {r}\n"
-                       for r in sorted(["entries.log", "checkpoints/00000000.note", "log-key.pub", "quoting-root.pem"]))
-    open(os.path.join(b, "MANIFEST"), "w").write(manifest)
+    resign(h, b, kept)
     swift, py = same_first_failure(h, b)
     assert py.first_failure.code == "budgetLeftMismatch" and py.first_failure.entry == second_release - 1
     assert "a release is missing from the log" in py.first_failure.reason

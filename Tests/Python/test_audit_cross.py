@@ -284,3 +284,105 @@ def test_unreadable_bundles_are_refused_with_their_reason(tmp_path):
     with pytest.raises(parley_client.ParleyError):
         audit.AuditBundle.from_export(b"\xa1\x61a\x01")  # a map whose value is not bytes
 
+
+
+def _kinds(payloads):
+    from parley_client.entries import parse_log_entry, verify_worker_entry
+    parsed = [parse_log_entry(p) for p in payloads]
+    key_of = {e.job: e.launch.claims.signing_key for e in parsed if e.kind == "launch"}
+    return [verify_worker_entry(e.worker, key_of[e.job]).kind if e.kind == "worker" else e.kind for e in parsed]
+
+
+def _edit(payload, **fields):
+    from parley_client import cbor
+    m = cbor.loads(payload)
+    for k, v in fields.items():
+        if v is None:
+            m.pop(k, None)
+        elif k == "measurements":
+            m[k] = dict(m[k], **v)
+        else:
+            m[k] = v
+    return cbor.dumps(m)
+
+
+def _rewrites(payloads):
+    """Rewritten logs an operator holding the log key could sign, each by its defect."""
+    from parley_client import cbor
+    k = _kinds(payloads)
+    launch, upload, release, stopped = k.index("launch"), k.index("upload-accepted"), k.index("release"), k.index("stopped")
+    p = list(payloads)
+    flipped_worker = bytearray(cbor.loads(p[upload])["entry"])
+    flipped_worker[-3] ^= 1
+    return {
+        "launched-twice": p[:launch + 1] + [p[launch]] + p[launch + 1:],
+        "module-unreadable": p[:launch] + [_edit(p[launch], module_bundle=b"x")] + p[launch + 1:],
+        "module-measurement": p[:launch] + [_edit(p[launch], measurements={"module": bytes(48)})] + p[launch + 1:],
+        "module-signer": p[:launch] + [_edit(p[launch], measurements={"module_signer": bytes(48)})] + p[launch + 1:],
+        "tier": p[:launch] + [_edit(p[launch], tier="tpm")] + p[launch + 1:],
+        "evidence-unparseable": p[:launch] + [_edit(p[launch], evidence=b"\x00")] + p[launch + 1:],
+        "evidence-rejected": p[:launch] + [_edit(p[launch], nonce=bytes(32))] + p[launch + 1:],
+        "claims-differ": p[:launch] + [_edit(p[launch], public_key=bytes(32))] + p[launch + 1:],
+        "unlaunched": p[:stopped] + [_edit(p[stopped], job="ghost")] + p[stopped + 1:],
+        "worker-signature": p[:upload] + [_edit(p[upload], entry=bytes(flipped_worker))] + p[upload + 1:],
+        "accepted-twice": p[:upload + 1] + [p[upload]] + p[upload + 1:],
+        "release-first": p[:upload] + [p[release]] + [e for i, e in enumerate(p[upload:], upload) if i != release],
+        "releases-repeated": p[:release + 1] + [p[release]] * 10 + p[release + 1:],
+        "unreadable": p[:stopped] + [cbor.dumps({})] + p[stopped + 1:],
+    }
+
+
+def test_rewritten_and_re_signed_logs_fail_both_auditors_alike(audithost):
+    """Every failure the two auditors find (code and entry, in order) is the same, for each
+    rewrite an operator holding the log key could sign."""
+    h = audithost
+    base = records(os.path.join(h.bundle, "entries.log"))
+    for name, payloads in _rewrites(base).items():
+        b = copy_bundle(h, "rw-" + name)
+        resign(h, b, payloads)
+        swift = swift_replay(h, b)
+        py = parley_client.read_audit_bundle(b)
+        assert swift["verdict"] == py.verdict.value == "failed", name
+        assert [(f["code"], f.get("entry")) for f in swift["failures"]] == [(f.code, f.entry) for f in py.failures], name
+
+
+def test_checkpoints_that_fork_run_ahead_or_do_not_match_fail_both_auditors_alike(audithost):
+    h = audithost
+    base = records(os.path.join(h.bundle, "entries.log"))
+    name, kid, key = _log_signer(h)
+
+    def signed(size, root):
+        body = f"{name}\n{size}\n{base64.b64encode(root).decode()}\n"
+        return body + "\n" + f"\u2014 {name} {base64.b64encode(kid + key.sign(body.encode())).decode()}\n"
+
+    tree = bundle.MerkleTree([log.leaf_hash(p) for p in base])
+    n = len(base)
+    cases = {"fork": [signed(n, tree.root(n)), signed(n, bytes(32))],
+             "beyond": [signed(n, tree.root(n)), signed(n + 5, bytes(32))],
+             "older-mismatch": [signed(n - 1, bytes(32)), signed(n, tree.root(n))],
+             "root-mismatch": [signed(n, bytes(32))]}
+    for case, notes in cases.items():
+        b = copy_bundle(h, "cp-" + case)
+        resign(h, b, base)
+        for i, note in enumerate(notes):
+            open(os.path.join(b, "checkpoints", f"{i:08d}.note"), "w").write(note)
+        swift = swift_replay(h, b)
+        py = parley_client.read_audit_bundle(b)
+        assert swift["verdict"] == py.verdict.value == "failed", case
+        assert [(f["code"], f.get("entry")) for f in swift["failures"]] == [(f.code, f.entry) for f in py.failures], case
+
+
+def test_known_checkpoints_that_are_not_signed_or_not_witnessed_fail_both(audithost):
+    h = audithost
+    bad = os.path.join(h.dir, "known-bad.note")
+    open(bad, "w").write("not a checkpoint\n")
+    swift, py = same_first_failure(h, h.bundle, "--known-checkpoint", bad, known=[bad])
+    assert py.first_failure.code == "knownCheckpointRejected"
+    from test_witness_cross import unconfigured_witness_key
+    unconfigured_witness_key(os.path.join(h.dir, "audit-w.pub"))
+    open(os.path.join(h.dir, "audit-w.toml"), "w").write('witnesses = ["audit-w.pub"]\nwitness_quorum = 1\n')
+    logs = os.path.join(h.dir, "brand-state", "logs")
+    known = os.path.join(logs, os.listdir(logs)[0], "checkpoint")
+    swift, py = same_first_failure(h, h.bundle, "--policy", os.path.join(h.dir, "audit-w.toml"), "--known-checkpoint", known,
+                                   policy=os.path.join(h.dir, "audit-w.toml"), known=[known])
+    assert py.first_failure.code == "knownCheckpointUnwitnessed" and swift["first_failure"]["reason"] == py.first_failure.reason

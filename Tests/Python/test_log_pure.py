@@ -325,3 +325,28 @@ def test_audit_policies_that_do_not_read_are_refused(tmp_path):
         with pytest.raises(log.ParleyError) as e:
             audit.AuditPolicy.load(str(p))
         assert e.value.code == "malformed" and key in e.value.message, text
+
+
+def test_a_launch_entry_whose_module_does_not_measure_to_the_attested_one_is_launch_not_logged(keys, tmp_path):
+    """The entry is found and proved (find is given here), but its module bundle does not open:
+    the launch is not in the log as attested."""
+    entry = cbor.dumps(launch_entry())
+
+    class Found(receipts.LogMemory):
+        def find(self, job, kind, what, matching, hint=None):
+            return receipts.Receipt(7, entry, keys["note"], [])
+
+    ledger = entries.parse_log_entry(entry).launch.claims.ledger
+    memory = Found(log.ClientState(str(tmp_path), keys["log"]), None, None)
+    with pytest.raises(log.LogRefused) as e:
+        memory.launch_entry(entries.parse_log_entry(entry).launch.claims, ledger)
+    assert e.value.code == "launchNotLogged" and "its module bundle does not open" in e.value.message
+
+
+def test_an_upload_to_a_job_never_verified_with_the_log_is_refused(keys, tmp_path):
+    memory = receipts.LogMemory(log.ClientState(str(tmp_path), keys["log"]), None, None)
+    ledger = {"id": bytes(32), "log_key": keys["log"].text, "checkpoint_size": 1, "checkpoint_root": bytes(32),
+              "inherited": "0", "counted": 0, "counted_digest": entries.counted_digest([])}
+    with pytest.raises(log.LogRefused) as e:
+        memory.check_before_upload(claims(ledger))
+    assert e.value.code == "launchNotLogged" and "verify the worker with the log first" in e.value.message

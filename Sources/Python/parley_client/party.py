@@ -153,9 +153,12 @@ class Party:
 
     def upload(self, job: str, dataset: str, data, chunk_size: int = _stream.DEFAULT_CHUNK, progress: bool = True) -> dict:
         """Verifies the worker, then seals `data` (a CSV path, bytes, a binary file or a pandas
-        DataFrame) to its attested key and streams it. Returns the host's receipt
-        `{"dataset", "rows", "digest", "log_size"}`; raises EvidenceRefused before sending a byte
-        when the worker is not trusted, ServerError when the host or worker refuses."""
+        DataFrame) to its attested key and streams it. Returns the host's answer
+        `{"dataset", "rows", "digest", "log_size"}` with `log_index`, the worker's
+        `upload-accepted` entry for exactly this stream, proved into the log (receipt kept).
+        Raises EvidenceRefused or LogRefused (`earlierJobOpen`, ...) before sending a byte,
+        ServerError when the host or worker refuses, ReceiptRefused when the log does not account
+        for the upload."""
         key = self._key()
         claims = self.attest(job)
         memory = self.log
@@ -195,8 +198,10 @@ class Party:
                 f.close()
 
     def query_result(self, job: str, query: str) -> Result:
-        """Verifies the worker, sends a signed request with a fresh nonce, and opens and checks
-        the sealed result against the attested worker's keys."""
+        """Verifies the worker, sends a signed request with a fresh nonce, opens and checks the
+        sealed result against the attested worker's keys, and finds the worker's `release` entry
+        for this very result in the log (`log_index`; ReceiptRefused if the log does not account
+        for it)."""
         key = self._key()
         claims = self.attest(job)
         receiver = self.party_name(job)

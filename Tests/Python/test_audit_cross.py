@@ -130,6 +130,14 @@ def test_a_cut_file_and_a_dropped_record_are_refused_by_both(audithost):
     open(path, "wb").write(data[:-10])
     swift, py = same_first_failure(h, b)
     assert py.first_failure.code == "log.truncatedEntry"
+    # A flipped byte in the last record reads as a torn tail, as a host that died mid-append leaves it.
+    b = copy_bundle(h, "flipped-last")
+    path = os.path.join(b, "entries.log")
+    data = bytearray(open(path, "rb").read())
+    data[-40] ^= 1
+    open(path, "wb").write(bytes(data))
+    swift, py = same_first_failure(h, b)
+    assert py.first_failure.code == "log.truncatedEntry" and py.first_failure.entry == len(records(path)) - 1
     b = copy_bundle(h, "dropped")
     path = os.path.join(b, "entries.log")
     payloads = records(path)

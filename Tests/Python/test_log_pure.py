@@ -350,3 +350,14 @@ def test_an_upload_to_a_job_never_verified_with_the_log_is_refused(keys, tmp_pat
     with pytest.raises(log.LogRefused) as e:
         memory.check_before_upload(claims(ledger))
     assert e.value.code == "launchNotLogged" and "verify the worker with the log first" in e.value.message
+
+
+def test_a_policy_file_naming_a_file_that_is_no_witness_key_is_refused_when_read(keys, tmp_path):
+    from parley_client.policy import Policy
+    (tmp_path / "log.pub").write_text(keys["log"].text + "\n")
+    (tmp_path / "w.pub").write_text(keys["log"].text + "\n")  # a log key, not a witness key
+    (tmp_path / "policy.toml").write_text(f'quote = "software"\nmodule = "{"00" * 48}"\nruntime = ["{"00" * 48}"]\n'
+                                          'witnesses = ["w.pub"]\nwitness_quorum = 1\n')
+    with pytest.raises(log.ParleyError) as e:
+        Policy.load(str(tmp_path / "policy.toml"))
+    assert e.value.code == "malformed" and "witnesses" in e.value.message and "is not a witness key" in e.value.message

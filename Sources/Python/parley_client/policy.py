@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from .errors import ParleyError
+from .log import CosignerKey
 
 _KEYS = {"quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug",
          "log_key", "witnesses", "witness_quorum", "boot_reference", "runtime_policy", "required_measured",
@@ -136,8 +137,10 @@ class Policy:
         for w in strings("witnesses") or []:
             try:
                 with open(resolve(w), encoding="utf-8") as f:
-                    p.witnesses.append(f.read(1 << 16).strip())
-            except OSError:
+                    text = f.read(1 << 16).strip()
+                CosignerKey.parse(text)
+                p.witnesses.append(text)
+            except (OSError, UnicodeDecodeError, ParleyError):
                 raise err("witnesses", f"{resolve(w)} is not a witness key (witness-key.pub from `parley witness`)") from None
         quorum = t.get("witness_quorum")
         if quorum is not None:

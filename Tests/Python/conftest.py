@@ -77,9 +77,9 @@ class Host:
             f.write(text)
         return path
 
-    def start(self) -> str:
+    def start(self, *extra: str) -> str:
         self.url = None
-        self.proc = subprocess.Popen([self.bin, "serve", "--data", os.path.join(self.dir, "host"), "--listen", "127.0.0.1:0"],
+        self.proc = subprocess.Popen([self.bin, "serve", "--data", os.path.join(self.dir, "host"), "--listen", "127.0.0.1:0", *extra],
                                      cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         found = threading.Event()
 
@@ -159,3 +159,62 @@ def job(dphost):
     j = dphost.launch()
     yield j
     dphost.cli("job", "stop", j, "--server", dphost.url, "--data", "host", check=False)
+
+
+class LyingHost:
+    """A host that lies: relays every request to a real `parley serve` and lets a test change
+    the answers it relays (`tamper(method, path, params, body) -> body`), as an operator who
+    controls the host could. 127.0.0.1 only, stopped by `stop()`."""
+
+    def __init__(self, upstream: str, tamper):
+        import http.server
+        import urllib.parse
+
+        import httpx
+        self.tamper = tamper
+        client = httpx.Client(base_url=upstream, timeout=120)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    out = b""
+                    while True:
+                        n = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        if n == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return out
+                        out += self.rfile.read(n)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _relay(self):
+                body = self._body()
+                url = urllib.parse.urlsplit(self.path)
+                params = dict(urllib.parse.parse_qsl(url.query))
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization", "parley-signature")}
+                r = client.request(self.command, self.path, content=body or None, headers=headers)
+                out = r.content
+                if r.status_code == 200:
+                    out = proxy.tamper(self.command, url.path, params, out)
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", r.headers.get("content-type", "application/octet-stream"))
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = _relay
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -40,3 +40,56 @@ def test_inspect_refuses_bundles_that_do_not_open(host, tmp_path):
         with pytest.raises(parley_client.ParleyError) as e:
             parley_client.inspect(str(p))
         assert e.value.code == "bad-module", name
+
+
+def _cli_cost_matches(report, cli):
+    for name, q in cli["queries"].items():
+        mine = report.queries[name]["cost"]
+        assert mine is not None, report.queries[name]["cost_error"]
+        theirs = q["cost"]
+        assert {k: mine[k] for k in ("epsilon", "delta", "mechanism", "partitions", "weak")} == \
+            {k: theirs[k] for k in ("epsilon", "delta", "mechanism", "partitions", "weak")}, name
+        for k in ("threshold_delta", "partition_selection_delta"):
+            assert mine[k] == pytest.approx(theirs[k], rel=1e-9, abs=1e-300), (name, k)
+
+
+def test_query_costs_and_the_ledger_agree_with_the_cli(host):
+    report = parley_client.inspect(os.path.join(host.dir, "campaign-lift.parley"))
+    cli = json.loads(host.cli("module", "inspect", "campaign-lift.parley", "--json").stdout)
+    _cli_cost_matches(report, cli)
+    assert report.ledger_id == cli["ledger"]["id"]
+    assert report.queries["conversions"]["cost"]["partition_selection_delta"] == pytest.approx(4.7e-8, rel=0.01)
+
+
+def test_gaussian_declared_whole_and_weak_costs_agree_with_the_cli(host, tmp_path):
+    """Another module sealed by the CLI: discrete Gaussian noise (delta), a query with declared
+    group keys, one without GROUP BY, and a small min_group_size the CLI calls weak."""
+    src = open(os.path.join(host.dir, "campaign-lift.toml")).read()
+    src = src.replace("min_group_size = 50", "min_group_size = 5").replace("# delta = 1e-9", "delta = 1e-9")
+    src += '''
+[queries.declared]
+receivers = ["brand"]
+sql = """
+SELECT e.campaign, COUNT(*) AS n, AVG(p.amount) AS mean, SUM(p.amount) AS total
+FROM exposures e JOIN purchases p ON e.email_hash = p.email_hash
+GROUP BY e.campaign
+"""
+group_keys = { "e.campaign" = ["a", "b"] }
+
+[queries.total]
+receivers = ["brand"]
+sql = """
+SELECT COUNT(DISTINCT e.email_hash) AS people FROM exposures e
+"""
+'''
+    path = os.path.join(host.dir, "variant.toml")
+    with open(path, "w") as f:
+        f.write(src)
+    host.cli("module", "seal", "variant.toml", "--key", "author.key")
+    report = parley_client.inspect(os.path.join(host.dir, "variant.parley"))
+    cli = json.loads(host.cli("module", "inspect", "variant.parley", "--json").stdout)
+    _cli_cost_matches(report, cli)
+    assert report.queries["declared"]["cost"]["partitions"] == {"kind": "declared", "keys": [["a"], ["b"]]}
+    assert report.queries["total"]["cost"]["partitions"]["kind"] == "whole"
+    assert report.queries["conversions"]["cost"]["mechanism"] == "discrete-gaussian"
+    assert report.queries["conversions"]["cost"]["weak"], "min_group_size 5 is weak"

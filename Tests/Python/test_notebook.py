@@ -24,3 +24,4 @@ def test_the_campaign_lift_notebook_runs_against_a_real_host(dphost, job, monkey
     assert "Status.TRUSTED software " + job in text
     assert "of the people who saw campaign a," in text
     assert "appraisal.moduleNotExpected" in text
+    assert "logged as entry" in text and "AuditVerdict.PASSED" in text

@@ -1,10 +1,13 @@
 """Reading a sealed module `parley/module/1` (`parley module seal`): a COSE_Sign1 (ES256) whose
 payload names its author's key; `inspect(path)` opens and checks it and reports what a reviewer
-needs. Query costs (`parley module inspect`'s `cost`) are not computed here (docs/python.md)."""
+needs, with what one run of each query costs (docs/privacy.md), as `parley module inspect --json`."""
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -25,19 +28,33 @@ class ModuleReport:
     signer: str               # SHA-384 of the author's SubjectPublicKeyInfo, hex: `module_signers`
     parties: dict             # name -> {"signing_key_sha384": hex}
     datasets: dict            # name -> {"provider", "privacy_unit", "columns": [{"name", "type"}], "bounds"}
-    queries: dict             # name -> {"receivers", "sql"}
+    queries: dict             # name -> {"receivers", "sql", "cost": QueryCost.json or None, "cost_error": str or None}
     policy: dict              # as written in the module
     ledger: str | None
+    ledger_id: str = ""       # hex SHA-256 of the ledger identity (docs/formats.md section 7)
 
 
-def inspect(path: str) -> ModuleReport:
-    """Opens a `.parley` bundle and verifies its author's signature; raises ParleyError
-    (`bad-module`) for anything that does not open."""
+@dataclass(frozen=True)
+class SealedModule:
+    """A sealed module whose author's signature verified: its payload map and measurement."""
+    payload: dict
+    measurement: bytes        # SHA-384 of the signed payload
+
+    @property
+    def ledger_id(self) -> bytes:
+        """SHA-256 of deterministic CBOR `{"format": "parley/ledger/1", "name": ledger or name,
+        "parties": {party: SHA-256(signing key DER)}}` (docs/formats.md section 7)."""
+        m = self.payload
+        parties = {n: hashlib.sha256(p["signing_key"]).digest() for n, p in m["parties"].items()}
+        return hashlib.sha256(cbor.dumps({"format": "parley/ledger/1", "name": m.get("ledger") or m["name"],
+                                          "parties": parties})).digest()
+
+
+def open_sealed(data: bytes, name: str = "the module") -> SealedModule:
+    """Opens a sealed module's bytes: COSE_Sign1 by its `author`; raises ParleyError (`bad-module`)."""
     def bad(why: str) -> ParleyError:
-        return ParleyError("bad-module", f"{path} is not a sealed module that opens: {why}")
+        return ParleyError("bad-module", f"{name} is not a sealed module that opens: {why}")
 
-    with open(path, "rb") as f:
-        data = f.read(MAX_BUNDLE_BYTES + 1)
     if len(data) > MAX_BUNDLE_BYTES:
         raise bad("over 1 MiB")
     try:
@@ -53,6 +70,24 @@ def inspect(path: str) -> ModuleReport:
         raise bad("the author key does not parse") from None
     if not isinstance(author, ec.EllipticCurvePublicKey) or msg.verify(author) is not None:
         raise bad("the author's signature does not verify")
+    parties = m["parties"]
+    if not isinstance(parties, dict) or not all(isinstance(p, dict) and isinstance(p.get("signing_key"), bytes) for p in parties.values()):
+        raise bad("a party is malformed")
+    if "ledger" in m and not isinstance(m["ledger"], str):
+        raise bad("ledger is not text")
+    return SealedModule(m, hashlib.sha384(msg.untrusted_payload).digest())
+
+
+def inspect(path: str) -> ModuleReport:
+    """Opens a `.parley` bundle and verifies its author's signature; raises ParleyError
+    (`bad-module`) for anything that does not open."""
+    def bad(why: str) -> ParleyError:
+        return ParleyError("bad-module", f"{path} is not a sealed module that opens: {why}")
+
+    with open(path, "rb") as f:
+        data = f.read(MAX_BUNDLE_BYTES + 1)
+    sealed = open_sealed(data, path)
+    m = sealed.payload
     try:
         parties = {n: {"signing_key_sha384": hashlib.sha384(p["signing_key"]).hexdigest()} for n, p in m["parties"].items()}
         datasets = {n: {"provider": d["provider"], "privacy_unit": d["privacy_unit"],
@@ -61,6 +96,137 @@ def inspect(path: str) -> ModuleReport:
         queries = {n: {"receivers": list(q["receivers"]), "sql": q["sql"]} for n, q in m["queries"].items()}
     except (KeyError, TypeError, IndexError, AttributeError):
         raise bad("a party, dataset or query is malformed") from None
-    return ModuleReport(name=m["name"], version=m["version"], measurement=hashlib.sha384(msg.untrusted_payload).hexdigest(),
+    for n, q in queries.items():
+        try:
+            q["cost"], q["cost_error"] = query_cost(m, n).json, None
+        except ParleyError as e:
+            q["cost"], q["cost_error"] = None, e.message
+    return ModuleReport(name=m["name"], version=m["version"], measurement=sealed.measurement.hex(),
                         signer=hashlib.sha384(m["author"]).hexdigest(), parties=parties, datasets=datasets, queries=queries,
-                        policy=dict(m["policy"]), ledger=m.get("ledger"))
+                        policy=dict(m["policy"]), ledger=m.get("ledger"), ledger_id=sealed.ledger_id.hex())
+
+
+# --- query costs (docs/privacy.md: "Measurements", "Noise calibration", "Partitions")
+
+SAFETY_MARGIN = 1e-9
+WEAK_GROUP_SIZE_BELOW = 10
+WEAK_PARTITION_SELECTION_DELTA_ABOVE = 1e-6
+_AGGREGATE = re.compile(r"\b(COUNT|SUM|AVG)\s*\(\s*(DISTINCT\s+)?([^()]*?)\s*\)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QueryCost:
+    """What one run of a declared query charges and how its groups are chosen."""
+    epsilon: Fraction
+    delta: Fraction
+    mechanism: str                      # discrete-laplace or discrete-gaussian
+    measurements: list[str]             # distinct measurements, each with an equal share 1/n
+    partitions: str                     # threshold, declared or whole
+    keys: list[list[str]] | None        # the declared keys (cross product), for `declared`
+    partition_selection_delta: float    # the threshold's delta bound; 0 for public partitions
+    weak: list[str]
+
+    @property
+    def json(self) -> dict:
+        """The `cost` object of `parley module inspect --json`."""
+        from .exact import epsilon_text
+        return {"epsilon": epsilon_text(self.epsilon), "delta": epsilon_text(self.delta), "mechanism": self.mechanism,
+                "threshold_delta": self.partition_selection_delta, "partition_selection_delta": self.partition_selection_delta,
+                "partitions": {"kind": self.partitions, **({"keys": self.keys} if self.keys is not None else {})}, "weak": self.weak}
+
+
+def _exact(text, what: str) -> Fraction:
+    if not isinstance(text, str) or not re.fullmatch(r"\d{1,20}(\.\d{1,38})?([eE][-+]?\d{1,3})?|\d{1,20}/[1-9]\d{0,19}", text):
+        raise ParleyError("malformed", f"the policy's {what} is not an exact non-negative number")
+    return Fraction(text)
+
+
+def _tail(mechanism: str, parameter: Fraction, threshold: int) -> float:
+    """An upper bound of P(noise >= threshold), inflated by 1e-9 (docs/privacy.md, "Partitions")."""
+    if threshold < 1:
+        return 1.0
+    m = float(threshold)
+    if mechanism == "discrete-laplace":
+        inverse = parameter.denominator / parameter.numerator
+        bound = math.exp(-m * inverse) / (1 + math.exp(-inverse))
+    else:
+        s2 = float(parameter)
+        density = lambda x: math.exp(-x * x / (2 * s2))  # noqa: E731
+        tail, normaliser = 0.0, 1.0
+        for i in range(4096):
+            tail += density(m + i)
+            normaliser += 2 * density(i + 1)
+        rest = m + 4096
+        tail += density(rest) / -math.expm1(-rest / s2)
+        bound = tail / max(normaliser, math.sqrt(2 * math.pi * s2) - 1)
+    return min(1.0, bound * (1 + SAFETY_MARGIN))
+
+
+def query_cost(module: dict, name: str) -> QueryCost:
+    """The cost of one run of query `name` of a module payload: `epsilon_per_query` and `delta`,
+    split equally over the run's distinct measurements (the distinct-unit count always; the
+    number of groups for groups from the data; one row count for every COUNT(*); one sum per
+    SUM/AVG column), and the partition-selection delta of the `min_group_size` threshold.
+    The aggregates are read from the query's SQL; raises ParleyError (`malformed`)."""
+    q = module.get("queries", {}).get(name)
+    if not isinstance(q, dict) or not isinstance(q.get("sql"), str):
+        raise ParleyError("malformed", f"the module declares no query {name}")
+    p = module["policy"]
+    eps = _exact(p.get("epsilon_per_query"), "epsilon_per_query")
+    delta = _exact(p["delta"], "delta") if p.get("delta") is not None else None
+    if eps <= 0 or (delta is not None and not 0 < delta < 1):
+        raise ParleyError("malformed", "the policy's epsilon_per_query must be above 0 and delta between 0 and 1")
+    groups, k = p.get("max_groups_per_unit"), p.get("min_group_size")
+    if type(groups) is not int or groups < 1 or type(k) is not int:
+        raise ParleyError("malformed", "the policy's max_groups_per_unit or min_group_size is not a positive integer")
+    sql = q["sql"]
+    group_by = re.search(r"\bGROUP\s+BY\s+(.+?)\s*$", sql, re.IGNORECASE | re.DOTALL)
+    declared = q.get("group_keys")
+    keys = None
+    if group_by is None:
+        partitions = "whole"
+    elif declared is None:
+        partitions = "threshold"
+    else:
+        partitions = "declared"
+        columns = [c.strip() for c in group_by.group(1).split(",")]
+        keys = [[]]
+        for column in columns:
+            values = [v for c, v in declared if c == column or c == column.split(".")[-1]]
+            if len(values) != 1:
+                raise ParleyError("malformed", f"group_keys must list the values of every GROUP BY column once; {column} is "
+                                               + ("missing" if not values else "listed twice"))
+            keys = [prefix + [v] for prefix in keys for v in values[0]]
+    measurements = ["distinct-units"] if partitions != "threshold" else ["distinct-units", "group-count"]
+    for fn, distinct, arg in _AGGREGATE.findall(sql):
+        fn = fn.upper()
+        if fn == "COUNT" and arg.strip() == "*":
+            m = "row-count"
+        elif fn == "COUNT":
+            m = "distinct-units"
+        else:
+            m = "sum:" + re.sub(r"\s+", "", arg)
+        if m not in measurements:
+            measurements.append(m)
+    if len(measurements) == (2 if partitions == "threshold" else 1) and not _AGGREGATE.search(sql):
+        raise ParleyError("malformed", "a query must have at least one aggregate")
+    n = len(measurements)
+    if delta is None:
+        mechanism, parameter = "discrete-laplace", Fraction(groups * n) / eps
+    else:
+        mechanism = "discrete-gaussian"
+        e = float(eps)
+        log_inverse = math.log(delta.denominator) - math.log(delta.numerator)
+        root = math.sqrt(log_inverse + e) + math.sqrt(log_inverse)
+        rho = e * e / (root * root)
+        inflated = groups * n / (2 * rho) * (1 + SAFETY_MARGIN)  # the unit count's L2² is G
+        granularity = 65536 if inflated < 65536 else 1
+        parameter = Fraction(math.ceil(inflated * granularity), granularity)
+    select_delta = 0.0 if partitions != "threshold" else min(1.0, groups * _tail(mechanism, parameter, k - 1))
+    weak = []
+    if partitions != "declared" and k < WEAK_GROUP_SIZE_BELOW:
+        weak.append(f"min_group_size {k} is below {WEAK_GROUP_SIZE_BELOW}: groups this small are released with little protection; raise it")
+    if select_delta > WEAK_PARTITION_SELECTION_DELTA_ABOVE:
+        weak.append(f"partition-selection delta {'%.2g' % select_delta} is above {WEAK_PARTITION_SELECTION_DELTA_ABOVE}: whether a person's "
+                    "group exists is poorly hidden; declare the group keys (group_keys), or raise min_group_size or epsilon_per_query")
+    return QueryCost(eps, delta or Fraction(0), mechanism, measurements, partitions, keys, select_delta, weak)

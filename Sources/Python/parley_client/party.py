@@ -1,6 +1,7 @@
 """The data scientist's entry point: `Party(key=..., policy=..., server=...)`."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -13,6 +14,7 @@ import warnings
 
 from . import evidence as _evidence
 from . import log as _log
+from . import receipts as _receipts
 from . import stream as _stream
 from .errors import EvidenceRefused, ParleyError, ServerError
 from .keys import PartyKey
@@ -43,6 +45,11 @@ class Party:
         self._clock = clock
         self._http = httpx.Client(base_url=self.server, timeout=timeout)
         self.ledger = _evidence.NonceLedger(os.path.join(self.state, "seen-nonces"))
+        self._state = None
+        try:
+            self.witnesses = [_log.CosignerKey.parse(w) for w in self.policy.witnesses]
+        except ParleyError as e:
+            raise ParleyError("malformed", f"policy: witnesses: {e.message}") from None
 
     def _now(self):
         return self._clock() if self._clock else None
@@ -78,35 +85,47 @@ class Party:
                       stacklevel=3)
         return _log.VerifierKey.parse(self._get("/v1/log/key").text[:4096])
 
+    def _log_state(self) -> _log.ClientState:
+        if self._state is None:
+            self._state = _log.ClientState(self.state, self.log_key())
+        return self._state
+
     def follow_log(self) -> _log.Checkpoint:
         """The host's newest checkpoint, verified and proved to extend the one this client
-        remembers (docs/log.md section 7); raises LogRefused naming both sizes otherwise.
-
-        Fail closed: a policy that requires witness cosignatures (`witnesses`, `witness_quorum`)
-        is refused, because this client does not check cosignatures yet; accepting the checkpoint
-        would drop a protection the policy asks for."""
-        if self.policy.witness_quorum > 0:
-            raise _log.LogRefused("tooFewCosignatures",
-                                  f"the policy requires {self.policy.witness_quorum} witness cosignature(s), and the Python client does "
-                                  "not check cosignatures yet, so it refuses rather than accept the checkpoint unchecked: "
-                                  "use the parley CLI with this policy. Nothing was sent")
-        key = self.log_key()
+        remembers (docs/log.md section 7); raises LogRefused naming both sizes otherwise. A
+        policy with `witnesses` needs `witness_quorum` valid cosignatures by them on it
+        (`tooFewCosignatures`, docs/log.md section 9)."""
+        state = self._log_state()
         note = self._get("/v1/log/checkpoint").content[:_log.MAX_NOTE_BYTES + 1].decode("utf-8", "replace")
 
         def proof(first: int, second: int) -> list[bytes]:
             return _log.decode_proof(self._get("/v1/log/proof/consistency", first=first, second=second).content)
 
+        return state.follow(note, proof, self._now_ms(), self.witnesses, self.policy.witness_quorum)
+
+    def _now_ms(self) -> int:
         now = self._clock() if self._clock else None
-        now_ms = int((now.timestamp() if now else time.time()) * 1000)
-        return _log.ClientState(self.state, key).follow(note, proof, now_ms)
+        return int((now.timestamp() if now else time.time()) * 1000)
+
+    @property
+    def log(self) -> _receipts.LogMemory:
+        """Receipts and the ledger memory over this host's log (parley_client.receipts)."""
+        return _receipts.LogMemory(self._log_state(), lambda path, **params: self._get(path, **params).content,
+                                   self.follow_log, self._now_ms)
 
     def verify(self, job: str) -> _evidence.Verdict:
         """Follows the log (refusing a rolled-back, forked or rewritten one before anything else),
-        then fetches the job's evidence for a fresh nonce and verifies it against the policy."""
-        self.follow_log()
+        then fetches the job's evidence for a fresh nonce and verifies it against the policy. A
+        trusted worker's ledger claim and launch entry are then held to the log and to what this
+        client saw (LogRefused: `noLedgerBinding`, `ledgerOnOtherLog`, `ledgerCheckpointNotInLog`,
+        `launchNotLogged`, `ledgerHidesEntries`), as `parley attest verify --server` does."""
+        head = self.follow_log()
         nonce = self._random(32)
         data = self.fetch_evidence(job, nonce)
-        return _evidence.verify(data, nonce, self.policy, self.ledger, job=job, now=self._now())
+        verdict = _evidence.verify(data, nonce, self.policy, self.ledger, job=job, now=self._now())
+        if verdict.trusted:
+            self.log.check_ledger(verdict.claims, head)
+        return verdict
 
     def attest(self, job: str) -> _evidence.Claims:
         """verify(), raising EvidenceRefused unless the worker is trusted; returns its claims."""
@@ -134,11 +153,16 @@ class Party:
 
     def upload(self, job: str, dataset: str, data, chunk_size: int = _stream.DEFAULT_CHUNK, progress: bool = True) -> dict:
         """Verifies the worker, then seals `data` (a CSV path, bytes, a binary file or a pandas
-        DataFrame) to its attested key and streams it. Returns the host's receipt
-        `{"dataset", "rows", "digest", "log_size"}`; raises EvidenceRefused before sending a byte
-        when the worker is not trusted, ServerError when the host or worker refuses."""
+        DataFrame) to its attested key and streams it. Returns the host's answer
+        `{"dataset", "rows", "digest", "log_size"}` with `log_index`, the worker's
+        `upload-accepted` entry for exactly this stream, proved into the log (receipt kept).
+        Raises EvidenceRefused or LogRefused (`earlierJobOpen`, ...) before sending a byte,
+        ServerError when the host or worker refuses, ReceiptRefused when the log does not account
+        for the upload."""
         key = self._key()
         claims = self.attest(job)
+        memory = self.log
+        memory.check_before_upload(claims)
         f, total, close = _open_data(data)
         try:
             sealer = _stream.StreamSealer(claims.public_key, _stream.upload_info(job, dataset), chunk_size)
@@ -161,14 +185,23 @@ class Party:
             receipt = r.json()
             if receipt.get("digest") != digest.hexdigest() or receipt.get("dataset") != dataset:
                 raise ParleyError("receiptMismatch", "the host's receipt names another stream than the one sent")
+            sent = digest.digest()
+            hint = receipt.get("log_size")
+            logged = memory.receipt(job, claims.signing_key, f"your upload of {dataset}",
+                                    lambda w: w.kind == "upload-accepted" and w.fields["dataset"] == dataset
+                                    and w.fields["ciphertext_sha256"] == sent,
+                                    hint=hint if type(hint) is int and hint >= 0 else None)
+            receipt["log_index"] = logged.index
             return receipt
         finally:
             if close:
                 f.close()
 
     def query_result(self, job: str, query: str) -> Result:
-        """Verifies the worker, sends a signed request with a fresh nonce, and opens and checks
-        the sealed result against the attested worker's keys."""
+        """Verifies the worker, sends a signed request with a fresh nonce, opens and checks the
+        sealed result against the attested worker's keys, and finds the worker's `release` entry
+        for this very result in the log (`log_index`; ReceiptRefused if the log does not account
+        for it)."""
         key = self._key()
         claims = self.attest(job)
         receiver = self.party_name(job)
@@ -179,12 +212,21 @@ class Party:
         self._raise_for(r)
         from cryptography.hazmat.primitives import serialization as s
         raw = key.agreement.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
-        return open_result(r.content, raw, claims, query, nonce)
+        result = open_result(r.content, raw, claims, query, nonce)
+        logged = self.log.receipt(job, claims.signing_key, f"the release of your result of {query}",
+                                  lambda w: w.kind == "release" and w.fields["query"] == query and w.fields["receiver"] == receiver
+                                  and w.fields["result_sha256"] == result.signed_sha256)
+        return dataclasses.replace(result, log_index=logged.index)
 
     def query(self, job: str, query: str):
         """query_result() as a pandas DataFrame; `attrs` hold epsilon charged, delta, budget left,
         suppressed groups, the mechanism, the inputs' digests, job, query and timestamp."""
         return to_dataframe(self.query_result(job, query))
+
+    def audit_export(self):
+        """The host's audit bundle (`GET /v1/audit/export`), as a parley_client.audit.AuditBundle."""
+        from .audit import AuditBundle
+        return AuditBundle.from_export(self._get("/v1/audit/export").content)
 
     def close(self) -> None:
         self._http.close()
@@ -227,5 +269,5 @@ def to_dataframe(r: Result):
     df.attrs.update({"job": r.job, "query": r.query, "epsilon_charged": r.epsilon, "delta_charged": r.delta,
                      "budget_left": r.budget_left, "suppressed_groups": r.suppressed_groups, "mechanism": r.mechanism,
                      "inputs": {k: v.hex() for k, v in r.inputs.items()}, "timestamp_ms": r.timestamp_ms,
-                     "result_sha256": r.signed_sha256.hex()})
+                     "result_sha256": r.signed_sha256.hex(), "log_index": r.log_index})
     return df

@@ -12,7 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from .errors import ParleyError
+<<<<<<< HEAD
 from .platform import PlatformParseError, PlatformReference, RuntimePolicy, parse_boot_reference
+=======
+from .log import CosignerKey
+>>>>>>> issue-17-log
 
 _KEYS = {"quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug",
          "log_key", "witnesses", "witness_quorum", "boot_reference", "runtime_policy", "required_measured",
@@ -140,8 +144,10 @@ class Policy:
         for w in strings("witnesses") or []:
             try:
                 with open(resolve(w), encoding="utf-8") as f:
-                    p.witnesses.append(f.read(1 << 16).strip())
-            except OSError:
+                    text = f.read(1 << 16).strip()
+                CosignerKey.parse(text)
+                p.witnesses.append(text)
+            except (OSError, UnicodeDecodeError, ParleyError):
                 raise err("witnesses", f"{resolve(w)} is not a witness key (witness-key.pub from `parley witness`)") from None
         quorum = t.get("witness_quorum")
         if quorum is not None:

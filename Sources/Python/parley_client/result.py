@@ -37,6 +37,7 @@ class Result:
     inputs: dict[str, bytes]
     timestamp_ms: int
     signed_sha256: bytes
+    log_index: int | None = None   # the worker's `release` entry, proved into the log (set by Party.query_result)
 
 
 def parse_result(payload: bytes, signed_sha256: bytes) -> Result:

@@ -12,11 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from .errors import ParleyError
-<<<<<<< HEAD
-from .platform import PlatformParseError, PlatformReference, RuntimePolicy, parse_boot_reference
-=======
 from .log import CosignerKey
->>>>>>> issue-17-log
+from .platform import PlatformParseError, PlatformReference, RuntimePolicy, parse_boot_reference
 
 _KEYS = {"quote", "module", "runtime", "module_signers", "quoting_root", "tpm_ak", "max_age_seconds", "allow_debug",
          "log_key", "witnesses", "witness_quorum", "boot_reference", "runtime_policy", "required_measured",

@@ -186,8 +186,8 @@ def resign(h, b, payloads):
 
 
 def test_a_tpm_launch_is_not_passed_by_the_python_auditor(audithost):
-    """The Python auditor does not verify TPM evidence: a launch entry whose evidence is TPM
-    evidence fails (evidenceUnsupported), never passes. (Swift judges the same bytes itself.)"""
+    """A launch entry claiming TPM evidence that is not a TPM quote fails in both auditors, never
+    passes: the client's TPM parser refuses it (evidenceUnparseable)."""
     from parley_client import cbor
     from parley_client.entries import parse_log_entry
     h = audithost
@@ -199,7 +199,7 @@ def test_a_tpm_launch_is_not_passed_by_the_python_auditor(audithost):
     payloads[at] = cbor.dumps(m)
     resign(h, b, payloads)
     py = parley_client.read_audit_bundle(b)
-    assert not py.passed and (py.first_failure.code, py.first_failure.entry) == ("evidenceUnsupported", at)
+    assert not py.passed and (py.first_failure.code, py.first_failure.entry) == ("evidenceUnparseable", at)
     assert swift_replay(h, b)["verdict"] == "failed"
 
 

@@ -111,7 +111,10 @@ final class SyntaxRefusalTests: XCTestCase {
         assertRefused("SELECT COUNT(*) FROM purchases WHERE quantity > 1e5", .invalidToken, at: "e5", mentions: "exponent")
         assertRefused("SELECT COUNT(*) FROM purchases WHERE quantity > 12abc", .invalidToken, at: "abc")
         assertRefused("SELECT COUNT(*) FROM purchases WHERE quantity > 1.2.3", .invalidToken, at: ".3")
-        assertRefused("SELECT COUNT(*) FROM purchases WHERE sku = @x", .invalidToken, at: "@")
+        assertRefused("SELECT COUNT(*) FROM purchases WHERE sku = @", .invalidToken, at: "@", mentions: "followed by its name")
+        assertRefused("SELECT COUNT(*) FROM purchases WHERE sku = @1", .invalidToken, at: "@")
+        // A well-formed @x is a parameter, refused here because the query declares none.
+        assertRefused("SELECT COUNT(*) FROM purchases WHERE sku = @x", .unknownName, at: "@x", mentions: "not declared")
         assertRefused("SELECT COUNT(*) FROM purchases WHERE sku = ?", .invalidToken, at: "?")
         assertRefused("SELECT COUNT(*) FROM purchases WHERE catégorie = 'x'", .invalidToken, at: "é", mentions: "double quotes")
     }

@@ -44,7 +44,7 @@ final class WorkerMessageTests: XCTestCase {
         let q = WorkerMessage.query(.init(query: "q", receiver: "r", nonce: [1], signature: [2]))
         XCTAssertEqual(q.encoded, CBOREncoder.encode(.textMap([
             "v": .unsigned(1), "type": .text("query"), "query": .text("q"), "receiver": .text("r"),
-            "nonce": .bytes([1]), "signature": .bytes([2]),
+            "nonce": .bytes([1]), "signature": .bytes([2]), "params": .textMap([:]),
         ])))
         let start = WorkerMessage.start(.init(job: "j", module: [1], debug: false, ledger: nil))
         XCTAssertEqual(start.encoded, CBOREncoder.encode(.textMap([

@@ -101,6 +101,14 @@ extension WorkerRuntime {
                 case .count(let c): return c
                 case .sum(let s): return s
                 case .average(let s, _): return s
+                case .values, .moments, .bins: return 0
+                }
+            }, details: g.totals.map { t -> [Int64] in
+                switch t {
+                case .count, .sum, .average: return []
+                case .values(let values): return values
+                case .moments(let sum, let squares): return [sum, squares]
+                case .bins(let counts): return counts
                 }
             })
         }
@@ -124,6 +132,13 @@ extension WorkerRuntime {
                 case .average(let a):
                     let value = Double(a.numerator) / Double(a.denominator) / (isDecimal ? Double(DecimalValue.unit) : 1)
                     return .text(Self.decimal(value))
+                case .variance(let v):
+                    // In storage units, squared for a variance: scale a decimal's back to its unit.
+                    let scale = isDecimal ? Double(DecimalValue.unit) : 1
+                    return .text(Self.decimal(v.value / (v.standardDeviation ? scale : scale * scale)))
+                case .counts:
+                    // One noisy count per declared bin, as text: "[12,0,7]".
+                    return .text(row.values[i].description)
                 }
             }
         }

@@ -72,7 +72,16 @@ public struct QueryCost: Hashable, Sendable {
                 throw EgressError(.invalidQuery("\(measurement) is constant (zero bounds); remove it"))
             }
             let noise: NoiseDistribution
-            if let rho {
+            if case .quantile = measurement {
+                // Not additive noise: each group's draw gets an epsilon of its own, and a unit
+                // is in at most max_groups_per_unit groups.
+                if let rho {
+                    noise = .exponentialMechanism(epsilon: try NoiseCalibration.exponentialEpsilon(
+                        rho: rho, shares: shares, groups: policy.maxGroupsPerUnit))
+                } else {
+                    noise = .exponentialMechanism(epsilon: try policy.epsilonPerQuery.divided(by: shares).divided(by: policy.maxGroupsPerUnit))
+                }
+            } else if let rho {
                 let variance = try NoiseCalibration.gaussianVariance(
                     l2Squared: sensitivity.l2Squared, rho: rho, shares: shares)
                 _ = try DiscreteGaussianParameters(variance: variance)

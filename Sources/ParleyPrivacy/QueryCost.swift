@@ -6,10 +6,13 @@ import Foundation
 /// **Accounting.** A run is charged exactly `epsilon_per_query` (and, with a Gaussian policy,
 /// `delta`), whatever it asks. That loss is split in equal shares over the run's distinct
 /// measurements: the distinct-unit count per group (always: it decides `min_group_size`), the
-/// number of groups (always: it gives the suppressed count), and one per distinct `COUNT(*)`
-/// or `SUM` the aggregates need. `AVG` needs its `SUM` and the distinct-unit count, so it is
-/// charged for both. Laplace: each share is `epsilon / n`. Gaussian: `epsilon` and `delta`
-/// give a zCDP rho, and each share is `rho / n` (zCDP composes by addition).
+/// number of groups (always: it gives the suppressed count), and one per distinct `COUNT(*)`,
+/// `SUM`, quantile, centred sum, centred sum of squares or histogram the aggregates need. `AVG`
+/// needs its `SUM` and the distinct-unit count, so it is charged for both; `VAR_POP` and
+/// `STDDEV_POP` need the count and both centred sums. Laplace: each share is `epsilon / n`.
+/// Gaussian: `epsilon` and `delta` give a zCDP rho, and each share is `rho / n` (zCDP composes
+/// by addition). A quantile is not additive noise: its share sets the exponential
+/// mechanism's epsilon per group (``NoiseDistribution/exponentialMechanism(epsilon:)``).
 ///
 /// **Partition selection.** Groups come from the data, so whether a group appears at all
 /// depends on it. A unit alone in a group makes it releasable with probability at most

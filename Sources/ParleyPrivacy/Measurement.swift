@@ -30,7 +30,9 @@ public enum Measurement: Hashable, Sendable, CustomStringConvertible {
         case let .rowCount(maxRows): return "row count per group (at most \(maxRows) per unit)"
         case let .sum(column, bounds): return "sum of \(column) per group, bounds \(bounds)"
         case let .quantile(column, bounds, fraction):
-            return "quantile \(fraction) of \(column) per group (exponential mechanism), bounds \(bounds)"
+            let candidates = QuantileCandidates(bounds: bounds)
+            return "quantile \(fraction) of \(column) per group (exponential mechanism), bounds \(bounds), "
+                + "\(candidates.count) candidates \(candidates.resolution <= 1 ? "(every value)" : "at most \(candidates.resolution) apart")"
         case let .centredSum(column, moments): return "centred sum of \(column) per group, bounds \(moments)"
         case let .centredSquares(column, moments):
             return "centred sum of squares of \(column) per group, bounds \(moments), squares in 1/\(moments.squareUnit)"

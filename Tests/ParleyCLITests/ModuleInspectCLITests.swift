@@ -89,9 +89,9 @@ final class ModuleInspectCLITests: CLITestCase {
         XCTAssertEqual(cost.status, 0, cost.err)
         // Five measurements (unit count, quantile, centred sum, centred squares, histogram): 1/5 each.
         for line in [
-            "median_exposure: 1 measurement(s): quantile 0.5 of a.exposure per group (exponential mechanism), bounds [0, 10000000000]",
+            "median_exposure: 1 measurement(s): quantile 0.5 of a.exposure per group (exponential mechanism), bounds [0, 10000000000], 1001 candidates at most 10000000 apart",
             "var_exposure: 3 measurement(s): distinct-unit count per group; centred sum of a.exposure",
-            "(exponential mechanism), bounds [0, 10000000000]: share 0.2, sensitivity L1 1, exponential mechanism, epsilon 0.2 per group",
+            "10000000 apart: share 0.2, sensitivity L1 1, exponential mechanism, epsilon 0.2 per group",
             "squares in 1/10000000000: share 0.2, sensitivity L1 2500000000, discrete Laplace, scale 12500000000",
             "histogram of a.exposure per group, 3 bins: share 0.2, sensitivity L1 1, discrete Laplace, scale 5",
         ] {

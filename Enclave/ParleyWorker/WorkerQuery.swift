@@ -73,7 +73,7 @@ extension WorkerRuntime {
         }
         releaseClock.wait(untilQuantumAfter: started, quantum: releaseQuantum)
         let doc = ResultDocument(job: job, query: name, columns: plan.outputs.map(Self.name),
-                                 rows: release.rows.map { row in resultRow(row, plan: plan) },
+                                 rows: release.rows.map { row in Self.resultRow(row, plan: plan) },
                                  suppressedGroups: release.suppressedGroupCount, mechanism: release.mechanism.rawValue,
                                  epsilonCharged: release.epsilonCharged.description, deltaCharged: release.deltaCharged.description,
                                  budgetLeft: release.budgetRemaining.description,
@@ -119,7 +119,7 @@ extension WorkerRuntime {
     }
 
     /// The cells of one released row, in the query's output order.
-    func resultRow(_ row: ReleasedRow, plan: QueryPlan) -> [CBOR] {
+    static func resultRow(_ row: ReleasedRow, plan: QueryPlan) -> [CBOR] {
         plan.outputs.map { o -> CBOR in
             switch o {
             case .groupKey(let i, _): return .text(i < row.keys.count ? row.keys[i] : "")

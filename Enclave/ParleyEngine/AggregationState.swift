@@ -90,6 +90,7 @@ struct GroupTotals {
     /// `details[group * aggregateCount + aggregate]`, for the aggregates with a ``DetailRule``.
     private(set) var details: [[Int64]] = []
     private let emptyDetails: [[Int64]]
+    private let hasDetails: Bool
 
     init(aggregateCount: Int, sumCount: Int, detailed: [(aggregate: Int, sum: Int, clamp: ClampBounds, rule: DetailRule)] = []) {
         self.aggregateCount = aggregateCount
@@ -97,6 +98,7 @@ struct GroupTotals {
         var empty = [[Int64]](repeating: [], count: aggregateCount)
         for entry in detailed { empty[entry.aggregate] = entry.rule.empty }
         emptyDetails = empty
+        hasDetails = !detailed.isEmpty
     }
 
     var groupCount: Int { distinctUnits.count }
@@ -108,7 +110,8 @@ struct GroupTotals {
         distinctUnits.append(contentsOf: repeatElement(0, count: extra))
         rows.append(contentsOf: repeatElement(0, count: extra))
         sums.append(contentsOf: repeatElement(0, count: extra * sumCount))
-        for _ in 0..<extra { details.append(contentsOf: emptyDetails) }
+        // Only queries with a statistic keep details (no cost for the others).
+        if hasDetails { for _ in 0..<extra { details.append(contentsOf: emptyDetails) } }
     }
 
     /// The details of `aggregate` in `group`.

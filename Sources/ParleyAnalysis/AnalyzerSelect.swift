@@ -42,7 +42,7 @@ extension Analyzer {
             outputs.append(output)
         }
         guard !aggregates.isEmpty else {
-            throw AnalysisError(.invalidAggregation, "the query computes no aggregate; select at least one of COUNT(*), COUNT(DISTINCT <privacy unit>), SUM(column), AVG(column)", at: items[0].location)
+            throw AnalysisError(.invalidAggregation, "the query computes no aggregate; select at least one of COUNT(*), COUNT(DISTINCT <privacy unit>), SUM(column), AVG(column), MEDIAN(column), PERCENTILE_CONT(column, p), VAR_POP(column), STDDEV_POP(column), HISTOGRAM(column, edges...)", at: items[0].location)
         }
         return (aggregates, outputs)
     }

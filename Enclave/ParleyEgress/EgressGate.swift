@@ -241,7 +241,12 @@ private struct NoisyGroup {
         guard let values = exactVectors[measurement], case let .exponentialMechanism(epsilon)? = cost.noise(for: measurement) else {
             throw EgressError(.contractViolation("a quantile was not planned"))
         }
-        let chosen = try ExactNoise.quantile(of: values, bounds: bounds, fraction: fraction, epsilon: epsilon, using: &generator)
+        guard !epsilon.isZero, fraction <= .one else { throw EgressError(.contractViolation("a quantile was planned without a mechanism")) }
+        // The engine hands the values sorted; sorting again would cost O(n log n) per group.
+        let sorted = zip(values, values.dropFirst()).allSatisfy { $0 <= $1 } ? values : values.sorted()
+        let chosen = try ExponentialQuantileSampler.sample(
+            sortedValues: sorted, candidates: QuantileCandidates(bounds: bounds), score: QuantileScore(fraction: fraction),
+            epsilon: epsilon, using: &generator)
         noisy[measurement] = chosen
         return chosen
     }

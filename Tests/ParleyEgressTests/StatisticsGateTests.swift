@@ -272,8 +272,8 @@ final class StatisticsGateTests: XCTestCase {
     }
 
     /// Through the gate, a released median follows the mechanism with the planned epsilon, and
-    /// a histogram's bins and a variance's sums get the planned Laplace noise (chi-square, 1e-4,
-    /// fixed seed).
+    /// a variance's centred sum and sum of squares and a histogram's bin get the planned Laplace
+    /// noise (chi-square, significance 1e-4, fixed seed: deterministic).
     func testGateDrawsFollowThePlannedDistributions() throws {
         let policy = try Fixtures.policy(minGroupSize: 2, epsilon: "1.0", budget: "1000000")
         let gate = EgressGate(policy: policy)
@@ -290,7 +290,7 @@ final class StatisticsGateTests: XCTestCase {
         let result = BoundedQueryResult(aggregates: aggregates, groups: [
             BoundedGroup(keys: [], distinctUnits: 5, totals: [0, 0, 0], details: [values, [-6, 96], [3, 2]]),
         ], partitions: .whole)
-        var medians: [Int64] = [], squares: [Int64] = [], bins: [Int64] = []
+        var medians: [Int64] = [], sums: [Int64] = [], squares: [Int64] = [], bins: [Int64] = []
         var released = 0
         for _ in 0..<6_000 {
             guard let row = try gate.release(result, budget: &budget, using: &generator).rows.first else { continue }
@@ -299,6 +299,7 @@ final class StatisticsGateTests: XCTestCase {
                 return XCTFail("unexpected value kinds")
             }
             medians.append(m)
+            sums.append(v.centredSum + 6)
             squares.append(v.centredSquares - 96)
             bins.append(c[1])
         }
@@ -307,13 +308,20 @@ final class StatisticsGateTests: XCTestCase {
                                fraction: Rational(reducing: 1, 2), epsilon: 0.2)
         let medianTest = ChiSquareTest(samples: medians, pmf: { pmf[Int($0)] }, range: 0...20)
         XCTAssertTrue(medianTest.passes, "median: chi-square \(medianTest.statistic) > \(medianTest.criticalValue)")
-        // Centred squares: sensitivity 100, five shares, scale 500.
-        let squaresTest = ChiSquareTest(samples: squares.map { $0 / 100 }, pmf: { k in
-            // P(floor-towards-zero(Z / 100) = k) under discrete Laplace scale 500, summed exactly enough.
-            let pmf = ExactPMF.discreteLaplace(scale: 500)
-            let range: ClosedRange<Int64> = k == 0 ? -99...99 : (k > 0 ? k * 100...k * 100 + 99 : k * 100 - 99...k * 100)
-            return range.reduce(0) { $0 + pmf($1) }
-        }, range: -25...25)
+        /// `P(Z / width = k)` (division towards zero) for discrete Laplace noise `Z` of `scale`.
+        func bucketed(scale: Double, width: Int64) -> (Int64) -> Double {
+            let pmf = ExactPMF.discreteLaplace(scale: scale)
+            return { k in
+                let range: ClosedRange<Int64> = k == 0 ? -(width - 1)...(width - 1)
+                    : (k > 0 ? k * width...k * width + width - 1 : k * width - width + 1...k * width)
+                return range.reduce(0) { $0 + pmf($1) }
+            }
+        }
+        // Centred sum: sensitivity 10 (half width), five shares, scale 50. Centred squares:
+        // sensitivity 100, scale 500. Bucketed by a fifth of the scale.
+        let sumsTest = ChiSquareTest(samples: sums.map { $0 / 10 }, pmf: bucketed(scale: 50, width: 10), range: -25...25)
+        XCTAssertTrue(sumsTest.passes, "centred sum: chi-square \(sumsTest.statistic) > \(sumsTest.criticalValue)")
+        let squaresTest = ChiSquareTest(samples: squares.map { $0 / 100 }, pmf: bucketed(scale: 500, width: 100), range: -25...25)
         XCTAssertTrue(squaresTest.passes, "squares: chi-square \(squaresTest.statistic) > \(squaresTest.criticalValue)")
         // Histogram bin 1 (exact count 2): discrete Laplace scale 5, then clamped at 0, so
         // P(0) = P(Z <= -2) = q^2 / (1 + q) and P(k) = P(Z = k - 2) above.

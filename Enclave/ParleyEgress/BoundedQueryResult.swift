@@ -43,11 +43,20 @@ public struct BoundedGroup: Sendable {
     /// the clamped row count, the distinct-unit count, or the sum of clamped unit totals
     /// (for `AVG` too: its sum, which the gate divides by the noisy unit count).
     public let totals: [Int64]
+    /// What the aggregates that need more than one total read, one entry per aggregate (empty
+    /// for the others, or an empty list when the query has none): for a quantile the units'
+    /// clamped totals (one per unit, any order); for a variance `[centred sum, centred sum of
+    /// squares]`; for a histogram the count of units per bin. Their ``totals`` entry is 0.
+    public let details: [[Int64]]
 
     /// Creates a group.
-    public init(keys: [String], distinctUnits: Int64, totals: [Int64]) {
+    public init(keys: [String], distinctUnits: Int64, totals: [Int64], details: [[Int64]] = []) {
         self.keys = keys
         self.distinctUnits = distinctUnits
         self.totals = totals
+        self.details = details
     }
+
+    /// The details of aggregate `index` (empty if none were given).
+    func detail(_ index: Int) -> [Int64] { index < details.count ? details[index] : [] }
 }

@@ -103,6 +103,16 @@ public struct EgressGate: Sendable {
                     let sum = try noisy.value(of: .sum(column: column, bounds: bounds), using: &generator)
                     // A declared key's noisy count may be 0 or below: divide by at least 1.
                     values.append(.average(NoisyAverage(sum: sum, count: max(1, distinctUnits), clampedTo: bounds)))
+                case let .quantile(column, bounds, fraction):
+                    values.append(.integer(try noisy.quantile(column: column, bounds: bounds, fraction: fraction, using: &generator)))
+                case let .variance(column, moments, standardDeviation):
+                    let sum = try noisy.value(of: .centredSum(column: column, moments: moments), using: &generator)
+                    let squares = try noisy.value(of: .centredSquares(column: column, moments: moments), using: &generator)
+                    values.append(.variance(NoisyVariance(count: max(1, distinctUnits), centredSum: sum, centredSquares: squares,
+                                                          moments: moments, standardDeviation: standardDeviation)))
+                case let .histogram(column, edges):
+                    let counts = try noisy.vector(of: .histogram(column: column, edges: edges), using: &generator)
+                    values.append(.counts(counts.map { max(0, $0) }))
                 }
             }
             rows.append(ReleasedRow(keys: group.keys, values: values))
@@ -134,8 +144,16 @@ public struct EgressGate: Sendable {
     /// The groups to noise: the data's groups behind a threshold; every declared key (absent
     /// ones as empty groups, undeclared ones dropped); or the one partition of the whole input.
     private static func partitions(of result: BoundedQueryResult) throws(EgressError) -> [BoundedGroup] {
+        let emptyDetails: [[Int64]] = result.aggregates.map { aggregate in
+            switch aggregate.kind {
+            case .variance: [0, 0]
+            case let .histogram(_, edges): Array(repeating: 0, count: edges.count - 1)
+            default: []
+            }
+        }
         let empty = { (keys: [String]) in
-            BoundedGroup(keys: keys, distinctUnits: 0, totals: Array(repeating: 0, count: result.aggregates.count))
+            BoundedGroup(keys: keys, distinctUnits: 0, totals: Array(repeating: 0, count: result.aggregates.count),
+                         details: emptyDetails)
         }
         switch result.partitions {
         case .threshold:
@@ -167,22 +185,70 @@ public struct ChargedRun: Sendable {
     }
 }
 
-/// One group's measurements, each noised at most once however many aggregates read it.
+/// One group's measurements, each noised (or, for a quantile, drawn) at most once however
+/// many aggregates read it: reading a measurement twice is post-processing, drawing it twice
+/// would spend twice what was charged.
 private struct NoisyGroup {
     private var exact: [Measurement: Int64] = [:]
     private var noisy: [Measurement: Int64] = [:]
+    private var exactVectors: [Measurement: [Int64]] = [:]
+    private var noisyVectors: [Measurement: [Int64]] = [:]
     private let cost: QueryCost
 
     init(group: BoundedGroup, aggregates: [AggregateSpec], cost: QueryCost) {
         self.cost = cost
         exact[.distinctUnits] = group.distinctUnits
-        for (aggregate, total) in zip(aggregates, group.totals) {
+        for (index, (aggregate, total)) in zip(aggregates, group.totals).enumerated() {
+            let detail = group.detail(index)
             switch aggregate.kind {
             case .countDistinctUnits: break
             case let .countRows(maxRows): exact[.rowCount(maxRowsPerUnit: maxRows)] = total
             case let .sum(column, bounds), let .average(column, bounds): exact[.sum(column: column, bounds: bounds)] = total
+            case let .quantile(column, bounds, fraction):
+                exactVectors[.quantile(column: column, bounds: bounds, fraction: fraction)] = detail
+            case let .variance(column, moments, _):
+                if detail.count == 2 {
+                    exact[.centredSum(column: column, moments: moments)] = detail[0]
+                    exact[.centredSquares(column: column, moments: moments)] = detail[1]
+                }
+            case let .histogram(column, edges): exactVectors[.histogram(column: column, edges: edges)] = detail
             }
         }
+    }
+
+    /// A vector measurement (a histogram), each coordinate with the measurement's noise.
+    mutating func vector<R: CryptographicRandomNumberGenerator>(
+        of measurement: Measurement, using generator: inout R
+    ) throws(EgressError) -> [Int64] {
+        if let known = noisyVectors[measurement] { return known }
+        guard let totals = exactVectors[measurement] else {
+            throw EgressError(.contractViolation("a measurement has no exact total"))
+        }
+        var values: [Int64] = []
+        for total in totals {
+            values.append(NoiseDraw.add(try NoiseDraw.sample(cost.noise(for: measurement), using: &generator), to: total))
+        }
+        noisyVectors[measurement] = values
+        return values
+    }
+
+    /// A quantile, by the exponential mechanism over the units' values.
+    mutating func quantile<R: CryptographicRandomNumberGenerator>(
+        column: String, bounds: ContributionBounds, fraction: Rational, using generator: inout R
+    ) throws(EgressError) -> Int64 {
+        let measurement = Measurement.quantile(column: column, bounds: bounds, fraction: fraction)
+        if let known = noisy[measurement] { return known }
+        guard let values = exactVectors[measurement], case let .exponentialMechanism(epsilon)? = cost.noise(for: measurement) else {
+            throw EgressError(.contractViolation("a quantile was not planned"))
+        }
+        guard !epsilon.isZero, fraction <= .one else { throw EgressError(.contractViolation("a quantile was planned without a mechanism")) }
+        // The engine hands the values sorted; sorting again would cost O(n log n) per group.
+        let sorted = zip(values, values.dropFirst()).allSatisfy { $0 <= $1 } ? values : values.sorted()
+        let chosen = try ExponentialQuantileSampler.sample(
+            sortedValues: sorted, candidates: QuantileCandidates(bounds: bounds), score: QuantileScore(fraction: fraction),
+            epsilon: epsilon, using: &generator)
+        noisy[measurement] = chosen
+        return chosen
     }
 
     mutating func value<R: CryptographicRandomNumberGenerator>(
@@ -208,6 +274,7 @@ enum NoiseDraw {
         switch distribution {
         case let .discreteLaplace(scale)?: return try ExactNoise.discreteLaplace(scale: scale, using: &generator)
         case let .discreteGaussian(variance)?: return try ExactNoise.discreteGaussian(variance: variance, using: &generator)
+        case .exponentialMechanism?: throw EgressError(.contractViolation("a quantile is not additive noise"))
         case nil: throw EgressError(.contractViolation("a measurement was not planned"))
         }
     }

@@ -36,13 +36,60 @@ public enum ReleasedValue: Hashable, Sendable, CustomStringConvertible {
     case integer(Int64)
     /// A noisy average.
     case average(NoisyAverage)
+    /// A population variance or standard deviation, from noisy moments.
+    case variance(NoisyVariance)
+    /// A histogram: one noisy count per bin, each at least 0.
+    case counts([Int64])
 
-    /// Integers in decimal; averages with six fractional digits.
+    /// Integers in decimal; averages and variances with six fractional digits; counts as
+    /// `[3,0,7]`.
     public var description: String {
         switch self {
         case let .integer(value): return String(value)
         case let .average(average): return average.decimalString()
+        case let .variance(variance): return variance.decimalString()
+        case let .counts(counts): return "[" + counts.map(String.init).joined(separator: ",") + "]"
         }
+    }
+}
+
+/// A noisy population variance (or standard deviation), post-processed from three noisy
+/// measurements: the distinct-unit count `n`, the centred sum `S` and the centred sum of squares
+/// `Q` (each square divided by `squareUnit`). In the column's storage units (squared, for the
+/// variance): `variance = Q * squareUnit / n - (S / n)^2`, clamped to `[0, halfWidth^2]` (no
+/// set of values within the bounds has a larger variance), and the standard deviation is its
+/// square root. Post-processing, so it costs nothing beyond its measurements; it is computed
+/// in `Double`, which touches no noise.
+public struct NoisyVariance: Hashable, Sendable {
+    /// The noisy distinct-unit count, at least 1.
+    public let count: Int64
+    /// The noisy centred sum.
+    public let centredSum: Int64
+    /// The noisy centred sum of squares.
+    public let centredSquares: Int64
+    /// The bounds' centring.
+    public let moments: MomentBounds
+    /// Whether this is the standard deviation rather than the variance.
+    public let standardDeviation: Bool
+
+    /// The value in the column's storage units: the variance in their square (for a `decimal`
+    /// column, in 10^-8), the standard deviation in them (10^-4).
+    public var value: Double {
+        let n = Double(max(1, count))
+        let mean = Double(centredSum) / n
+        let raw = Double(centredSquares) * Double(moments.squareUnit) / n - mean * mean
+        let half = Double(moments.halfWidth)
+        let variance = min(max(0, raw), half * half)
+        return standardDeviation ? variance.squareRoot() : variance
+    }
+
+    /// The value with six fractional digits.
+    public func decimalString() -> String {
+        let micros = (value * 1_000_000).rounded()
+        guard micros.isFinite, micros < 9e18 else { return String(value) }
+        let whole = UInt64(micros) / 1_000_000
+        let fraction = String(UInt64(micros) % 1_000_000)
+        return "\(whole)." + String(repeating: "0", count: 6 - fraction.count) + fraction
     }
 }
 

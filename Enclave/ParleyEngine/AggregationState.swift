@@ -49,6 +49,37 @@ struct UnitPartials {
     }
 }
 
+/// What an aggregate keeps of each unit's clamped per-group total, beyond a sum.
+enum DetailRule {
+    /// Every value (a quantile).
+    case values
+    /// The centred value and its rounded square, summed (a variance).
+    case moments(VarianceCentering)
+    /// A count per bin `[edges[i], edges[i + 1])`, the last bin closed (a histogram).
+    case bins([Int64])
+
+    /// The detail of a group no unit has reached yet.
+    var empty: [Int64] {
+        switch self {
+        case .values: []
+        case .moments: [0, 0]
+        case .bins(let edges): Array(repeating: 0, count: edges.count - 1)
+        }
+    }
+
+    /// The bin of `value`, or `nil` outside the edges.
+    static func bin(of value: Int64, edges: [Int64]) -> Int? {
+        guard let first = edges.first, let last = edges.last, value >= first, value <= last else { return nil }
+        if value == last { return edges.count - 2 }
+        var low = 0, high = edges.count - 1  // edges[low] <= value < edges[high]
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if edges[middle] <= value { low = middle } else { high = middle }
+        }
+        return low
+    }
+}
+
 /// Totals per group of bounded contributions.
 struct GroupTotals {
     let aggregateCount: Int
@@ -56,10 +87,18 @@ struct GroupTotals {
     private(set) var distinctUnits: [Int64] = []
     private(set) var rows: [Int64] = []
     private(set) var sums: [Int64] = []
+    /// `details[group * aggregateCount + aggregate]`, for the aggregates with a ``DetailRule``.
+    private(set) var details: [[Int64]] = []
+    private let emptyDetails: [[Int64]]
+    private let hasDetails: Bool
 
-    init(aggregateCount: Int, sumCount: Int) {
+    init(aggregateCount: Int, sumCount: Int, detailed: [(aggregate: Int, sum: Int, clamp: ClampBounds, rule: DetailRule)] = []) {
         self.aggregateCount = aggregateCount
         self.sumCount = sumCount
+        var empty = [[Int64]](repeating: [], count: aggregateCount)
+        for entry in detailed { empty[entry.aggregate] = entry.rule.empty }
+        emptyDetails = empty
+        hasDetails = !detailed.isEmpty
     }
 
     var groupCount: Int { distinctUnits.count }
@@ -71,6 +110,30 @@ struct GroupTotals {
         distinctUnits.append(contentsOf: repeatElement(0, count: extra))
         rows.append(contentsOf: repeatElement(0, count: extra))
         sums.append(contentsOf: repeatElement(0, count: extra * sumCount))
+        // Only queries with a statistic keep details (no cost for the others).
+        if hasDetails { for _ in 0..<extra { details.append(contentsOf: emptyDetails) } }
+    }
+
+    /// The details of `aggregate` in `group`.
+    func detail(group: Int, aggregate: Int) -> [Int64] { details[group * aggregateCount + aggregate] }
+
+    /// Adds one unit's clamped total to a detailed aggregate. The sums cannot overflow for a
+    /// module that passed ``ExecutionBounds/problem(with:maxRowsPerUnit:maxJoinRowsPerUnit:)``.
+    mutating func addDetail(_ value: Int64, rule: DetailRule, group: Int, aggregate: Int) throws(EngineError) {
+        let index = group * aggregateCount + aggregate
+        switch rule {
+        case .values:
+            details[index].append(value)
+        case .moments(let centering):
+            let centred = centering.centred(value)
+            let (sum, overflowSum) = details[index][0].addingReportingOverflow(centred)
+            let (squares, overflowSquares) = details[index][1].addingReportingOverflow(centering.square(centred))
+            if overflowSum || overflowSquares { throw EngineError("a variance's sums overflow 64 bits; narrow the column's clamping bounds") }
+            details[index][0] = sum
+            details[index][1] = squares
+        case .bins(let edges):
+            if let bin = DetailRule.bin(of: value, edges: edges) { details[index][bin] += 1 }
+        }
     }
 
     mutating func addUnit(group: Int) { distinctUnits[group] += 1 }
@@ -112,6 +175,11 @@ extension BoundedAggregation {
                 case .countDistinctUnits: .count(totals.distinctUnits[group])
                 case .sum: .sum(totals.sums[group * sumCount + sumSlots[index]])
                 case .avg: .average(sum: totals.sums[group * sumCount + sumSlots[index]], count: totals.rows[group])
+                case .quantile: .values(totals.detail(group: group, aggregate: index).sorted())
+                case .variance, .standardDeviation:
+                    .moments(centredSum: totals.detail(group: group, aggregate: index)[0],
+                             centredSquares: totals.detail(group: group, aggregate: index)[1])
+                case .histogram: .bins(totals.detail(group: group, aggregate: index))
                 }
             }
             result.append(AggregatedGroup(key: key, distinctUnits: totals.distinctUnits[group], totals: values))

@@ -28,7 +28,7 @@ struct BoundedAggregation {
             (column.source, BoundPredicate.columnIndex(column, tables), column.type.isStoredAsText)
         }
         summed = plan.aggregates.map { aggregate in
-            guard aggregate.kind == .sum || aggregate.kind == .avg, let column = aggregate.column else { return nil }
+            guard aggregate.kind != .countRows, aggregate.kind != .countDistinctUnits, let column = aggregate.column else { return nil }
             return (column.source, BoundPredicate.columnIndex(column, tables))
         }
         var slots: [Int] = []
@@ -40,10 +40,27 @@ struct BoundedAggregation {
         sumSlots = slots
         sumCount = next
         sumClamps = zip(plan.aggregates, slots).compactMap { aggregate, slot in
-            guard slot >= 0, let clamp = aggregate.bounds else { return nil }
+            guard slot >= 0, aggregate.kind == .sum || aggregate.kind == .avg, let clamp = aggregate.bounds else { return nil }
             return (slot, clamp)
         }
+        detailed = zip(plan.aggregates, slots).enumerated().compactMap { index, pair in
+            let (aggregate, slot) = pair
+            guard slot >= 0 else { return nil }
+            let clamp = aggregate.bounds ?? ClampBounds(lower: .min, upper: .max)
+            switch aggregate.kind {
+            case .quantile: return (index, slot, clamp, .values)
+            case .variance, .standardDeviation:
+                guard let centering = aggregate.centering else { return nil }
+                return (index, slot, clamp, .moments(centering))
+            case .histogram: return (index, slot, clamp, .bins(aggregate.binEdges))
+            default: return nil
+            }
+        }
     }
+
+    /// The aggregates that keep more than a total per group: which aggregate, its sum slot (the
+    /// unit's per-group total, clamped by `clamp`), and what is kept of it.
+    let detailed: [(aggregate: Int, sum: Int, clamp: ClampBounds, rule: DetailRule)]
 
     mutating func run() throws(EngineError) -> GroupedAggregates {
         // Split the condition: conjuncts reading at most one source are applied before the join.
@@ -84,7 +101,7 @@ struct BoundedAggregation {
             return units.rows[entry.source].map { numbers[Int($0)] }
         }
 
-        var totals = GroupTotals(aggregateCount: plan.aggregates.count, sumCount: sumCount)
+        var totals = GroupTotals(aggregateCount: plan.aggregates.count, sumCount: sumCount, detailed: detailed)
         var groups = GroupKeyTable(width: groupColumns.count)
         var partials = UnitPartials(sumCount: sumCount)
         var rows = [Int](repeating: 0, count: sourceCount)
@@ -165,6 +182,10 @@ struct BoundedAggregation {
         try totals.addRows(min(partials.rows[slot], bounds.maxRowsPerUnit), group: group)
         for (sum, clamp) in sumClamps {
             try totals.addSum(clamp.clamp(partials.sums[slot * sumCount + sum]), group: group, sum: sum)
+        }
+        for entry in detailed {
+            try totals.addDetail(entry.clamp.clamp(partials.sums[slot * sumCount + entry.sum]), rule: entry.rule,
+                                 group: group, aggregate: entry.aggregate)
         }
     }
 

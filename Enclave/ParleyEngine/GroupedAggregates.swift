@@ -30,6 +30,13 @@ public enum AggregateTotal: Hashable, Sendable {
     case sum(Int64)
     /// `AVG` as its two parts: the clamped sum (as for `.sum`) and the clamped row count.
     case average(sum: Int64, count: Int64)
+    /// `MEDIAN` / `PERCENTILE_CONT`: each unit's clamped total, ascending (one per unit).
+    case values([Int64])
+    /// `VAR_POP` / `STDDEV_POP`: the sum of the units' clamped totals minus the bounds' centre,
+    /// and of their rounded squares (``VarianceCentering``).
+    case moments(centredSum: Int64, centredSquares: Int64)
+    /// `HISTOGRAM`: the number of units whose clamped total is in each bin.
+    case bins([Int64])
 }
 
 /// One group of the result: its key and exact totals.

@@ -82,7 +82,7 @@ extension WorkerRuntime {
         }
         releaseClock.wait(untilQuantumAfter: started, quantum: releaseQuantum)
         let doc = ResultDocument(job: job, query: name, columns: plan.outputs.map(Self.name),
-                                 rows: release.rows.map { row in resultRow(row, plan: plan) },
+                                 rows: release.rows.map { row in Self.resultRow(row, plan: plan) },
                                  suppressedGroups: release.suppressedGroupCount, mechanism: release.mechanism.rawValue,
                                  epsilonCharged: release.epsilonCharged.description, deltaCharged: release.deltaCharged.description,
                                  budgetLeft: release.budgetRemaining.description,
@@ -111,6 +111,14 @@ extension WorkerRuntime {
                 case .count(let c): return c
                 case .sum(let s): return s
                 case .average(let s, _): return s
+                case .values, .moments, .bins: return 0
+                }
+            }, details: g.totals.map { t -> [Int64] in
+                switch t {
+                case .count, .sum, .average: return []
+                case .values(let values): return values
+                case .moments(let sum, let squares): return [sum, squares]
+                case .bins(let counts): return counts
                 }
             })
         }
@@ -121,7 +129,7 @@ extension WorkerRuntime {
     }
 
     /// The cells of one released row, in the query's output order.
-    func resultRow(_ row: ReleasedRow, plan: QueryPlan) -> [CBOR] {
+    static func resultRow(_ row: ReleasedRow, plan: QueryPlan) -> [CBOR] {
         plan.outputs.map { o -> CBOR in
             switch o {
             case .groupKey(let i, _): return .text(i < row.keys.count ? row.keys[i] : "")
@@ -134,6 +142,13 @@ extension WorkerRuntime {
                 case .average(let a):
                     let value = Double(a.numerator) / Double(a.denominator) / (isDecimal ? Double(DecimalValue.unit) : 1)
                     return .text(Self.decimal(value))
+                case .variance(let v):
+                    // In storage units, squared for a variance: scale a decimal's back to its unit.
+                    let scale = isDecimal ? Double(DecimalValue.unit) : 1
+                    return .text(Self.decimal(v.value / (v.standardDeviation ? scale : scale * scale)))
+                case .counts:
+                    // One noisy count per declared bin, as text: "[12,0,7]".
+                    return .text(row.values[i].description)
                 }
             }
         }

@@ -42,7 +42,7 @@ extension Analyzer {
             outputs.append(output)
         }
         guard !aggregates.isEmpty else {
-            throw AnalysisError(.invalidAggregation, "the query computes no aggregate; select at least one of COUNT(*), COUNT(DISTINCT <privacy unit>), SUM(column), AVG(column)", at: items[0].location)
+            throw AnalysisError(.invalidAggregation, "the query computes no aggregate; select at least one of COUNT(*), COUNT(DISTINCT <privacy unit>), SUM(column), AVG(column), MEDIAN(column), PERCENTILE_CONT(column, p), VAR_POP(column), STDDEV_POP(column), HISTOGRAM(column, edges...)", at: items[0].location)
         }
         return (aggregates, outputs)
     }
@@ -64,18 +64,77 @@ extension Analyzer {
         case .sum, .avg:
             let kind: AggregateSpec.Kind = syntax.kind == .sum ? .sum : .avg
             let function = kind == .sum ? "SUM" : "AVG"
-            if column.identifiesPeople {
-                throw AnalysisError(.privacyUnitExposed, "cannot compute \(function) of \(column.identityRole) \(column); aggregate a measured column instead", at: argument.location)
-            }
-            guard column.type.isNumeric else {
-                throw AnalysisError(.typeMismatch, "\(function) needs an int or decimal column, but \(column) is \(column.type)", at: argument.location)
-            }
-            let schema = sources[column.source].schema
-            guard let index = schema.columnIndex(named: column.name), let bounds = schema.columns[index].bounds else {
-                throw AnalysisError(.missingBounds, "\(function)(\(column)) needs clamping bounds; declare lower and upper bounds for column '\(column.name)' of dataset '\(schema.name)' in the module", at: argument.location)
-            }
+            let bounds = try requireBounds(column, function: function, at: argument.location)
             return AggregateSpec(kind: kind, column: column, bounds: bounds,
                                  outputName: alias ?? "\(function.lowercased())_\(column.name)")
+        case .median, .percentile:
+            let function = syntax.kind == .median ? "MEDIAN" : "PERCENTILE_CONT"
+            let bounds = try requireBounds(column, function: function, at: argument.location)
+            var fraction = QuantileFraction.median
+            if syntax.kind == .percentile {
+                guard let written = syntax.constants.first, let parsed = QuantileFraction(parsing: written.text) else {
+                    throw AnalysisError(.invalidAggregation, "PERCENTILE_CONT's fraction p must be a number between 0 and 1 with at most \(DecimalValue.scale) digits after the point, such as 0.9", at: syntax.constants.first?.location ?? syntax.location)
+                }
+                fraction = parsed
+            }
+            let name = syntax.kind == .median ? "median_\(column.name)" : "percentile_\(column.name)"
+            return AggregateSpec(kind: .quantile, column: column, bounds: bounds, outputName: alias ?? name, fraction: fraction)
+        case .variance, .standardDeviation:
+            let function = syntax.kind == .variance ? "VAR_POP" : "STDDEV_POP"
+            let bounds = try requireBounds(column, function: function, at: argument.location)
+            guard bounds.lower < bounds.upper else {
+                throw AnalysisError(.invalidAggregation, "\(function)(\(column)) is always 0: the clamping bounds of '\(column.name)' are one value; widen them", at: argument.location)
+            }
+            return AggregateSpec(kind: syntax.kind == .variance ? .variance : .standardDeviation, column: column, bounds: bounds,
+                                 outputName: alias ?? "\(function.lowercased())_\(column.name)")
+        case .histogram:
+            try requireMeasured(column, function: "HISTOGRAM", at: argument.location)
+            var edges: [Int64] = []
+            for written in syntax.constants {
+                guard let edge = Self.edge(written.text, type: column.type) else {
+                    throw AnalysisError(.typeMismatch, "HISTOGRAM bin edge \(written.text) is not \(column.type == .int ? "an integer" : "a decimal with at most \(DecimalValue.scale) digits after the point") like the values of \(column)", at: written.location)
+                }
+                if let last = edges.last, edge <= last {
+                    throw AnalysisError(.invalidAggregation, "HISTOGRAM bin edges must increase strictly; \(written.text) is not above the edge before it", at: written.location)
+                }
+                edges.append(edge)
+            }
+            guard edges.count >= 2 else {
+                throw AnalysisError(.invalidAggregation, "HISTOGRAM needs at least two bin edges (one bin): HISTOGRAM(column, e0, e1, ...)", at: syntax.location)
+            }
+            let schema = sources[column.source].schema
+            let bounds = schema.columnIndex(named: column.name).flatMap { schema.columns[$0].bounds }
+            return AggregateSpec(kind: .histogram, column: column, bounds: bounds,
+                                 outputName: alias ?? "histogram_\(column.name)", binEdges: edges)
         }
+    }
+
+    /// A bin edge in the column's storage units.
+    static func edge(_ text: String, type: ColumnType) -> Int64? {
+        switch type {
+        case .int: return Int64(text)
+        case .decimal: return DecimalValue(parsing: Substring(text))?.scaled
+        default: return nil
+        }
+    }
+
+    /// Refuses the privacy unit and non-numeric columns as the argument of `function`.
+    func requireMeasured(_ column: ColumnReference, function: String, at location: SourceLocation) throws(AnalysisError) {
+        if column.identifiesPeople {
+            throw AnalysisError(.privacyUnitExposed, "cannot compute \(function) of \(column.identityRole) \(column); aggregate a measured column instead", at: location)
+        }
+        guard column.type.isNumeric else {
+            throw AnalysisError(.typeMismatch, "\(function) needs an int or decimal column, but \(column) is \(column.type)", at: location)
+        }
+    }
+
+    /// The column's declared clamping bounds, which `function` needs.
+    func requireBounds(_ column: ColumnReference, function: String, at location: SourceLocation) throws(AnalysisError) -> ClampBounds {
+        try requireMeasured(column, function: function, at: location)
+        let schema = sources[column.source].schema
+        guard let index = schema.columnIndex(named: column.name), let bounds = schema.columns[index].bounds else {
+            throw AnalysisError(.missingBounds, "\(function)(\(column)) needs clamping bounds; declare lower and upper bounds for column '\(column.name)' of dataset '\(schema.name)' in the module", at: location)
+        }
+        return bounds
     }
 }

@@ -42,17 +42,27 @@ public enum ExecutionBounds {
         }
         let units = maxUnits(of: plan)
         for aggregate in plan.aggregates {
-            let perUnit: UInt64
+            var perUnit: UInt64
             switch aggregate.kind {
             case .countRows: perUnit = UInt64(max(0, maxRowsPerUnit))
-            case .countDistinctUnits: perUnit = 1
+            case .countDistinctUnits, .quantile, .histogram: perUnit = 1
             case .sum, .avg:
                 guard let bounds = aggregate.bounds else { continue }
                 perUnit = max(bounds.lower.magnitude, bounds.upper.magnitude)
+            case .variance, .standardDeviation:
+                // The centred sum of squares is the larger of its two accumulators.
+                guard let centering = aggregate.centering else { continue }
+                perUnit = max(centering.halfWidth, centering.maxSquare ?? .max)
             }
             let (total, overflow) = UInt64(units).multipliedReportingOverflow(by: perUnit)
             if overflow || total > UInt64(Int64.max) {
-                let what = aggregate.column.map { "\(aggregate.kind == .avg ? "AVG" : "SUM")(\($0))" } ?? "COUNT(*)"
+                let function: String = switch aggregate.kind {
+                case .avg: "AVG"
+                case .variance: "VAR_POP"
+                case .standardDeviation: "STDDEV_POP"
+                default: "SUM"
+                }
+                let what = aggregate.column.map { "\(function)(\($0))" } ?? "COUNT(*)"
                 return "\(what) could overflow a 64-bit total: up to \(units) privacy units (\(maxRowsPerDataset) rows per dataset) "
                     + "times \(perUnit) per unit exceeds 2^63-1; narrow the column's clamping bounds"
                     + (aggregate.kind == .countRows ? " (here: max_rows_per_unit)" : "")

@@ -187,6 +187,9 @@ struct Parser {
         }
     }
 
+    /// Most bin edges one `HISTOGRAM` may declare (so at most 100 bins).
+    static let maxHistogramEdges = 101
+
     mutating func parseAggregate() throws(AnalysisError) -> SyntaxAggregate {
         let start = current.location
         let name = current.keyword ?? ""
@@ -195,16 +198,27 @@ struct Parser {
         case "COUNT": kind = .countRows
         case "SUM": kind = .sum
         case "AVG": kind = .avg
-        case "MIN", "MAX", "STDDEV", "VARIANCE", "VAR_POP", "VAR_SAMP", "STDDEV_POP", "STDDEV_SAMP",
-             "MEDIAN", "PERCENTILE_CONT", "APPROX_COUNT_DISTINCT", "ARRAY_AGG", "STRING_AGG", "ANY_VALUE":
-            throw unsupported("\(name) is not supported; the aggregates are COUNT(*), COUNT(DISTINCT unit), SUM(column) and AVG(column)")
+        case "MEDIAN": kind = .median
+        case "PERCENTILE_CONT": kind = .percentile
+        case "VAR_POP": kind = .variance
+        case "STDDEV_POP": kind = .standardDeviation
+        case "HISTOGRAM": kind = .histogram
+        case "STDDEV", "VARIANCE", "VAR_SAMP", "STDDEV_SAMP":
+            throw unsupported("\(name) is not supported; use VAR_POP(column) or STDDEV_POP(column) (the population variance and standard deviation over privacy units)")
+        case "PERCENTILE_DISC", "APPROX_QUANTILES", "QUANTILE":
+            throw unsupported("\(name) is not supported; use PERCENTILE_CONT(column, p) with a constant p between 0 and 1, or MEDIAN(column)")
+        case "MIN", "MAX":
+            throw unsupported("\(name) is not supported: the extreme value is one person's; use PERCENTILE_CONT(column, 0.05) or PERCENTILE_CONT(column, 0.95) for a robust low or high value, or COUNT(*), SUM, AVG")
+        case "APPROX_COUNT_DISTINCT", "ARRAY_AGG", "STRING_AGG", "ANY_VALUE":
+            throw unsupported("\(name) is not supported; the aggregates are COUNT(*), COUNT(DISTINCT unit), SUM, AVG, MEDIAN, PERCENTILE_CONT, VAR_POP, STDDEV_POP and HISTOGRAM")
         default:
-            throw unsupported("function \(current.display) is not supported; the only functions are COUNT, SUM and AVG")
+            throw unsupported("function \(current.display) is not supported; the functions are COUNT, SUM, AVG, MEDIAN, PERCENTILE_CONT, VAR_POP, STDDEV_POP and HISTOGRAM")
         }
         advance()
         try expect(.leftParen)
         var argument: SyntaxColumn?
         var finalKind = kind
+        var constants: [(text: String, location: SourceLocation)] = []
         if kind == .countRows {
             if accept(.star) {
                 argument = nil
@@ -219,10 +233,46 @@ struct Parser {
                 throw unsupported("\(name)(DISTINCT ...) is not supported; use \(name)(column)")
             }
             argument = try parseAggregateArgument(name: "\(name)(...)")
+            switch kind {
+            case .percentile:
+                try expect(.comma, " and a constant fraction p between 0 and 1: PERCENTILE_CONT(column, 0.9)")
+                constants.append(try parseNumericConstant(for: "PERCENTILE_CONT's fraction p (a number between 0 and 1)"))
+            case .histogram:
+                guard current.isSymbol(.comma) else {
+                    throw unsupported("HISTOGRAM needs its bin edges: HISTOGRAM(column, e0, e1, ..., ek) with constant, increasing edges")
+                }
+                while accept(.comma) {
+                    if constants.count == Self.maxHistogramEdges {
+                        throw AnalysisError(.limitExceeded, "HISTOGRAM has more than \(Self.maxHistogramEdges) bin edges; use at most \(Self.maxHistogramEdges - 1) bins", at: current.location)
+                    }
+                    constants.append(try parseNumericConstant(for: "a bin edge (a number)"))
+                }
+            default:
+                if current.isSymbol(.comma) {
+                    throw unsupported("\(name) takes one column; PERCENTILE_CONT(column, p) takes a fraction")
+                }
+            }
         }
         try expect(.rightParen, " to close \(name)(")
+        if current.isKeyword("WITHIN") {
+            throw unsupported("WITHIN GROUP (ORDER BY ...) is not supported; write PERCENTILE_CONT(column, p)")
+        }
         if current.isKeyword("OVER") { throw unsupported("window functions (OVER) are not supported; use GROUP BY") }
-        return SyntaxAggregate(kind: finalKind, argument: argument, location: start)
+        return SyntaxAggregate(kind: finalKind, argument: argument, location: start, constants: constants)
+    }
+
+    /// A numeric literal, optionally negated: `0.5`, `10`, `-2.25`.
+    mutating func parseNumericConstant(for what: String) throws(AnalysisError) -> (text: String, location: SourceLocation) {
+        let location = current.location
+        var sign = ""
+        if accept(.minus) { sign = "-" }
+        switch current.kind {
+        case .integer(let text), .decimal(let text):
+            advance()
+            return (sign + text, location)
+        default:
+            throw unsupported("expected \(what) but found \(current.display); it must be a constant written in the query, not a column or an expression", at: location)
+        }
     }
 
     mutating func parseAggregateArgument(name: String) throws(AnalysisError) -> SyntaxColumn {

@@ -228,6 +228,15 @@ public struct AggregateSpec: Hashable, Sendable {
         case sum
         /// `AVG(column)`: clamped sum divided by row count, charged as both.
         case avg
+        /// `MEDIAN(column)` or `PERCENTILE_CONT(column, p)`: the `p`-quantile of the units'
+        /// clamped totals, chosen by the exponential mechanism over the column's bounds.
+        case quantile
+        /// `VAR_POP(column)`: the population variance of the units' clamped totals.
+        case variance
+        /// `STDDEV_POP(column)`: the square root of `VAR_POP(column)`.
+        case standardDeviation
+        /// `HISTOGRAM(column, e0, ..., ek)`: how many units' totals fall in each declared bin.
+        case histogram
     }
 
     /// What is computed.
@@ -238,6 +247,55 @@ public struct AggregateSpec: Hashable, Sendable {
     public let bounds: ClampBounds?
     /// The output name: the alias, or a generated name such as `sum_amount`.
     public let outputName: String
+    /// The quantile's fraction `p` (``Kind/quantile`` only; `1/2` for MEDIAN).
+    public let fraction: QuantileFraction?
+    /// The histogram's bin edges in the column's storage units, strictly increasing
+    /// (``Kind/histogram`` only). Bin `i` is `[edges[i], edges[i + 1])`, the last one closed.
+    public let binEdges: [Int64]
+
+    init(kind: Kind, column: ColumnReference?, bounds: ClampBounds?, outputName: String,
+         fraction: QuantileFraction? = nil, binEdges: [Int64] = []) {
+        self.kind = kind
+        self.column = column
+        self.bounds = bounds
+        self.outputName = outputName
+        self.fraction = fraction
+        self.binEdges = binEdges
+    }
+}
+
+/// The fraction `p` of a quantile, exactly: `numerator / denominator` in lowest terms, in
+/// `[0, 1]`. Written in the query as a decimal with at most four fractional digits.
+public struct QuantileFraction: Hashable, Sendable, CustomStringConvertible {
+    /// The numerator, at most ``denominator``.
+    public let numerator: UInt64
+    /// The denominator, positive.
+    public let denominator: UInt64
+
+    /// The median, `1/2`.
+    public static let median = QuantileFraction(reducing: 1, 2)
+
+    /// Parses `0`, `1`, `0.5`, `0.9999`: a decimal between 0 and 1 with at most four
+    /// fractional digits, or `nil`.
+    public init?(parsing text: String) {
+        guard let value = DecimalValue(parsing: Substring(text)), value.scaled >= 0, value.scaled <= DecimalValue.unit else {
+            return nil
+        }
+        self.init(reducing: UInt64(value.scaled), UInt64(DecimalValue.unit))
+    }
+
+    init(reducing numerator: UInt64, _ denominator: UInt64) {
+        var (a, b) = (numerator, denominator)
+        while b != 0 { (a, b) = (b, a % b) }
+        let divisor = max(a, 1)
+        self.numerator = numerator / divisor
+        self.denominator = denominator / divisor
+    }
+
+    /// `p` as a decimal (`0.5`), exactly.
+    public var description: String {
+        DecimalValue(scaled: Int64(numerator * UInt64(DecimalValue.unit) / denominator)).description
+    }
 }
 
 /// One column of the result, in SELECT order.

@@ -32,12 +32,16 @@ struct SyntaxSelectItem: Sendable {
     var location: SourceLocation
 }
 
-/// `COUNT(*)`, `COUNT(DISTINCT c)`, `SUM(c)`, `AVG(c)`.
+/// `COUNT(*)`, `COUNT(DISTINCT c)`, `SUM(c)`, `AVG(c)`, `MEDIAN(c)`, `PERCENTILE_CONT(c, p)`,
+/// `VAR_POP(c)`, `STDDEV_POP(c)`, `HISTOGRAM(c, e0, e1, ...)`.
 struct SyntaxAggregate: Sendable {
-    enum Kind: Sendable { case countRows, countDistinct, sum, avg }
+    enum Kind: Sendable { case countRows, countDistinct, sum, avg, median, percentile, variance, standardDeviation, histogram }
     var kind: Kind
     var argument: SyntaxColumn?
     var location: SourceLocation
+    /// The numeric constants after the column, as written: `p` of PERCENTILE_CONT, the bin
+    /// edges of HISTOGRAM (unchecked: the analyzer converts and checks them).
+    var constants: [(text: String, location: SourceLocation)] = []
 }
 
 /// The FROM clause: a first source and inner joins.

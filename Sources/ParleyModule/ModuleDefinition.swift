@@ -158,6 +158,21 @@ public struct ModuleDefinition: Sendable {
                 let bounds: ContributionBounds
                 do { bounds = try ContributionBounds(lower: b.lower, upper: b.upper) } catch { throw ParleyError(.malformed, "\(error)") }
                 kind = a.kind == .sum ? .sum(column: col.description, bounds: bounds) : .average(column: col.description, bounds: bounds)
+            case .quantile:
+                guard let b = a.bounds, let col = a.column, let p = a.fraction else { throw ParleyError(.malformed, "\(a.outputName) has no bounds") }
+                do {
+                    kind = .quantile(column: col.description, bounds: try ContributionBounds(lower: b.lower, upper: b.upper),
+                                     fraction: try Rational(p.numerator, p.denominator))
+                } catch { throw ParleyError(.malformed, "\(error)") }
+            case .variance, .standardDeviation:
+                guard let b = a.bounds, let col = a.column, let centering = a.centering else { throw ParleyError(.malformed, "\(a.outputName) has no bounds") }
+                do {
+                    let moments = try MomentBounds(bounds: try ContributionBounds(lower: b.lower, upper: b.upper), squareUnit: centering.squareUnit)
+                    kind = .variance(column: col.description, moments: moments, standardDeviation: a.kind == .standardDeviation)
+                } catch { throw ParleyError(.malformed, "\(error)") }
+            case .histogram:
+                guard let col = a.column else { throw ParleyError(.malformed, "\(a.outputName) has no column") }
+                kind = .histogram(column: col.description, edges: a.binEdges)
             }
             return ParleyPrivacy.AggregateSpec(name: a.outputName, kind: kind)
         }

@@ -39,6 +39,16 @@ public enum AggregateKind: Hashable, Sendable {
     /// `AVG(column)`: the mean over a group's units of their clamped totals, released as
     /// noisy `SUM(column)` divided by the noisy distinct-unit count; it needs both.
     case average(column: String, bounds: ContributionBounds)
+    /// `MEDIAN(column)` / `PERCENTILE_CONT(column, p)`: the `fraction`-quantile of the units'
+    /// clamped totals in a group, chosen by the exponential mechanism among candidates in
+    /// `bounds` (``QuantileCandidates``).
+    case quantile(column: String, bounds: ContributionBounds, fraction: Rational)
+    /// `VAR_POP(column)` (or, with `standardDeviation`, `STDDEV_POP(column)`): from the noisy
+    /// unit count, the noisy centred sum and the noisy centred sum of squares.
+    case variance(column: String, moments: MomentBounds, standardDeviation: Bool)
+    /// `HISTOGRAM(column, edges...)`: the number of units whose clamped total falls in each bin
+    /// `[edges[i], edges[i + 1])` (the last one closed); values outside are not counted.
+    case histogram(column: String, edges: [Int64])
 
     /// Rows a unit may add to one group for `COUNT(*)` unless the module says otherwise.
     public static let defaultMaxRowsPerUnit: UInt64 = 1
@@ -68,6 +78,55 @@ public struct AggregateSpec: Hashable, Sendable {
         case .countDistinctUnits: return [.distinctUnits]
         case let .sum(column, bounds): return [.sum(column: column, bounds: bounds)]
         case let .average(column, bounds): return [.sum(column: column, bounds: bounds), .distinctUnits]
+        case let .quantile(column, bounds, fraction): return [.quantile(column: column, bounds: bounds, fraction: fraction)]
+        case let .variance(column, moments, _):
+            return [.distinctUnits, .centredSum(column: column, moments: moments), .centredSquares(column: column, moments: moments)]
+        case let .histogram(column, edges): return [.histogram(column: column, edges: edges)]
         }
     }
+}
+
+/// The bounds of a `VAR_POP` / `STDDEV_POP` column as the gate needs them: each unit's clamped
+/// total `v` is measured as `v - centre` (at most ``halfWidth`` in magnitude) and as its
+/// square divided by ``squareUnit`` and rounded (at most ``maxSquare``). The engine computes
+/// the same numbers from the same bounds (`VarianceCentering` in ParleyAnalysis).
+public struct MomentBounds: Hashable, Sendable, CustomStringConvertible {
+    /// The clamping bounds of each unit's total.
+    public let bounds: ContributionBounds
+    /// Squares are divided by this and rounded half up (the module's choice: a power of ten, at
+    /// least the column's fixed-point unit).
+    public let squareUnit: Int64
+    /// The middle of the bounds, rounded down.
+    public let centre: Int64
+    /// The largest `|v - centre|` within the bounds.
+    public let halfWidth: UInt64
+    /// The largest rounded square one unit contributes.
+    public let maxSquare: UInt64
+
+    /// Derives the centring of `bounds`.
+    /// - Throws: ``Refusal/invalidQuery(_:)`` for a non-positive `squareUnit` or bounds of one
+    ///   value; ``Refusal/parameterOverflow(_:)`` if the largest square does not fit 63 bits.
+    public init(bounds: ContributionBounds, squareUnit: Int64) throws(EgressError) {
+        guard squareUnit > 0 else { throw EgressError(.invalidQuery("a square unit must be positive")) }
+        guard bounds.lower < bounds.upper else {
+            throw EgressError(.invalidQuery("a variance over bounds of one value is constant; widen the bounds"))
+        }
+        let lower = Int128(bounds.lower), upper = Int128(bounds.upper)
+        let middle = lower + (upper - lower) / 2
+        let half = UInt64(max(upper - middle, middle - lower))
+        let square = UInt128(half) * UInt128(half)
+        let unit = UInt128(squareUnit)
+        let rounded = square / unit + (square % unit >= (unit + 1) / 2 ? 1 : 0)
+        guard rounded <= UInt128(Int64.max) else {
+            throw EgressError(.parameterOverflow("the square of the bounds \(bounds); narrow them"))
+        }
+        self.bounds = bounds
+        self.squareUnit = squareUnit
+        self.centre = Int64(middle)
+        self.halfWidth = half
+        self.maxSquare = UInt64(rounded)
+    }
+
+    /// `[lower, upper]` (centre c).
+    public var description: String { "\(bounds) (centred on \(centre))" }
 }

@@ -12,6 +12,15 @@ public enum Measurement: Hashable, Sendable, CustomStringConvertible {
     case rowCount(maxRowsPerUnit: UInt64)
     /// Each group's `SUM(column)` with unit totals clamped to `bounds`.
     case sum(column: String, bounds: ContributionBounds)
+    /// Each group's `fraction`-quantile of the units' clamped totals, by the exponential
+    /// mechanism (one draw per group, not additive noise).
+    case quantile(column: String, bounds: ContributionBounds, fraction: Rational)
+    /// Each group's sum of the units' clamped totals minus the bounds' centre.
+    case centredSum(column: String, moments: MomentBounds)
+    /// Each group's sum of the squares of the units' centred totals (rounded in the square unit).
+    case centredSquares(column: String, moments: MomentBounds)
+    /// Each group's count of units per bin (a vector; a unit is in at most one bin).
+    case histogram(column: String, edges: [Int64])
 
     /// A short name for cost previews.
     public var description: String {
@@ -20,6 +29,14 @@ public enum Measurement: Hashable, Sendable, CustomStringConvertible {
         case .groupCount: return "number of groups (for the suppressed count)"
         case let .rowCount(maxRows): return "row count per group (at most \(maxRows) per unit)"
         case let .sum(column, bounds): return "sum of \(column) per group, bounds \(bounds)"
+        case let .quantile(column, bounds, fraction):
+            let candidates = QuantileCandidates(bounds: bounds)
+            return "quantile \(fraction) of \(column) per group (exponential mechanism), bounds \(bounds), "
+                + "\(candidates.count) candidates \(candidates.resolution <= 1 ? "(every value)" : "at most \(candidates.resolution) apart")"
+        case let .centredSum(column, moments): return "centred sum of \(column) per group, bounds \(moments)"
+        case let .centredSquares(column, moments):
+            return "centred sum of squares of \(column) per group, bounds \(moments), squares in 1/\(moments.squareUnit)"
+        case let .histogram(column, edges): return "histogram of \(column) per group, \(edges.count - 1) bins"
         }
     }
 
@@ -37,9 +54,13 @@ public enum Measurement: Hashable, Sendable, CustomStringConvertible {
         case .groupCount:
             let (squared, overflowed) = maxGroupsPerUnit.multipliedReportingOverflow(by: maxGroupsPerUnit)
             return Sensitivity(l1: maxGroupsPerUnit, l2Squared: overflowed ? .max : squared)
-        case .distinctUnits: perGroup = 1
+        // A quantile's utility (a weighted rank) and a histogram's vector move by at most 1
+        // (in the utility's own scale, or in one bin) per group a unit is in.
+        case .distinctUnits, .quantile, .histogram: perGroup = 1
         case let .rowCount(maxRows): perGroup = maxRows
         case let .sum(_, bounds): perGroup = bounds.maximumMagnitude
+        case let .centredSum(_, moments): perGroup = moments.halfWidth
+        case let .centredSquares(_, moments): perGroup = moments.maxSquare
         }
         let (l1, overflowL1) = maxGroupsPerUnit.multipliedReportingOverflow(by: perGroup)
         guard !overflowL1 else {

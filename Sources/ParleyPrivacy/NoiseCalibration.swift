@@ -14,6 +14,23 @@ public enum NoiseDistribution: Hashable, Sendable {
     case discreteLaplace(scale: Rational)
     /// `P(z)` proportional to `exp(-z^2 / (2 variance))`.
     case discreteGaussian(variance: Rational)
+    /// Not additive noise: the exponential mechanism, which picks each group's quantile among
+    /// public candidates with probability proportional to `exp(-epsilon * u / 2)` for a utility
+    /// `u` of sensitivity 1 (``QuantileCandidates``). `epsilon` is per group: each draw is
+    /// `epsilon`-DP.
+    case exponentialMechanism(epsilon: Rational)
+}
+
+extension NoiseDistribution: CustomStringConvertible {
+    /// `discrete Laplace, scale 3`, `discrete Gaussian, variance 4.5`, `exponential mechanism,
+    /// epsilon 1/4 per group`: what `parley query cost` shows.
+    public var description: String {
+        switch self {
+        case let .discreteLaplace(scale): return "discrete Laplace, scale \(scale)"
+        case let .discreteGaussian(variance): return "discrete Gaussian, variance \(variance)"
+        case let .exponentialMechanism(epsilon): return "exponential mechanism, epsilon \(epsilon) per group"
+        }
+    }
 }
 
 /// Turns privacy parameters and sensitivities into noise parameters.
@@ -73,6 +90,21 @@ enum NoiseCalibration {
         return Rational(reducing: numerator, UInt64(granularity))
     }
 
+    /// The exponential mechanism's epsilon per group under a Gaussian (zCDP) policy: an
+    /// `epsilon`-DP mechanism is `epsilon^2 / 2`-zCDP (Bun and Steinke 2016, Proposition 1.4),
+    /// and a unit is in at most `groups` groups, so one of `shares` equal parts of `rho` allows
+    /// `epsilon = sqrt(2 rho / (shares * groups))`, deflated by ``safetyMargin`` and rounded
+    /// *down* to a multiple of `2^-32`.
+    /// - Throws: ``Refusal/parameterOverflow(_:)`` when it rounds to zero.
+    static func exponentialEpsilon(rho: Double, shares: UInt64, groups: UInt64) throws(EgressError) -> Rational {
+        let exact = (2 * rho / (Double(shares) * Double(groups))).squareRoot()
+        let scaled = (exact * (1 - safetyMargin) * 0x1p32).rounded(.down)
+        guard scaled.isFinite, scaled >= 1, let numerator = UInt64(exactly: scaled) else {
+            throw EgressError(.parameterOverflow("exponential mechanism epsilon; widen epsilon or lower max_groups_per_unit"))
+        }
+        return Rational(reducing: numerator, 1 << 32)
+    }
+
     /// An upper bound on `P(Z >= threshold)` for noise `Z` of the given distribution.
     ///
     /// Discrete Laplace with `q = exp(-1/scale)`: exactly `q^m / (1 + q)` for `m >= 1`.
@@ -102,6 +134,8 @@ enum NoiseCalibration {
             tail += density(rest) / -expm1(-rest / sigmaSquared)
             let normaliser = max(partialNormaliser, (2 * Double.pi * sigmaSquared).squareRoot() - 1)
             bound = tail / normaliser
+        case .exponentialMechanism:
+            bound = 1
         }
         return min(1, bound * (1 + safetyMargin))
     }

@@ -6,10 +6,13 @@ import Foundation
 /// **Accounting.** A run is charged exactly `epsilon_per_query` (and, with a Gaussian policy,
 /// `delta`), whatever it asks. That loss is split in equal shares over the run's distinct
 /// measurements: the distinct-unit count per group (always: it decides `min_group_size`), the
-/// number of groups (always: it gives the suppressed count), and one per distinct `COUNT(*)`
-/// or `SUM` the aggregates need. `AVG` needs its `SUM` and the distinct-unit count, so it is
-/// charged for both. Laplace: each share is `epsilon / n`. Gaussian: `epsilon` and `delta`
-/// give a zCDP rho, and each share is `rho / n` (zCDP composes by addition).
+/// number of groups (always: it gives the suppressed count), and one per distinct `COUNT(*)`,
+/// `SUM`, quantile, centred sum, centred sum of squares or histogram the aggregates need. `AVG`
+/// needs its `SUM` and the distinct-unit count, so it is charged for both; `VAR_POP` and
+/// `STDDEV_POP` need the count and both centred sums. Laplace: each share is `epsilon / n`.
+/// Gaussian: `epsilon` and `delta` give a zCDP rho, and each share is `rho / n` (zCDP composes
+/// by addition). A quantile is not additive noise: its share sets the exponential
+/// mechanism's epsilon per group (``NoiseDistribution/exponentialMechanism(epsilon:)``).
 ///
 /// **Partition selection.** Groups come from the data, so whether a group appears at all
 /// depends on it. A unit alone in a group makes it releasable with probability at most
@@ -72,7 +75,16 @@ public struct QueryCost: Hashable, Sendable {
                 throw EgressError(.invalidQuery("\(measurement) is constant (zero bounds); remove it"))
             }
             let noise: NoiseDistribution
-            if let rho {
+            if case .quantile = measurement {
+                // Not additive noise: each group's draw gets an epsilon of its own, and a unit
+                // is in at most max_groups_per_unit groups.
+                if let rho {
+                    noise = .exponentialMechanism(epsilon: try NoiseCalibration.exponentialEpsilon(
+                        rho: rho, shares: shares, groups: policy.maxGroupsPerUnit))
+                } else {
+                    noise = .exponentialMechanism(epsilon: try policy.epsilonPerQuery.divided(by: shares).divided(by: policy.maxGroupsPerUnit))
+                }
+            } else if let rho {
                 let variance = try NoiseCalibration.gaussianVariance(
                     l2Squared: sensitivity.l2Squared, rho: rho, shares: shares)
                 _ = try DiscreteGaussianParameters(variance: variance)

@@ -144,7 +144,13 @@ struct QueryCommand: ParsableCommand {
                 print("groups: \(cost.partitions.summary)")
                 print("partition-selection delta: \(String(format: "%.2g", cost.partitionSelectionDelta))"
                       + (cost.partitions.isPublic ? " (public partitions)" : " (added to every run's delta)"))
-                for c in cost.aggregateCharges { print("  \(c.aggregate.name): \(c.measurements.count) measurement(s)") }
+                for c in cost.aggregateCharges {
+                    print("  \(c.aggregate.name): \(c.measurements.count) measurement(s): \(c.measurements.map(\.description).joined(separator: "; "))")
+                }
+                print("measurements (each gets an equal share of the run's loss; read by several aggregates, charged once):")
+                for m in cost.measurements {
+                    print("  \(m.measurement): share \(m.share), sensitivity L1 \(m.sensitivity.l1), \(m.noise)")
+                }
                 for weakness in cost.weaknesses(under: try d.privacyPolicy()) { print("WEAK: \(weakness)") }
             } catch let e as ParleyError { fail(e.reason) }
         }

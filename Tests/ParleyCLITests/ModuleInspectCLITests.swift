@@ -67,4 +67,41 @@ final class ModuleInspectCLITests: CLITestCase {
         XCTAssertNotEqual(overflow.status, 0)
         XCTAssertTrue(overflow.err.contains("overflow.toml:33:7: query flagged_by_both: SUM(a.exposure) could overflow"), overflow.err)
     }
+
+    /// `query cost` lists each statistic's measurements with their share, sensitivity and noise
+    /// (issue #18): a quantile as an exponential mechanism, a variance's squares in their unit,
+    /// a histogram as one count measurement over its bins.
+    func testCostShowsTheMechanismOfEachStatistic() throws {
+        let dir = try temporaryDirectory()
+        for k in ["bank_a", "bank_b", "author"] { XCTAssertEqual(try parley(["keygen", k], in: dir).status, 0) }
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Enclave/Modules/bank-flags/bank-flags.toml")
+        let text = try String(contentsOf: source, encoding: .utf8) + """
+
+            [queries.exposure_stats]
+            receivers = ["bank_a"]
+            sql = "SELECT MEDIAN(a.exposure) AS median_exposure, VAR_POP(a.exposure) AS var_exposure, HISTOGRAM(a.exposure, 0, 1000, 100000, 1000000) AS bands FROM flags_a a"
+            """
+        try text.write(toFile: dir + "/stats.toml", atomically: true, encoding: .utf8)
+        let sealed = try parley(["module", "seal", "stats.toml", "--key", "author.key"], in: dir)
+        XCTAssertEqual(sealed.status, 0, sealed.err)
+        let cost = try parley(["query", "cost", "stats.parley", "--query", "exposure_stats"], in: dir)
+        XCTAssertEqual(cost.status, 0, cost.err)
+        // Five measurements (unit count, quantile, centred sum, centred squares, histogram): 1/5 each.
+        for line in [
+            "median_exposure: 1 measurement(s): quantile 0.5 of a.exposure per group (exponential mechanism), bounds [0, 10000000000], 1001 candidates at most 10000000 apart",
+            "var_exposure: 3 measurement(s): distinct-unit count per group; centred sum of a.exposure",
+            "10000000 apart: share 0.2, sensitivity L1 1, exponential mechanism, epsilon 0.2 per group",
+            "squares in 1/10000000000: share 0.2, sensitivity L1 2500000000, discrete Laplace, scale 12500000000",
+            "histogram of a.exposure per group, 3 bins: share 0.2, sensitivity L1 1, discrete Laplace, scale 5",
+        ] {
+            XCTAssertTrue(cost.out.contains(line), "missing '\(line)' in:\n\(cost.out)")
+        }
+        // A fraction outside [0, 1] is refused at seal time, with the position in the source.
+        try text.replacingOccurrences(of: "MEDIAN(a.exposure)", with: "PERCENTILE_CONT(a.exposure, 2)")
+            .write(toFile: dir + "/bad.toml", atomically: true, encoding: .utf8)
+        let refused = try parley(["module", "seal", "bad.toml", "--key", "author.key"], in: dir)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.err.contains("between 0 and 1"), refused.err)
+    }
 }

@@ -39,4 +39,18 @@ public enum ExactNoise {
         guard bound > 0 else { throw EgressError(.invalidNumber("a uniform range must not be empty")) }
         return UInt64(UniformSampler.uniform(below: UInt128(bound), using: &rng))
     }
+
+    /// One draw of the exponential-mechanism quantile of `values` (any order) among the
+    /// candidates of `bounds`, with epsilon `epsilon` (see ``QuantileCandidates``).
+    /// - Throws: ``Refusal/invalidNumber(_:)`` for a zero epsilon or a fraction above 1;
+    ///   ``Refusal/parameterOverflow(_:)`` as the sampler.
+    public static func quantile<R: CryptographicRandomNumberGenerator>(
+        of values: [Int64], bounds: ContributionBounds, fraction: Rational, epsilon: Rational, using rng: inout R
+    ) throws(EgressError) -> Int64 {
+        guard !epsilon.isZero else { throw EgressError(.invalidNumber("the exponential mechanism needs a positive epsilon")) }
+        guard fraction <= .one else { throw EgressError(.invalidNumber("a quantile's fraction must be at most 1")) }
+        return try ExponentialQuantileSampler.sample(
+            sortedValues: values.sorted(), candidates: QuantileCandidates(bounds: bounds),
+            score: QuantileScore(fraction: fraction), epsilon: epsilon, using: &rng)
+    }
 }

@@ -50,6 +50,11 @@ public enum FuzzSeeds {
                 FROM exposures e JOIN purchases p ON e.email_hash = p.email_hash
                 WHERE p.category IN ('soda', 'juice') AND e.region BETWEEN 1 AND 5 AND NOT e.day < DATE '2024-01-01'
                 GROUP BY e.campaign
+                """.utf8),
+                    Array("""
+                SELECT p.category, MEDIAN(p.amount), PERCENTILE_CONT(p.amount, 0.9) AS p90, VAR_POP(p.amount),
+                       STDDEV_POP(p.amount), HISTOGRAM(p.amount, -1, 0, 10.5, 100)
+                FROM purchases p GROUP BY p.category
                 """.utf8)]
         case .csv:
             return [Array("email_hash,campaign,region,day\r\nab12,\"spring, \"\"big\"\"\",3,2024-02-29\nff00,fall,-1,1999-12-31\n".utf8)]

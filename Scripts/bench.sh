@@ -5,6 +5,7 @@
 #   Scripts/bench.sh core       only the named groups
 #   Scripts/bench.sh gate       only the egress gate's timing (quick: no TPM, small release build)
 #   Scripts/bench.sh pyclient   only the Python client's upload beside the Swift CLI's
+#   Scripts/bench.sh identifiers   loading email / sha256_email identifier columns beside plain text
 # Machines here are shared and noisy: read the ratios, not the absolute numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -135,6 +136,10 @@ if [ -n "$(value cose.es384.verify)" ]; then
   row "stream.seal+open B/s" "$(value stream.seal+open)" "openssl aes-256-gcm B/s" "$AES_BPS"
   printf "%-28s %16s\n" "cbor.encode.quote-doc /s" "$(value cbor.encode.quote-doc)"
   printf "%-28s %16s\n" "cbor.decode.quote-doc /s" "$(value cbor.decode.quote-doc)"
+fi
+if [ -n "$(value csv.load.email-ids)" ]; then
+  row "csv.load.email-ids rows/s" "$(value csv.load.email-ids)" "csv.load.text-ids rows/s" "$(value csv.load.text-ids)"
+  row "csv.load.sha256-email rows/s" "$(value csv.load.sha256-email-ids)" "csv.load.text-hex-ids rows/s" "$(value csv.load.text-hex-ids)"
 fi
 if [ -n "$(value attest.sw.verify)" ]; then
   row "attest.sw.verify /s" "$(value attest.sw.verify)" "openssl p384 verify /s" "$P384_VERIFY"

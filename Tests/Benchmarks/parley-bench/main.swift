@@ -72,6 +72,7 @@ if enabled("launch") {
 }
 
 // The engine against DuckDB and sqlite3: run by Scripts/bench-engine.sh, which sets the data directory.
+if enabled("identifiers") { try benchIdentifiers() }
 if enabled("engine"), let directory = ProcessInfo.processInfo.environment["PARLEY_BENCH_DATA"] { try benchEngine(dataDirectory: directory) }
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "engine-child" { try benchEngineChild(dataDirectory: CommandLine.arguments[2]) }
 

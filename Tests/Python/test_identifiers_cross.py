@@ -124,7 +124,8 @@ def test_inspect_of_aml_overlap_equals_the_cli_json(banks):
 
 def test_inspect_refuses_malformed_identifier_and_parameter_declarations(banks, tmp_path):
     """Sealed by a valid author key but malformed: a privacy_unit array of one, or of five; an
-    unknown column type; a parameter with values and a range; nine parameters."""
+    unknown column type; a parameter with values and a range, nine parameters, a value not in
+    canonical form or listed twice, a range upside down or with no such date, a text range."""
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
     data = open(os.path.join(banks.dir, "aml-overlap.parley"), "rb").read()
     payload = cbor.loads(cbor.loads(data).value[2])
@@ -143,6 +144,10 @@ def test_inspect_refuses_malformed_identifier_and_parameter_declarations(banks, 
         "values-and-range": lambda m: m["queries"]["shared_since"]["params"]["min_amount"].update({"min": "0", "max": "1"}),
         "nine-params": lambda m: m["queries"]["shared_since"]["params"].update(
             {f"p{i}": {"type": "int", "values": ["1"]} for i in range(7)}),
+        "non-canonical-value": lambda m: m["queries"]["shared_since"]["params"]["min_amount"].__setitem__("values", ["+0", "1000"]),
+        "value-listed-twice": lambda m: m["queries"]["shared_since"]["params"]["min_amount"].__setitem__("values", ["0", "0"]),
+        "min-above-max": lambda m: m["queries"]["shared_since"]["params"]["since"].update({"min": "2026-01-01", "max": "2025-01-01"}),
+        "not-a-date": lambda m: m["queries"]["shared_since"]["params"]["since"].update({"min": "2026-02-30"}),
         "text-range": lambda m: m["queries"]["shared_since"]["params"].__setitem__("since", {"type": "text", "min": "a", "max": "b"}),
     }
     good = tmp_path / "good.parley"

@@ -151,6 +151,31 @@ def _dataset(name: str, d: dict) -> dict:
     return out
 
 
+_CANONICAL = {"int": re.compile(r"-?(0|[1-9]\d{0,18})"), "decimal": re.compile(r"-?(0|[1-9]\d{0,14})\.\d{4}"),
+              "date": re.compile(r"\d{4}-\d{2}-\d{2}")}
+
+
+def _canonical(type_: str, value: str) -> bool:
+    """Whether `value` is a `type_` in the canonical text requests carry (`2`, `12.5000`, `2024-06-01`)."""
+    if type_ == "text":
+        return True
+    if not _CANONICAL[type_].fullmatch(value) or value == "-0" or value == "-0.0000":
+        return False
+    if type_ == "int":
+        return -(1 << 63) <= int(value) < 1 << 63
+    if type_ == "date":
+        import datetime
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
+
+
+def _order(type_: str, value: str):
+    return value if type_ == "date" else Fraction(value)
+
+
 def _params(name: str, declared) -> dict:
     """A query's `params`: name -> {"type", "values": [text]} or {"type", "min", "max"}."""
     if not isinstance(declared, dict) or not 1 <= len(declared) <= MAX_PARAMS:
@@ -164,10 +189,15 @@ def _params(name: str, declared) -> dict:
             values = d["values"]
             if not isinstance(values, list) or not 1 <= len(values) <= MAX_PARAM_VALUES or not all(isinstance(v, str) for v in values):
                 raise ParleyError("malformed", f"{ctx} values must be 1 to {MAX_PARAM_VALUES} texts")
+            if not all(_canonical(d["type"], v) for v in values) or len(set(values)) != len(values):
+                raise ParleyError("malformed", f"{ctx} values are not distinct values in canonical form")
             out[p] = {"type": d["type"], "values": list(values)}
         elif set(d) == {"type", "min", "max"} and d["type"] != "text":
             if not isinstance(d["min"], str) or not isinstance(d["max"], str):
                 raise ParleyError("malformed", f"{ctx} min and max must be text")
+            if not _canonical(d["type"], d["min"]) or not _canonical(d["type"], d["max"]) \
+                    or _order(d["type"], d["min"]) > _order(d["type"], d["max"]):
+                raise ParleyError("malformed", f"{ctx} min and max must be in canonical form, min not above max")
             out[p] = {"type": d["type"], "min": d["min"], "max": d["max"]}
         else:
             raise ParleyError("malformed", f"{ctx} must have either values or min and max (not for text), and nothing else")

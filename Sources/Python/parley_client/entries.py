@@ -101,7 +101,7 @@ class LaunchRecord:
     evidence: bytes
     nonce: bytes
     ledger_counted: list[int] = field(default_factory=list)
-    platform: dict | None = None
+    platform: object | None = None   # platform_delta.PlatformLogDelta: TPM evidence stored without its platform logs
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,13 @@ def parse_log_entry(data: bytes) -> LogEntry:
         nonce = _bytes(m, "nonce", ctx)
         if not 16 <= len(nonce) <= 64:
             raise _bad(f"{ctx} nonce is not 16 to 64 bytes")
-        platform = m.get("platform")
-        if platform is not None and not isinstance(platform, dict):
-            raise _bad(f"{ctx} platform is not a map")
+        platform = None
+        if "platform" in m:
+            from .platform_delta import PlatformLogDelta, PlatformLogsUnavailable
+            try:
+                platform = PlatformLogDelta.parse(m["platform"], ctx)
+            except PlatformLogsUnavailable as e:
+                raise _bad(str(e)) from None
         return LogEntry(job, time, kind, launch=LaunchRecord(claims, tier, _bytes(m, "module_bundle", ctx), _bytes(m, "evidence", ctx),
                                                              nonce, counted, platform))
     if kind == "worker":

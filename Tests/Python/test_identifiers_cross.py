@@ -238,6 +238,9 @@ def test_a_query_with_params_is_signed_answered_and_held_to_its_release(banks, u
     from parley_client.audit import replay
     verdict = replay(audit)
     assert verdict.passed, verdict.first_failure
+    swift = json.loads(banks.cli("audit", "replay", "--server", banks.url, "--state", "auditor-state", "--json", check=False).stdout)
+    assert swift["verdict"] == "passed", swift["failures"]
+    assert verdict.to_json()["releases"] == swift["releases"]
 
 
 @pytest.mark.parametrize("params, mentions", [

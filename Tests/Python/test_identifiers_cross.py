@@ -122,6 +122,26 @@ def test_inspect_of_aml_overlap_equals_the_cli_json(banks):
                                                             ["c.email = b.email_sha256", "c.phone = b.phone_sha256"]]
 
 
+def test_inspect_says_what_the_cli_says_of_identifiers_and_parameters(banks):
+    """Each dataset's matching rule and each query's parameter and matching lines, as the text
+    of `parley module inspect` words them."""
+    import re
+    text = banks.cli("module", "inspect", "aml-overlap.parley").stdout
+    cli, section, current = [], None, None
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            section = line
+        elif section in ("datasets", "queries") and re.match(r"^  \S", line):
+            current = re.match(r"^  (\w+)", line).group(1)
+            m = re.search(r"; (a person is matched by .*)\)$", line)
+            if section == "datasets" and m:
+                cli.append(f"{current}: {m.group(1)}")
+        elif section == "queries" and re.match(r"^    (parameter @|matching: )", line):
+            cli.append(f"{current}: {line.strip()}")
+    mine = parley_client.inspect(os.path.join(banks.dir, "aml-overlap.parley")).identifier_and_parameter_lines()
+    assert sorted(mine) == sorted(cli) and len(cli) == 3 + 2 + 5, (mine, cli)
+
+
 def test_inspect_refuses_malformed_identifier_and_parameter_declarations(banks, tmp_path):
     """Sealed by a valid author key but malformed: a privacy_unit array of one, or of five; an
     unknown column type; a parameter with values and a range, nine parameters, a value not in

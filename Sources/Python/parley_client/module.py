@@ -36,6 +36,29 @@ class ModuleReport:
     ledger: str | None
     ledger_id: str = ""       # hex SHA-256 of the ledger identity (docs/formats.md section 7)
 
+    def identifier_and_parameter_lines(self) -> list[str]:
+        """What `parley module inspect` says of identifiers and parameters, in its words: per
+        dataset on several identifiers "NAME: a person is matched by email, then phone (...)",
+        per query its "parameter @p: type, one of ..." and "matching: ..." lines."""
+        out = []
+        for name in sorted(self.datasets):
+            d = self.datasets[name]
+            rule = ""
+            if "identified_by" in d:
+                rule = f"a person is matched by {', then '.join(d['identified_by'])} (one privacy unit across identifiers)"
+            if "phone_country" in d:
+                rule += ("; " if rule else "") + f"national phone numbers are in {d['phone_country']}"
+            if rule:
+                out.append(f"{name}: {rule}")
+        for name in sorted(self.queries):
+            q = self.queries[name]
+            for p, decl in sorted(q.get("params", {}).items()):
+                allowed = f"one of {', '.join(decl['values'])}" if "values" in decl else f"from {decl['min']} to {decl['max']}"
+                out.append(f"{name}: parameter @{p}: {decl['type']}, {allowed} (bound by the receiver per run; every run is charged)")
+            for rule in q.get("matching", []):
+                out.append(f"{name}: matching: {', else '.join(rule)} (each person counted once; see docs/privacy.md)")
+        return out
+
 
 @dataclass(frozen=True)
 class SealedModule:

@@ -185,22 +185,24 @@ def resign(h, b, payloads):
     open(os.path.join(b, "MANIFEST"), "w").write(manifest)
 
 
-def test_a_tpm_launch_is_not_passed_by_the_python_auditor(audithost):
-    """A launch entry claiming TPM evidence that is not a TPM quote fails in both auditors, never
-    passes: the client's TPM parser refuses it (evidenceUnparseable)."""
+def test_a_software_launch_relabelled_or_given_broken_tpm_evidence_is_refused_by_both(audithost):
+    """A launch entry that says `tpm` over software evidence is a tier mismatch; TPM evidence
+    that does not parse is unparseable: the same first failure in both auditors."""
     from parley_client import cbor
     from parley_client.entries import parse_log_entry
     h = audithost
-    b = copy_bundle(h, "tpm-launch")
-    payloads = records(os.path.join(b, "entries.log"))
-    at = next(i for i, p in enumerate(payloads) if parse_log_entry(p).kind == "launch")
-    m = cbor.loads(payloads[at])
-    m["tier"], m["evidence"] = "tpm", cbor.dumps({"format": "parley/tpm-quote/2"})
-    payloads[at] = cbor.dumps(m)
-    resign(h, b, payloads)
-    py = parley_client.read_audit_bundle(b)
-    assert not py.passed and (py.first_failure.code, py.first_failure.entry) == ("evidenceUnparseable", at)
-    assert swift_replay(h, b)["verdict"] == "failed"
+    for name, change, code in (("tier-only", lambda m: m.__setitem__("tier", "tpm"), "tierMismatch"),
+                               ("tpm-garbage", lambda m: m.update(tier="tpm", evidence=cbor.dumps({"format": "parley/tpm-quote/2"})),
+                                "evidenceUnparseable")):
+        b = copy_bundle(h, name)
+        payloads = records(os.path.join(b, "entries.log"))
+        at = next(i for i, p in enumerate(payloads) if parse_log_entry(p).kind == "launch")
+        m = cbor.loads(payloads[at])
+        change(m)
+        payloads[at] = cbor.dumps(m)
+        resign(h, b, payloads)
+        swift, py = same_first_failure(h, b)
+        assert (py.first_failure.code, py.first_failure.entry) == (code, at), name
 
 
 def test_a_release_the_operator_removed_and_re_signed_over_is_refused_by_both(audithost):

@@ -147,3 +147,12 @@ def test_result_refusals():
         with pytest.raises(ResultRefused) as e:
             open_result(sealed, sk, worker, "conversions", kw.get("nonce", b"n" * 32))
         assert e.value.code == code, (code, e.value.message)
+
+
+def test_matching_lists_only_joins_on_several_identifiers_each_written_earlier_first():
+    from parley_client.module import matching
+    assert matching("SELECT COUNT(*) FROM e x JOIN p y ON x.email = y.email") == []
+    assert matching("SELECT 1 FROM a a JOIN b b ON b.email = a.email OR a.phone = b.phone WHERE a.x > 1") == \
+        [["a.email = b.email", "a.phone = b.phone"]]
+    assert matching("SELECT 1 FROM c c JOIN a a ON c.e = a.e OR c.p = a.p\nJOIN b b ON b.e = c.e OR c.p = b.p GROUP BY c.t") == \
+        [["c.e = a.e", "c.p = a.p"], ["c.e = b.e", "c.p = b.p"]]

@@ -361,3 +361,63 @@ def test_a_policy_file_naming_a_file_that_is_no_witness_key_is_refused_when_read
     with pytest.raises(log.ParleyError) as e:
         Policy.load(str(tmp_path / "policy.toml"))
     assert e.value.code == "malformed" and "witnesses" in e.value.message and "is not a witness key" in e.value.message
+
+
+def release_entry(key, **fields) -> bytes:
+    m = {"kind": "release", "dataset": None, "provider": None, "ciphertext_sha256": None, "rows": None, "query": "q",
+         "receiver": "bank_a", "result_sha256": bytes(32), "epsilon": "1", "delta": "0", "budget_left": "5",
+         "suppressed_groups": 0, "inputs": {"alerts_a": bytes(32)}}
+    m.update(fields)
+    return worker_entry(key, **m)
+
+
+def test_a_release_carries_its_params_only_as_one_to_eight_text_values():
+    key, der = worker_key()
+    assert entries.verify_worker_entry(release_entry(key), der).fields["params"] == {}
+    bound = {"since": "2025-01-01", "min_amount": "0"}
+    assert entries.verify_worker_entry(release_entry(key, params=bound), der).fields["params"] == bound
+    refused = entries.verify_worker_entry(worker_entry(key, kind="query-refused", dataset=None, provider=None, ciphertext_sha256=None,
+                                                       rows=None, query="q", receiver="bank_a", code="invalid-parameters"), der)
+    assert refused.fields["code"] == "invalid-parameters"
+    for name, params in {"empty": {}, "nine": {f"p{i}": "1" for i in range(9)}, "an integer value": {"min_amount": 0},
+                         "a list": ["since"], "a byte key": {b"since": "x"}}.items():
+        with pytest.raises(entries.EntryError) as e:
+            entries.verify_worker_entry(release_entry(key, params=params), der)
+        assert e.value.code == "workerEntryRejected" and "params" in e.value.message, name
+
+
+def test_a_request_signs_params_only_when_there_are_some():
+    from parley_client import stream
+    plain = stream.query_request_message("j1", "q", "bank_a", bytes(16))
+    assert stream.query_request_message("j1", "q", "bank_a", bytes(16), {}) == plain
+    assert "params" not in cbor.loads(plain)
+    signed = cbor.loads(stream.query_request_message("j1", "q", "bank_a", bytes(16), {"since": "2025-01-01"}))
+    assert signed["params"] == {"since": "2025-01-01"}
+
+
+def test_platform_deltas_rebuild_evidence_in_order_and_refuse_what_no_earlier_entry_carried():
+    import hashlib as _h
+    from parley_client.platform_delta import PlatformLogDelta, PlatformLogState, PlatformLogsUnavailable
+    stored = cbor.dumps({"format": "parley/tpm-quote/2", "job": "j1"})
+    state = PlatformLogState()
+    first = PlatformLogDelta.parse({"boot_log": b"boot", "ima_kept": 0, "ima_added": b"ima1"}, "launch entry")
+    assert cbor.loads(state.expand(stored, first)) == {"format": "parley/tpm-quote/2", "job": "j1", "boot_log": b"boot", "ima_log": b"ima1"}
+    second = PlatformLogDelta.parse({"boot_log_sha256": _h.sha256(b"boot").digest(), "ima_kept": 4,
+                                     "ima_kept_sha256": _h.sha256(b"ima1").digest(), "ima_added": b"+2"}, "launch entry")
+    assert cbor.loads(state.expand(stored, second))["ima_log"] == b"ima1+2"
+    unknown_boot = PlatformLogDelta.parse({"boot_log_sha256": bytes(32), "ima_kept": 0, "ima_added": b""}, "launch entry")
+    longer = PlatformLogDelta.parse({"boot_log": b"boot", "ima_kept": 99, "ima_kept_sha256": bytes(32), "ima_added": b""}, "launch entry")
+    for name, delta, evidence in (("unknown boot log", unknown_boot, stored), ("more IMA bytes than carried", longer, stored),
+                                  ("logs already in the evidence", first, cbor.dumps({"boot_log": b"x"})),
+                                  ("not a map", first, cbor.dumps([1]))):
+        with pytest.raises(PlatformLogsUnavailable):
+            state.expand(evidence, delta)
+        assert state.ima_log == b"ima1+2", name   # a refused delta leaves the state
+    for name, bad in {"both boot fields": {"boot_log": b"b", "boot_log_sha256": bytes(32), "ima_kept": 0, "ima_added": b""},
+                      "neither": {"ima_kept": 0, "ima_added": b""},
+                      "kept without hash": {"boot_log": b"b", "ima_kept": 1, "ima_added": b""},
+                      "hash without kept": {"boot_log": b"b", "ima_kept": 0, "ima_kept_sha256": bytes(32), "ima_added": b""},
+                      "short hash": {"boot_log_sha256": bytes(31), "ima_kept": 0, "ima_added": b""},
+                      "unknown field": {"boot_log": b"b", "ima_kept": 0, "ima_added": b"", "extra": 1}}.items():
+        with pytest.raises(PlatformLogsUnavailable):
+            PlatformLogDelta.parse(bad, "launch entry")

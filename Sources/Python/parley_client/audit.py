@@ -6,12 +6,18 @@ content (only on a bundle it cannot read at all) and reports every failure and w
 CLI's stable `code`. Its verdict is `AuditVerdict.PASSED` or `AuditVerdict.FAILED` with the first
 failure: failures about checkpoints alone first, then by entry index.
 
-Differences from the Swift auditor (docs/python.md): TPM launches are not re-verified (failure
-`evidenceUnsupported`, so a TPM log never passes here); the per-dataset spend of a charged
+TPM launches are re-verified as the Swift auditor does (LaunchVerification.swift): the stored
+evidence is rebuilt with the platform logs earlier launch entries carried (`platform_delta`),
+then checked with the pinned `tpm_ak` (or the bundle's `tpm-ak.pem`, with a warning) at the
+integrity stage (quote, nonce, launch log, platform log replay) for the host's recorded nonce;
+its claims must equal the entry's. Reference values are a party's appraisal, not the auditor's.
+
+A difference from the Swift auditor (docs/python.md): the per-dataset spend of a charged
 refusal names the datasets from the query's FROM/JOIN clauses.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import os
@@ -30,11 +36,29 @@ from .errors import ParleyError
 from .exact import epsilon_text, parse_epsilon
 from .ledger import audit_ledgers
 from .module import open_sealed
+from .platform_delta import PlatformLogState, PlatformLogsUnavailable
 
 
 class AuditVerdict(enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
+
+
+def _ak_der(pem: bytes) -> bytes:
+    """A P-256 or P-384 public key PEM as SubjectPublicKeyInfo DER; raises ValueError."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+    key = load_pem_public_key(pem)
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in ("secp256r1", "secp384r1"):
+        raise ValueError("not a P-256 or P-384 public key")
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def _read_ak(read, path, bad) -> bytes:
+    try:
+        return _ak_der(read(path).encode())
+    except (OSError, ValueError, TypeError):
+        raise bad("tpm_ak", "is not a P-256 or P-384 public key PEM") from None
 
 
 @dataclass
@@ -43,6 +67,7 @@ class AuditPolicy:
     `tpm_ak`, `witnesses`, `witness_quorum`) and the known checkpoints the log must extend."""
     log_key: _log.VerifierKey | None = None
     quoting_root: x509.Certificate | None = None
+    tpm_ak: bytes | None = None          # the TPM attestation key, SubjectPublicKeyInfo DER
     expected_modules: list[bytes] | None = None
     witnesses: list[_log.CosignerKey] = field(default_factory=list)
     witness_quorum: int = 0
@@ -79,6 +104,8 @@ class AuditPolicy:
                 p.quoting_root = x509.load_pem_x509_certificate(read(t["quoting_root"]).encode())
             except (OSError, ValueError):
                 raise bad("quoting_root", "is not a PEM certificate") from None
+        if "tpm_ak" in t:
+            p.tpm_ak = _read_ak(read, t["tpm_ak"], bad)
         for w in t.get("witnesses", []):
             try:
                 p.witnesses.append(_log.CosignerKey.parse(read(w)))
@@ -146,6 +173,8 @@ class _Replay:
         self.order: list[str] = []
         self.uploads, self.releases, self.refusals = [], [], []
         self.spending: dict[str, dict] = {}
+        self.platform = PlatformLogState()
+        self.tpm_ak: bytes | None = None
 
     def fail(self, index, code, reason):
         self.failures.append(Finding(code, reason, index))
@@ -186,6 +215,14 @@ class _Replay:
             except ValueError:
                 self.warn("manifest", "MANIFEST: quoting-root.pem is not a PEM certificate")
         self.root = root
+        ak = p.tpm_ak
+        if ak is None and "tpm-ak.pem" in b.files:
+            try:
+                ak = _ak_der(b.files["tpm-ak.pem"])
+                self.warn("anchorNotPinned", "tpm-ak.pem was taken from the bundle, not pinned: pin the host's own copy to trust the launches")
+            except ValueError:
+                self.warn("manifest", "MANIFEST: tpm-ak.pem is not a PEM public key")
+        self.tpm_ak = ak
         for index, data in entries:
             self.visit(index, data)
         self.across_jobs(entries, tree)
@@ -301,7 +338,12 @@ class _Replay:
             self.fail(index, "moduleUnreadable", f"the launched module bundle does not open: {e.message}")
         if self.policy.expected_modules is not None and claims.module not in self.policy.expected_modules:
             self.fail(index, "moduleNotExpected", f"the job ran module {claims.module.hex()[:16]}..., which the audit policy does not expect")
-        self.verify_evidence(index, launch)
+        if launch.platform is not None:
+            try:
+                launch = dataclasses.replace(launch, evidence=self.platform.expand(launch.evidence, launch.platform))
+            except PlatformLogsUnavailable as e:
+                self.fail(index, "platformLogsUnavailable", f"the launch evidence's platform logs cannot be rebuilt: {e}")
+        self.verify_evidence(index, launch, record.time)
         if claims.debug:
             self.warn("debugWorker", f"job {record.job} ran its worker in debug mode, without its sandbox")
         job = existing or {"id": record.job}
@@ -319,21 +361,26 @@ class _Replay:
                 self.fail(index, "moduleUnreadable", f"the launched module bundle does not open: its budget_epsilon: {e}")
         self.track(job)
 
-    def verify_evidence(self, index: int, launch) -> None:
+    def verify_evidence(self, index: int, launch, recorded_ms: int) -> None:
+        """Parse, the stated tier, the anchor, integrity for the recorded nonce (software at the
+        document's own time, TPM at the entry's), then the claims against the entry's."""
         from . import evidence as _ev
+        from . import tpm_evidence
         from .policy import Policy
         try:
             q = _ev.parse_evidence(launch.evidence)
-        except NotImplementedError:
-            return self.fail(index, "evidenceUnsupported", "the launch evidence is TPM evidence, which the Python auditor does not verify: "
-                                                           "use `parley audit replay`")
         except _ev.EvidenceParseError as e:
             return self.fail(index, "evidenceUnparseable", f"the launch evidence cannot be read: {e}")
-        if not isinstance(q, _ev.SoftwareQuote):  # TPM evidence, once parse_evidence reads it
-            return self.fail(index, "evidenceUnsupported", "the launch evidence is TPM evidence, which the Python auditor does not verify: "
-                                                           "use `parley audit replay`")
-        if launch.tier != "software":
-            return self.fail(index, "tierMismatch", f"the entry says {launch.tier} but the evidence is software")
+        tier = "software" if isinstance(q, _ev.SoftwareQuote) else "tpm"
+        if launch.tier != tier:
+            return self.fail(index, "tierMismatch", f"the entry says {launch.tier} but the evidence is {tier}")
+        if tier == "tpm":
+            if self.tpm_ak is None:
+                return self.fail(index, "noTrustAnchor", "no TPM attestation key to verify tpm evidence (pin one, or include it in the bundle)")
+            checked = tpm_evidence.check_tpm_integrity(q, self.tpm_ak, launch.nonce)
+            if isinstance(checked, list):
+                return self.fail(index, "evidenceRejected", "the launch evidence does not verify: " + "; ".join(r.message for r in checked))
+            return self.compare_claims(index, launch.claims, checked.claims)
         if self.root is None:
             return self.fail(index, "noTrustAnchor", "no quoting root to verify software evidence (pin one, or include it in the bundle)")
         import datetime as _dt
@@ -342,7 +389,9 @@ class _Replay:
         broken = _ev.check_integrity(q, anchor, launch.nonce, at)
         if broken:
             return self.fail(index, "evidenceRejected", "the launch evidence does not verify: " + "; ".join(r.message for r in broken))
-        a, b = launch.claims, q.claims
+        self.compare_claims(index, launch.claims, q.claims)
+
+    def compare_claims(self, index: int, a, b) -> None:
         differ = [n for n, x, y in (("job", a.job, b.job), ("measurements.runtime", a.runtime, b.runtime),
                                     ("measurements.module", a.module, b.module), ("measurements.module_signer", a.module_signer, b.module_signer),
                                     ("debug", a.debug, b.debug), ("public_key", a.public_key, b.public_key), ("ledger", a.ledger, b.ledger),

@@ -26,7 +26,8 @@ MAX_REASON = 4096
 _JOB = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _UPLOAD_REFUSALS = {"undeclared-dataset", "already-uploaded", "too-large", "bad-stream", "not-provider", "invalid-csv"}
 _QUERY_REFUSALS = {"no-module", "undeclared-query", "not-receiver", "bad-nonce", "replayed", "bad-signature", "datasets-missing",
-                   "budget-exceeded", "invalid-query", "job-closed", "not-computable"}
+                   "budget-exceeded", "invalid-query", "invalid-parameters", "job-closed", "not-computable"}
+MAX_PARAMS = 8            # a release's `params`: 1 to 8 text values (docs/log.md)
 _COMMON = {"format", "kind", "job", "time"}
 _LAUNCH = _COMMON | {"tier", "measurements", "debug", "public_key", "signing_key", "module_bundle", "evidence", "nonce",
                      "ledger", "sandbox", "platform", "ledger_counted"}
@@ -100,7 +101,7 @@ class LaunchRecord:
     evidence: bytes
     nonce: bytes
     ledger_counted: list[int] = field(default_factory=list)
-    platform: dict | None = None
+    platform: object | None = None   # platform_delta.PlatformLogDelta: TPM evidence stored without its platform logs
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,13 @@ def parse_log_entry(data: bytes) -> LogEntry:
         nonce = _bytes(m, "nonce", ctx)
         if not 16 <= len(nonce) <= 64:
             raise _bad(f"{ctx} nonce is not 16 to 64 bytes")
-        platform = m.get("platform")
-        if platform is not None and not isinstance(platform, dict):
-            raise _bad(f"{ctx} platform is not a map")
+        platform = None
+        if "platform" in m:
+            from .platform_delta import PlatformLogDelta, PlatformLogsUnavailable
+            try:
+                platform = PlatformLogDelta.parse(m["platform"], ctx)
+            except PlatformLogsUnavailable as e:
+                raise _bad(str(e)) from None
         return LogEntry(job, time, kind, launch=LaunchRecord(claims, tier, _bytes(m, "module_bundle", ctx), _bytes(m, "evidence", ctx),
                                                              nonce, counted, platform))
     if kind == "worker":
@@ -176,6 +181,18 @@ def parse_log_entry(data: bytes) -> LogEntry:
     raise _bad("the log entry has an unknown kind")
 
 
+def _release_params(m: dict) -> dict:
+    """A release's `params` (the values its receiver bound and signed): absent for a query
+    without `@parameters` (then `{}`), else 1 to 8 text -> text entries."""
+    if "params" not in m:
+        return {}
+    p = m["params"]
+    if not isinstance(p, dict) or not 1 <= len(p) <= MAX_PARAMS \
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in p.items()):
+        raise _bad(f"release entry params must be a map of 1 to {MAX_PARAMS} text values")
+    return dict(p)
+
+
 @dataclass(frozen=True)
 class WorkerEntry:
     """A `parley/worker-entry/1` whose signature verified with the key it was checked with."""
@@ -188,7 +205,7 @@ class WorkerEntry:
 _WORKER_KINDS = {
     "upload-accepted": ({"dataset": str, "provider": str, "ciphertext_sha256": 32, "rows": int}, set()),
     "release": ({"query": str, "receiver": str, "result_sha256": 32, "epsilon": str, "delta": str, "budget_left": str,
-                 "suppressed_groups": int, "inputs": dict}, set()),
+                 "suppressed_groups": int, "inputs": dict}, {"params"}),
     "query-refused": ({"query": str, "receiver": str, "code": str}, {"epsilon", "delta", "budget_left"}),
     "closed": ({"spent": str, "budget_left": str}, set()),
 }
@@ -236,6 +253,8 @@ def verify_worker_entry(data: bytes, signing_key: bytes) -> WorkerEntry:
             out[k] = v
         if kind == "release" and not all(isinstance(k, str) and isinstance(v, bytes) for k, v in out["inputs"].items()):
             raise _bad("release entry inputs is not a map of text to bytes")
+        if kind == "release":
+            out["params"] = _release_params(m)
         if kind == "query-refused":
             if "epsilon" in m:
                 for k in ("epsilon", "delta", "budget_left"):

@@ -27,11 +27,37 @@ class ModuleReport:
     measurement: str          # SHA-384 of the signed payload, hex: the policy's `module`
     signer: str               # SHA-384 of the author's SubjectPublicKeyInfo, hex: `module_signers`
     parties: dict             # name -> {"signing_key_sha384": hex}
-    datasets: dict            # name -> {"provider", "privacy_unit", "columns": [{"name", "type"}], "bounds"}
-    queries: dict             # name -> {"receivers", "sql", "cost": QueryCost.json or None, "cost_error": str or None}
+    datasets: dict            # name -> {"provider", "privacy_unit", "columns": [{"name", "type"}], "bounds"}, plus
+                              # "identified_by" (every identifier, in priority order) and "phone_country" when declared
+    queries: dict             # name -> {"receivers", "sql", "cost": QueryCost.json or None, "cost_error": str or None}, plus
+                              # "params" (name -> {"type", "values"} or {"type", "min", "max"}) and "matching"
+                              # (per join on several identifiers, its equalities in priority order) when present
     policy: dict              # as written in the module
     ledger: str | None
     ledger_id: str = ""       # hex SHA-256 of the ledger identity (docs/formats.md section 7)
+
+    def identifier_and_parameter_lines(self) -> list[str]:
+        """What `parley module inspect` says of identifiers and parameters, in its words: per
+        dataset on several identifiers "NAME: a person is matched by email, then phone (...)",
+        per query its "parameter @p: type, one of ..." and "matching: ..." lines."""
+        out = []
+        for name in sorted(self.datasets):
+            d = self.datasets[name]
+            rule = ""
+            if "identified_by" in d:
+                rule = f"a person is matched by {', then '.join(d['identified_by'])} (one privacy unit across identifiers)"
+            if "phone_country" in d:
+                rule += ("; " if rule else "") + f"national phone numbers are in {d['phone_country']}"
+            if rule:
+                out.append(f"{name}: {rule}")
+        for name in sorted(self.queries):
+            q = self.queries[name]
+            for p, decl in sorted(q.get("params", {}).items()):
+                allowed = f"one of {', '.join(decl['values'])}" if "values" in decl else f"from {decl['min']} to {decl['max']}"
+                out.append(f"{name}: parameter @{p}: {decl['type']}, {allowed} (bound by the receiver per run; every run is charged)")
+            for rule in q.get("matching", []):
+                out.append(f"{name}: matching: {', else '.join(rule)} (each person counted once; see docs/privacy.md)")
+        return out
 
 
 @dataclass(frozen=True)
@@ -90,11 +116,11 @@ def inspect(path: str) -> ModuleReport:
     m = sealed.payload
     try:
         parties = {n: {"signing_key_sha384": hashlib.sha384(p["signing_key"]).hexdigest()} for n, p in m["parties"].items()}
-        datasets = {n: {"provider": d["provider"], "privacy_unit": d["privacy_unit"],
-                        "columns": [{"name": c[0], "type": c[1]} for c in d["columns"]], "bounds": d.get("bounds", {})}
-                    for n, d in m["datasets"].items()}
-        queries = {n: {"receivers": list(q["receivers"]), "sql": q["sql"]} for n, q in m["queries"].items()}
-    except (KeyError, TypeError, IndexError, AttributeError):
+        datasets = {n: _dataset(n, d) for n, d in m["datasets"].items()}
+        queries = {n: _query(n, q) for n, q in m["queries"].items()}
+    except ParleyError as e:
+        raise bad(e.message) from None
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError):
         raise bad("a party, dataset or query is malformed") from None
     for n, q in queries.items():
         try:
@@ -104,6 +130,144 @@ def inspect(path: str) -> ModuleReport:
     return ModuleReport(name=m["name"], version=m["version"], measurement=sealed.measurement.hex(),
                         signer=hashlib.sha384(m["author"]).hexdigest(), parties=parties, datasets=datasets, queries=queries,
                         policy=dict(m["policy"]), ledger=m.get("ledger"), ledger_id=sealed.ledger_id.hex())
+
+
+# --- datasets and queries (docs/formats.md section 6a; ModuleCBOR.swift)
+
+COLUMN_TYPES = {"text", "int", "decimal", "date", "email", "phone", "sha256_email", "sha256_phone"}
+IDENTIFIER_TYPES = {"email", "phone", "sha256_email", "sha256_phone"}
+MAX_UNIT_IDENTIFIERS = 4   # a `privacy_unit` array names 2 to 4 identifier columns
+MAX_PARAMS = 8             # parameters a query may declare
+MAX_PARAM_VALUES = 256     # allowed values a parameter may list
+PARAM_TYPES = {"int", "decimal", "date", "text"}
+
+
+def _dataset(name: str, d: dict) -> dict:
+    """A dataset's report: `privacy_unit` is the first identifier; a CBOR array (several
+    identifiers, 2 to 4) is reported as `identified_by`, as `module inspect --json` does."""
+    ctx = f"dataset {name}"
+    if not isinstance(d, dict) or not isinstance(d.get("provider"), str) or not isinstance(d.get("columns"), list):
+        raise ParleyError("malformed", f"{ctx} is malformed")
+    columns = []
+    for c in d["columns"]:
+        if not isinstance(c, list) or len(c) != 2 or not isinstance(c[0], str) or c[1] not in COLUMN_TYPES:
+            raise ParleyError("malformed", f"{ctx} has a malformed column or an unknown column type")
+        columns.append({"name": c[0], "type": c[1]})
+    bounds = d.get("bounds", {})
+    if not isinstance(bounds, dict) or not all(isinstance(b, list) and len(b) == 2 and all(isinstance(x, str) for x in b)
+                                               for b in bounds.values()):
+        raise ParleyError("malformed", f"{ctx} bounds must be [lower, upper] texts")
+    unit = d.get("privacy_unit")
+    out = {"provider": d["provider"], "columns": columns, "bounds": bounds}
+    if isinstance(unit, list):
+        if not 2 <= len(unit) <= MAX_UNIT_IDENTIFIERS or not all(isinstance(u, str) for u in unit):
+            raise ParleyError("malformed", f"{ctx}: a privacy_unit array needs 2 to {MAX_UNIT_IDENTIFIERS} identifier names")
+        out["privacy_unit"], out["identified_by"] = unit[0], list(unit)
+    elif isinstance(unit, str):
+        out["privacy_unit"] = unit
+    else:
+        raise ParleyError("malformed", f"{ctx} privacy_unit is neither text nor an array of text")
+    if "phone_country" in d:
+        if not isinstance(d["phone_country"], str):
+            raise ParleyError("malformed", f"{ctx} phone_country is not text")
+        out["phone_country"] = d["phone_country"]
+    return out
+
+
+_CANONICAL = {"int": re.compile(r"-?(0|[1-9]\d{0,18})"), "decimal": re.compile(r"-?(0|[1-9]\d{0,14})\.\d{4}"),
+              "date": re.compile(r"\d{4}-\d{2}-\d{2}")}
+
+
+def _canonical(type_: str, value: str) -> bool:
+    """Whether `value` is a `type_` in the canonical text requests carry (`2`, `12.5000`, `2024-06-01`)."""
+    if type_ == "text":
+        return True
+    if not _CANONICAL[type_].fullmatch(value) or value == "-0" or value == "-0.0000":
+        return False
+    if type_ == "int":
+        return -(1 << 63) <= int(value) < 1 << 63
+    if type_ == "date":
+        import datetime
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
+
+
+def _order(type_: str, value: str):
+    return value if type_ == "date" else Fraction(value)
+
+
+def _params(name: str, declared) -> dict:
+    """A query's `params`: name -> {"type", "values": [text]} or {"type", "min", "max"}."""
+    if not isinstance(declared, dict) or not 1 <= len(declared) <= MAX_PARAMS:
+        raise ParleyError("malformed", f"query {name} params must declare 1 to {MAX_PARAMS} parameters")
+    out = {}
+    for p, d in declared.items():
+        ctx = f"query {name} parameter {p}"
+        if not isinstance(p, str) or not isinstance(d, dict) or d.get("type") not in PARAM_TYPES:
+            raise ParleyError("malformed", f"{ctx} has no known type")
+        if set(d) == {"type", "values"}:
+            values = d["values"]
+            if not isinstance(values, list) or not 1 <= len(values) <= MAX_PARAM_VALUES or not all(isinstance(v, str) for v in values):
+                raise ParleyError("malformed", f"{ctx} values must be 1 to {MAX_PARAM_VALUES} texts")
+            if not all(_canonical(d["type"], v) for v in values) or len(set(values)) != len(values):
+                raise ParleyError("malformed", f"{ctx} values are not distinct values in canonical form")
+            out[p] = {"type": d["type"], "values": list(values)}
+        elif set(d) == {"type", "min", "max"} and d["type"] != "text":
+            if not isinstance(d["min"], str) or not isinstance(d["max"], str):
+                raise ParleyError("malformed", f"{ctx} min and max must be text")
+            if not _canonical(d["type"], d["min"]) or not _canonical(d["type"], d["max"]) \
+                    or _order(d["type"], d["min"]) > _order(d["type"], d["max"]):
+                raise ParleyError("malformed", f"{ctx} min and max must be in canonical form, min not above max")
+            out[p] = {"type": d["type"], "min": d["min"], "max": d["max"]}
+        else:
+            raise ParleyError("malformed", f"{ctx} must have either values or min and max (not for text), and nothing else")
+    return out
+
+
+_JOIN = re.compile(r"\bJOIN\s+\w+\s+(?:AS\s+)?(\w+)\s+ON\s+(.+?)(?=\bJOIN\b|\bWHERE\b|\bGROUP\s+BY\b|\bLEFT\b|\bINNER\b|$)",
+                   re.IGNORECASE | re.DOTALL)
+_EQUALITY = re.compile(r"^\s*(\w+\.\w+)\s*=\s*(\w+\.\w+)\s*$")
+
+
+def matching(sql: str) -> list[list[str]]:
+    """Per join on several identifiers (`ON a.email = b.email OR a.phone = b.phone`), its
+    equalities in priority order, each written `earlier = joined` as `module inspect` shows
+    them. Joins on one equality are left out. Display only: the worker's planner decides."""
+    out = []
+    for alias, condition in _JOIN.findall(sql):
+        parts = re.split(r"\bOR\b", condition, flags=re.IGNORECASE)
+        if len(parts) < 2:
+            continue
+        rule = []
+        for part in parts:
+            eq = _EQUALITY.match(part)
+            if eq is None:
+                rule = []
+                break
+            left, right = eq.groups()
+            if left.split(".")[0] == alias:
+                left, right = right, left
+            rule.append(f"{left} = {right}")
+        if rule:
+            out.append(rule)
+    return out
+
+
+def _query(name: str, q: dict) -> dict:
+    if not isinstance(q, dict) or set(q) - {"sql", "receivers", "group_keys", "params"} or not isinstance(q.get("sql"), str):
+        raise ParleyError("malformed", f"query {name} is malformed or has an unknown field")
+    out = {"receivers": list(q["receivers"]), "sql": q["sql"]}
+    if not all(isinstance(r, str) for r in out["receivers"]):
+        raise ParleyError("malformed", f"query {name} receivers must be texts")
+    if "params" in q:
+        out["params"] = _params(name, q["params"])
+    rules = matching(q["sql"])
+    if rules:
+        out["matching"] = rules
+    return out
 
 
 # --- query costs (docs/privacy.md: "Measurements", "Noise calibration", "Partitions")

@@ -17,6 +17,7 @@ from . import log as _log
 from . import receipts as _receipts
 from . import stream as _stream
 from .errors import EvidenceRefused, ParleyError, ServerError
+from .identifiers import IdentifierSummary
 from .keys import PartyKey
 from .policy import Policy
 from .result import Result, open_result
@@ -156,6 +157,10 @@ class Party:
         DataFrame) to its attested key and streams it. Returns the host's answer
         `{"dataset", "rows", "digest", "log_size"}` with `log_index`, the worker's
         `upload-accepted` entry for exactly this stream, proved into the log (receipt kept).
+        For a dataset with identifier columns it also holds `identifiers`, the worker's
+        IdentifierSummary of rows whose identifiers it could not use (row numbers and reasons,
+        never contents); when there are any, an UnusableIdentifiers warning says what
+        `parley upload` notes.
         Raises EvidenceRefused or LogRefused (`earlierJobOpen`, ...) before sending a byte,
         ServerError when the host or worker refuses, ReceiptRefused when the log does not account
         for the upload."""
@@ -185,6 +190,9 @@ class Party:
             receipt = r.json()
             if receipt.get("digest") != digest.hexdigest() or receipt.get("dataset") != dataset:
                 raise ParleyError("receiptMismatch", "the host's receipt names another stream than the one sent")
+            identifiers = receipt.get("identifiers")
+            if identifiers is not None:
+                receipt["identifiers"] = IdentifierSummary.parse(identifiers)
             sent = digest.digest()
             hint = receipt.get("log_size")
             logged = memory.receipt(job, claims.signing_key, f"your upload of {dataset}",
@@ -192,36 +200,50 @@ class Party:
                                     and w.fields["ciphertext_sha256"] == sent,
                                     hint=hint if type(hint) is int and hint >= 0 else None)
             receipt["log_index"] = logged.index
+            if receipt.get("identifiers") is not None:
+                receipt["identifiers"].warn(stacklevel=3)
             return receipt
         finally:
             if close:
                 f.close()
 
-    def query_result(self, job: str, query: str) -> Result:
+    def query_result(self, job: str, query: str, params: dict | None = None) -> Result:
         """Verifies the worker, sends a signed request with a fresh nonce, opens and checks the
         sealed result against the attested worker's keys, and finds the worker's `release` entry
         for this very result in the log (`log_index`; ReceiptRefused if the log does not account
-        for it)."""
+        for it).
+
+        `params` binds a query's declared `@parameters` (name -> value in the canonical text the
+        module lists: `"2024-06-01"`, `"2"`, `"12.5000"`; `parley_client.inspect` shows them).
+        They are signed with the request, so the host cannot change them, and the release entry
+        must record exactly them. Raises ParleyError (`bad-params`) for a map that is not 1 to 8
+        text values of at most 128 bytes, and ServerError (`bad-params`, with the host's message)
+        for values the module does not allow."""
         key = self._key()
+        params = _check_params(params)
         claims = self.attest(job)
         receiver = self.party_name(job)
         nonce = self._random(32)
-        signature = key.sign(_stream.query_request_message(job, query, receiver, nonce))
-        r = self._http.post(f"/v1/jobs/{job}/queries/{query}",
-                            json={"receiver": receiver, "nonce": nonce.hex(), "signature": signature.hex()})
+        signature = key.sign(_stream.query_request_message(job, query, receiver, nonce, params))
+        body = {"receiver": receiver, "nonce": nonce.hex(), "signature": signature.hex()}
+        if params:
+            body["params"] = params
+        r = self._http.post(f"/v1/jobs/{job}/queries/{query}", json=body)
         self._raise_for(r)
         from cryptography.hazmat.primitives import serialization as s
         raw = key.agreement.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
         result = open_result(r.content, raw, claims, query, nonce)
         logged = self.log.receipt(job, claims.signing_key, f"the release of your result of {query}",
                                   lambda w: w.kind == "release" and w.fields["query"] == query and w.fields["receiver"] == receiver
-                                  and w.fields["result_sha256"] == result.signed_sha256)
-        return dataclasses.replace(result, log_index=logged.index)
+                                  and w.fields["result_sha256"] == result.signed_sha256
+                                  and w.fields.get("params", {}) == params)
+        return dataclasses.replace(result, log_index=logged.index, params=dict(params))
 
-    def query(self, job: str, query: str):
+    def query(self, job: str, query: str, params: dict | None = None):
         """query_result() as a pandas DataFrame; `attrs` hold epsilon charged, delta, budget left,
-        suppressed groups, the mechanism, the inputs' digests, job, query and timestamp."""
-        return to_dataframe(self.query_result(job, query))
+        suppressed groups, the mechanism, the inputs' digests, job, query, the bound `params`
+        and timestamp."""
+        return to_dataframe(self.query_result(job, query, params))
 
     def audit_export(self):
         """The host's audit bundle (`GET /v1/audit/export`), as a parley_client.audit.AuditBundle."""
@@ -236,6 +258,22 @@ class Party:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _check_params(params) -> dict:
+    """The request's parameter values as the wire carries them: `{}` for none, else 1 to 8
+    text names and text values of at most 128 bytes (docs/formats.md section 4a). Whether the
+    module allows them is the worker's and the host's check (`bad-params`)."""
+    if params is None or params == {}:
+        return {}
+    if not isinstance(params, dict) or len(params) > _stream.MAX_QUERY_PARAMS:
+        raise ParleyError("bad-params", f"params must be a dict of at most {_stream.MAX_QUERY_PARAMS} values")
+    for k, v in params.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise ParleyError("bad-params", "params must map names to values written as text, e.g. {\"since\": \"2024-06-01\"}")
+        if len(v.encode("utf-8")) > _stream.MAX_QUERY_PARAM_BYTES:
+            raise ParleyError("bad-params", f"parameter @{k} is over {_stream.MAX_QUERY_PARAM_BYTES} bytes")
+    return dict(params)
 
 
 def _open_data(data):
@@ -269,5 +307,6 @@ def to_dataframe(r: Result):
     df.attrs.update({"job": r.job, "query": r.query, "epsilon_charged": r.epsilon, "delta_charged": r.delta,
                      "budget_left": r.budget_left, "suppressed_groups": r.suppressed_groups, "mechanism": r.mechanism,
                      "inputs": {k: v.hex() for k, v in r.inputs.items()}, "timestamp_ms": r.timestamp_ms,
-                     "result_sha256": r.signed_sha256.hex(), "log_index": r.log_index})
+                     "result_sha256": r.signed_sha256.hex(), "log_index": r.log_index,
+                     "params": dict(r.params)})
     return df

@@ -38,6 +38,11 @@ class Result:
     timestamp_ms: int
     signed_sha256: bytes
     log_index: int | None = None   # the worker's `release` entry, proved into the log (set by Party.query_result)
+    params: dict = None            # the `@parameter` values signed and logged with the release ({} for none)
+
+    def __post_init__(self):
+        if self.params is None:
+            object.__setattr__(self, "params", {})
 
 
 def parse_result(payload: bytes, signed_sha256: bytes) -> Result:

@@ -28,8 +28,17 @@ def upload_signed_message(job: str, dataset: str, header_sha256: bytes) -> bytes
     return cbor.dumps({"format": "parley/upload-signature/1", "job": job, "dataset": dataset, "header_sha256": header_sha256})
 
 
-def query_request_message(job: str, query: str, receiver: str, nonce: bytes) -> bytes:
-    return cbor.dumps({"format": "parley/query-request/1", "job": job, "query": query, "receiver": receiver, "nonce": nonce})
+MAX_QUERY_PARAMS = 8          # most parameter values one request may carry
+MAX_QUERY_PARAM_BYTES = 128   # the longest value
+
+
+def query_request_message(job: str, query: str, receiver: str, nonce: bytes, params: dict | None = None) -> bytes:
+    """`parley/query-request/1`: what a receiver signs. `params` (name -> canonical text) is in
+    the map only when non-empty, so a request without parameters is what it always was."""
+    m = {"format": "parley/query-request/1", "job": job, "query": query, "receiver": receiver, "nonce": nonce}
+    if params:
+        m["params"] = dict(params)
+    return cbor.dumps(m)
 
 
 def result_info(job: str, query: str, nonce: bytes) -> bytes:

@@ -369,9 +369,9 @@ def test_exclude_patterns_of_one_dialect_only_are_the_known_difference(tpmhost):
         assert (python_reads, swift_reads) == ((True, False) if pattern in PYTHON_ONLY_EXCLUDES else (False, True)), (pattern, p.stderr)
 
 
-def test_reference_files_a_bom_a_signed_index_and_the_duplicate_key_difference(tpmhost):
+def test_reference_files_a_bom_a_signed_index_and_a_duplicate_key(tpmhost):
     """A byte-order mark and a signed PCR index are read by both; a repeated JSON key is refused by
-    Python and read by the CLI (the known difference of docs/python.md)."""
+    both when the policy is read (fail closed: which value did the reviewer mean?)."""
     from parley_client.errors import ParleyError
     data, nonce = fetch(tpmhost)
     ref = write_reference(tpmhost, "ref-bom")
@@ -389,4 +389,10 @@ def test_reference_files_a_bom_a_signed_index_and_the_duplicate_key_difference(t
     tpmhost.tpm_policy("dup.toml", reference=ref)
     with pytest.raises(ParleyError, match="duplicate JSON key"):
         Policy.load(os.path.join(tpmhost.dir, "dup.toml"))
-    assert swift_verdict(tpmhost, data, nonce, "dup.toml") == ("trusted", "tpm", [])
+    evidence = os.path.join(tpmhost.dir, "dup-evidence.cbor")
+    with open(evidence, "wb") as f:
+        f.write(data)
+    p = tpmhost.cli("attest", "verify", evidence, "--nonce", nonce.hex(), "--policy", "dup.toml", "--json",
+                    "--nonce-ledger", evidence + ".ledger", check=False)
+    assert p.returncode != 0, p.stdout
+    assert 'boot reference repeats the key "bank"' in p.stdout + p.stderr, p.stdout + p.stderr

@@ -35,6 +35,7 @@ public struct RuntimePolicy: Sendable {
     /// Reads Keylime's runtime-policy JSON.
     public init(json bytes: [UInt8]) throws {
         guard bytes.count <= Limits.maxBytes else { throw ParleyError(.limitExceeded, "runtime policy is over \(Limits.maxBytes) bytes") }
+        try JSONDuplicateKeys.refuse(bytes, what: "runtime policy")
         let file: KeylimeFile
         do {
             file = try JSONDecoder().decode(KeylimeFile.self, from: Data(bytes))
@@ -141,6 +142,7 @@ public struct BootReference: Sendable, Equatable {
     public init(json bytes: [UInt8]) throws {
         let usage = "boot reference must be {\"format\": \"\(Self.format)\", \"bank\": \"sha256\", \"pcrs\": {\"0\": hex, … \"7\": hex}}"
         guard bytes.count <= 64 << 10 else { throw ParleyError(.malformed, "boot reference is not a JSON object of at most 64 KiB") }
+        try JSONDuplicateKeys.refuse(bytes, what: "boot reference")
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: Data(bytes)) } catch let e as ParleyError { throw e } catch {
             throw ParleyError(.malformed, usage)

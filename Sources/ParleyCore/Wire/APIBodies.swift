@@ -257,12 +257,20 @@ public struct UploadReceiptBody: Codable, Sendable, Equatable {
     /// Unusable identifier fields, for a dataset with identifier columns (else absent). The
     /// worker's signed entry carries `rows`; this part is the worker's report relayed by the host.
     public var identifiers: IdentifierSummary?
-    public init(dataset: String, rows: UInt64, digest: String, logSize: UInt64, identifiers: IdentifierSummary? = nil) {
+    /// CSV bytes the worker parsed (the plaintext, header included); absent from older hosts.
+    public var plaintextBytes: UInt64?
+    /// Seconds the worker spent on the upload, from its first byte to its acceptance (receiving,
+    /// opening and parsing overlap); absent from older hosts.
+    public var seconds: Double?
+    public init(dataset: String, rows: UInt64, digest: String, logSize: UInt64, identifiers: IdentifierSummary? = nil,
+                plaintextBytes: UInt64? = nil, seconds: Double? = nil) {
         self.dataset = dataset; self.rows = rows; self.digest = digest; self.logSize = logSize; self.identifiers = identifiers
+        self.plaintextBytes = plaintextBytes; self.seconds = seconds
     }
     enum CodingKeys: String, CodingKey {
-        case dataset, rows, digest, identifiers
+        case dataset, rows, digest, identifiers, seconds
         case logSize = "log_size"
+        case plaintextBytes = "plaintext_bytes"
     }
 }
 

@@ -60,7 +60,8 @@ public enum ClientOps {
         let sealed = try PartyClient.SealedUpload(path: file, job: job, dataset: dataset, worker: worker.claims, key: key)
         let producer = UploadProducer(sealed, progress: progress ? ProgressBar(label: "uploading \(dataset)") : nil)
         let r = try await http.stream("PUT", "/v1/jobs/\(job)/datasets/\(dataset)",
-                                      headers: ["Parley-Signature": Hex.encode(sealed.signature), "Content-Type": "application/octet-stream"]) {
+                                      headers: ["Parley-Signature": Hex.encode(sealed.signature), "Content-Type": "application/octet-stream",
+                                                "Parley-Upload-Size": String(sealed.totalBytes)]) {
             try producer.next()
         }
         producer.finish()

@@ -94,22 +94,33 @@ extension Loading {
 
     /// Sizes the column builders for the whole upload, so they do not grow by doubling (each
     /// doubling copies and touches fresh memory). The row count is estimated from the first
-    /// batch (`records` records in `bytes` bytes) with a tenth to spare, and capped at the row
+    /// batch (`records` records in `bytes` bytes) and the upload's size (for a streamed upload,
+    /// the size its uploader announced: a hint, which if wrong costs only growth or unused
+    /// room, both counted against the worker's memory) with a tenth to spare, and capped at the row
     /// limit; room reserved in an array but never used is never touched, so costs no memory. A
     /// text column whose first batch was almost all distinct (identifiers) gets that much room
     /// in its dictionary too: never more than an upload of that many distinct values needs
     /// anyway, and ``TextDictionary/trimCapacity()`` gives back what was not used.
     mutating func reserveCapacity(afterFirstBatchOf records: Int, bytes: Int) {
-        guard records == RecordBatch.capacity, bytes > 0, !reader.atEnd else { return }
-        let expected = Double(reader.bytes.count - reader.position) / Double(bytes) * Double(records)
-        let rows = min(limits.maxRows, records + Int(expected * 1.1))
+        // The rest of the upload if its size is known, else the rest of this piece.
+        let read = consumedBytes + reader.position
+        let remaining = (expectedBytes ?? (consumedBytes + reader.bytes.count)) - read
+        guard records == RecordBatch.capacity, bytes > 0, remaining > 0 else { return }
+        let expected = Double(remaining) / Double(bytes) * Double(records)
+        // Room is reserved only up to `reserveLimit` (the worker's memory for this upload): a
+        // size hint that is wrong, or a lie, must not reserve what the worker does not have.
+        let distinct = reservesDictionaries ? texts.indices.filter { texts[$0].dictionary.count * 10 >= records * 9 } : []
+        let perRow = numbers.count * MemoryLayout<Int64>.stride + texts.count * MemoryLayout<UInt32>.stride
+            + distinct.count * (MemoryLayout<Int>.stride + MemoryLayout<UInt32>.stride + 4 * MemoryLayout<UInt64>.stride)
+        let affordable = reserveLimit / max(1, perRow)
+        let rows = min(limits.maxRows, records + Int(expected * 1.1), affordable)
         for index in numbers.indices { numbers[index].reserveCapacity(rows) }
         for index in texts.indices {
             texts[index].codes.reserveCapacity(rows)
+        }
+        for index in distinct {
             // Without the spare tenth: the slot table is zero-filled, so its room is not free.
-            if texts[index].dictionary.count * 10 >= records * 9 {
-                texts[index].dictionary.reserveCapacity(min(limits.maxRows, records + Int(expected)))
-            }
+            texts[index].dictionary.reserveCapacity(min(limits.maxRows, records + Int(expected), affordable))
         }
     }
 

@@ -85,37 +85,29 @@ public enum CSVLoader {
         guard bytes.count <= limits.maxBytes else {
             throw CSVError(row: 0, column: nil, reason: "the upload is \(bytes.count) bytes; the limit is \(limits.maxBytes)")
         }
-        var outcome: Result<Table, CSVError>?
-        bytes.withUnsafeBufferPointer { buffer in
-            do throws(CSVError) {
-                var loader = Loading(upload: bytes, reader: CSVReader(buffer), schema: schema, limits: limits)
-                outcome = .success(try loader.run())
-            } catch {
-                outcome = .failure(error)
-            }
-        }
-        switch outcome {
-        case .success(let table): return table
-        case .failure(let error): throw error
-        case nil: throw CSVError(row: 0, column: nil, reason: "internal: no outcome")
-        }
+        // One piece, the whole upload: the same code a streamed upload runs a piece at a time.
+        var loading = Loading(schema: schema, limits: limits, expectedBytes: bytes.count)
+        try loading.consume(bytes, first: true, final: true)
+        return try loading.finishTable()
     }
 }
 
-/// The state of one load: builders per declared column and the file-to-schema column map.
+/// The state of one load: builders per declared column and the file-to-schema column map. It
+/// is fed the upload in pieces that each end at a record's end (``CSVStreamLoader`` finds the
+/// cuts; a whole upload is one piece), and keeps only the columns between pieces.
 ///
 /// Records are read in batches (see ``RecordBatch``): split into fields first, then converted
 /// a column at a time. A batch with anything unusual in it (a fault, a quoted field with `""`)
 /// is read again a record at a time by ``readRecord()``, which reports the first fault in
 /// reading order.
 ///
-/// Text values are interned as references into the upload (no copy per distinct value); at the
-/// end, if the distinct text is less than half of the upload, it is copied out so the table does
-/// not keep the whole upload alive, and otherwise the table keeps sharing the upload's bytes
-/// (at most twice the text it holds, and no copy).
+/// Text values are interned as references into the piece (no copy per distinct value); at the
+/// end of a piece they are copied out into the dictionaries' own storage, except at the end of
+/// the last piece when the distinct text is at least half of it: then the table keeps sharing
+/// the piece's bytes (at most twice the text it holds, and no copy).
 struct Loading {
-    let upload: [UInt8]
-    var reader: CSVReader
+    /// Over the current piece while it is read; empty between pieces.
+    var reader = CSVReader(UnsafeBufferPointer(start: nil, count: 0), skippingByteOrderMark: false)
     let schema: DatasetSchema
     /// The declared type of each column (read per field, so kept apart from the schema).
     let types: [ColumnType]
@@ -128,12 +120,25 @@ struct Loading {
     var texts: [TextColumn]
     /// For each declared column, its index in `numbers` or `texts`.
     var slot: [Int] = []
+    var headerRead = false
+    /// Whether the column builders were sized (once, after the first full batch).
+    var sized = false
+    /// Bytes of the pieces read before the current one.
+    var consumedBytes = 0
+    /// The whole upload's size if known (a hint: it only sizes the column builders).
+    let expectedBytes: Int?
+    /// Most bytes ``reserveCapacity(afterFirstBatchOf:bytes:)`` may reserve ahead.
+    var reserveLimit = Int.max
+    /// Whether a text column whose first batch is all distinct gets dictionary room for the
+    /// whole upload. Its slot table is zero-filled, so the room is touched memory: worth it for
+    /// a whole upload already in memory, not for a stream whose first batch may mislead (a
+    /// column of 20,000 people over a million rows looks all distinct at first).
+    var reservesDictionaries = true
 
-    init(upload: [UInt8], reader: CSVReader, schema: DatasetSchema, limits: CSVLimits) {
-        self.upload = upload
-        self.reader = reader
+    init(schema: DatasetSchema, limits: CSVLimits, expectedBytes: Int?) {
         self.schema = schema
         self.limits = limits
+        self.expectedBytes = expectedBytes
         // Identifier columns are read as text, then normalised per distinct value at the end.
         types = schema.columns.map(\.type.storage)
         var numberCount = 0, textCount = 0
@@ -141,7 +146,7 @@ struct Loading {
             if column.type.isStoredAsText { slot.append(textCount); textCount += 1 } else { slot.append(numberCount); numberCount += 1 }
         }
         numbers = Array(repeating: [], count: numberCount)
-        texts = (0 ..< textCount).map { _ in TextColumn(dictionary: TextDictionary(sharing: upload)) }
+        texts = (0 ..< textCount).map { _ in TextColumn(dictionary: TextDictionary()) }
     }
 
     func fail(_ column: Int?, _ reason: String) -> CSVError {
@@ -161,15 +166,45 @@ struct Loading {
         return field
     }
 
-    mutating func run() throws(CSVError) -> Table {
-        try readHeader()
+    /// Reads one piece: whole records (the header first, in the first piece). A piece that is
+    /// not `final` must end at a record's end.
+    ///
+    /// - Parameter first: The upload's first piece (a byte order mark may open it).
+    /// - Parameter count: How many of `piece`'s bytes to read (all by default; the rest is the
+    ///   start of a record the next piece completes).
+    mutating func consume(_ piece: [UInt8], count: Int? = nil, first: Bool, final: Bool) throws(CSVError) {
+        let count = count ?? piece.count
+        for index in texts.indices { texts[index].dictionary.share(piece) }
+        var failure: CSVError?
+        piece.withUnsafeBufferPointer { whole in
+            let buffer = UnsafeBufferPointer(rebasing: whole[..<count])
+            reader = CSVReader(buffer, skippingByteOrderMark: first)
+            do throws(CSVError) {
+                if !headerRead {
+                    try readHeader()
+                    headerRead = true
+                }
+                try readRecords()
+            } catch {
+                failure = error
+            }
+            reader = CSVReader(UnsafeBufferPointer(start: nil, count: 0), skippingByteOrderMark: false)
+        }
+        consumedBytes += count
+        if let failure { throw failure }
+        let sharedBytes = texts.reduce(0) { $0 + $1.dictionary.sharedByteCount }
+        if !final || sharedBytes * 2 < count {
+            for index in texts.indices { texts[index].dictionary.copyOutShared() }
+        }
+    }
+
+    mutating func readRecords() throws(CSVError) {
         var batch = RecordBatch(width: fileToSchema.count)
-        var sized = false
         while !reader.atEnd {
             let position = reader.position, firstRow = row
             let lengths = columnLengths()
             if (try? readBatch(&batch)) != nil, convert(&batch) {
-                if !sized {
+                if !sized, batch.count == RecordBatch.capacity {
                     sized = true
                     reserveCapacity(afterFirstBatchOf: batch.count, bytes: reader.position - position)
                 }
@@ -182,11 +217,11 @@ struct Loading {
                 try readOneRecord()
             }
         }
+    }
+
+    /// The table, once every piece is read.
+    mutating func finishTable() throws(CSVError) -> Table {
         for index in texts.indices { texts[index].dictionary.trimCapacity() }
-        let sharedBytes = texts.reduce(0) { $0 + $1.dictionary.sharedByteCount }
-        if sharedBytes * 2 < upload.count {
-            for index in texts.indices { texts[index].dictionary.copyOutShared() }
-        }
         var columns: [ColumnData] = []
         for (index, column) in schema.columns.enumerated() {
             columns.append(column.type.isStoredAsText ? .text(texts[slot[index]]) : .numbers(numbers[slot[index]]))
@@ -196,6 +231,28 @@ struct Loading {
         } catch {
             throw CSVError(row: 0, column: nil, reason: error.reason)
         }
+    }
+
+    /// Data rows read so far.
+    var rowsRead: Int { row - 1 }
+
+    /// Bytes the column builders hold (their capacity).
+    var memoryBytes: Int {
+        numbers.reduce(0) { $0 + $1.capacity * MemoryLayout<Int64>.stride }
+            + texts.reduce(0) { $0 + $1.codes.capacity * MemoryLayout<UInt32>.stride + $1.dictionary.memoryBytes }
+    }
+
+    /// Bytes the column builders have filled (their length, not capacity): what a projection
+    /// of the whole upload's needs scales up.
+    var usedBytes: Int {
+        numbers.reduce(0) { $0 + $1.count * MemoryLayout<Int64>.stride }
+            + texts.reduce(0) { $0 + $1.codes.count * MemoryLayout<UInt32>.stride + $1.dictionary.usedBytes }
+    }
+
+    /// The largest single array among the builders.
+    var largestArrayBytes: Int {
+        max(numbers.map { $0.capacity * MemoryLayout<Int64>.stride }.max() ?? 0,
+            texts.map { max($0.codes.capacity * MemoryLayout<UInt32>.stride, $0.dictionary.largestArrayBytes) }.max() ?? 0)
     }
 
     mutating func readHeader() throws(CSVError) {

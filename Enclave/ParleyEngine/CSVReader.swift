@@ -15,13 +15,17 @@ struct CSVReader {
     /// Why the bytes are not valid CSV at this field.
     struct Malformed: Error { var reason: String }
 
+    /// The reason for a quoted field that the input ends inside.
+    static let neverClosed = "a quoted field is never closed; add the closing double quote"
+
     let bytes: UnsafeBufferPointer<UInt8>
     var position: Int
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    /// - Parameter skippingByteOrderMark: Whether a UTF-8 byte order mark, as some spreadsheet
+    ///   programs write, is skipped (at the start of an upload, not of a later piece of it).
+    init(_ bytes: UnsafeBufferPointer<UInt8>, skippingByteOrderMark: Bool = true) {
         self.bytes = bytes
-        // A UTF-8 byte order mark, as some spreadsheet programs write, is skipped.
-        position = (bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF) ? 3 : 0
+        position = (skippingByteOrderMark && bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF) ? 3 : 0
     }
 
     var atEnd: Bool { position >= bytes.count }
@@ -100,7 +104,7 @@ struct CSVReader {
         var hasEscapes = false
         while true {
             guard position < bytes.count else {
-                throw Malformed(reason: "a quoted field is never closed; add the closing double quote")
+                throw Malformed(reason: Self.neverClosed)
             }
             if bytes[position] != Self.quote {
                 position += 1

@@ -61,6 +61,18 @@ public struct Table: Sendable {
         self.columns = columns
     }
 
+    /// Bytes the table's columns hold (their arrays' capacity; a shared upload piece counts as
+    /// the text that points into it, which is what it keeps alive at most twice over).
+    public var memoryBytes: Int {
+        columns.reduce(0) { total, column in
+            switch column {
+            case .numbers(let values): total + values.capacity * MemoryLayout<Int64>.stride
+            case .text(let text): total + text.codes.capacity * MemoryLayout<UInt32>.stride + text.dictionary.memoryBytes
+                + 2 * text.dictionary.sharedByteCount
+            }
+        }
+    }
+
     /// The rows of several tables with identical schemas (up to column order), one after the
     /// other, in the first table's column order: the data of a `UNION ALL` source.
     ///

@@ -3,18 +3,19 @@ import Foundation
 /// Distinct text values of one column, each with a dense `UInt32` code. Lookups hash the bytes
 /// directly, so interning a value that is already present allocates nothing.
 ///
-/// Entries loaded from an upload may point into the upload's bytes (shared, not copied: an
-/// array is a reference to its buffer) instead of being copied into the dictionary's own
-/// arena; ``CSVLoader`` keeps that sharing only when the distinct text is most of the upload
-/// (a column of identifiers), and copies the few bytes out otherwise. Either way the entries
-/// read the same.
+/// Entries loaded from a piece of an upload may point into that piece's bytes (shared, not
+/// copied: an array is a reference to its buffer) instead of being copied into the dictionary's
+/// own arena. A streamed upload is loaded a piece at a time, and ``copyOutShared()`` moves the
+/// piece's entries into the arena before the next piece is shared; an upload loaded whole may
+/// keep sharing when the distinct text is most of it (a column of identifiers). Either way the
+/// entries read the same.
 public struct TextDictionary: Sendable {
-    /// The upload the entries were loaded from, when some entries point into it; else empty.
+    /// The piece of upload some entries point into; else empty.
     private var shared: [UInt8] = []
     /// Bytes owned by this dictionary, entries back to back.
     private var arena: [UInt8] = []
-    /// Where entry `i` starts: below `shared.count` an offset into ``shared``, otherwise
-    /// `shared.count` plus an offset into ``arena``.
+    /// Where entry `i` starts: `~offset` (negative) for an offset into ``shared``, otherwise
+    /// an offset into ``arena`` (so sharing another piece never moves an arena entry).
     private var starts: [Int] = []
     /// Byte length of entry `i`.
     private var lengths: [UInt32] = []
@@ -24,6 +25,8 @@ public struct TextDictionary: Sendable {
     private var slots: [UInt64] = Array(repeating: 0, count: 64)
     /// Total length of the entries that point into ``shared``.
     private(set) var sharedByteCount = 0
+    /// The first code that may point into ``shared`` (entries before it are all in the arena).
+    private var firstSharedCode = 0
 
     /// Creates an empty dictionary.
     public init() {}
@@ -31,6 +34,32 @@ public struct TextDictionary: Sendable {
     /// Creates an empty dictionary whose entries may point into `upload` (see
     /// ``intern(sharedAt:count:isNew:)``).
     init(sharing upload: [UInt8]) { shared = upload }
+
+    /// Lets new entries point into `piece` (see ``intern(sharedAt:count:isNew:)``); entries of
+    /// an earlier piece must have been copied out first.
+    mutating func share(_ piece: [UInt8]) {
+        precondition(sharedByteCount == 0, "the previous piece's entries were not copied out")
+        shared = piece
+        firstSharedCode = starts.count
+    }
+
+    /// Bytes this dictionary holds (the capacity of its arrays; a shared piece is not counted).
+    var memoryBytes: Int {
+        arena.capacity + starts.capacity * MemoryLayout<Int>.stride + lengths.capacity * MemoryLayout<UInt32>.stride
+            + slots.capacity * MemoryLayout<UInt64>.stride
+    }
+
+    /// Bytes the entries take (their count, not the arrays' capacity): text, locations and
+    /// two slots each (the table is kept at most half full).
+    var usedBytes: Int {
+        arena.count + sharedByteCount
+            + starts.count * (MemoryLayout<Int>.stride + MemoryLayout<UInt32>.stride + 2 * MemoryLayout<UInt64>.stride)
+    }
+
+    /// The largest single array (what one more doubling would allocate half of).
+    var largestArrayBytes: Int {
+        max(arena.capacity, starts.capacity * MemoryLayout<Int>.stride, slots.capacity * MemoryLayout<UInt64>.stride)
+    }
 
     /// Number of distinct entries.
     public var count: Int { starts.count }
@@ -43,11 +72,11 @@ public struct TextDictionary: Sendable {
     /// Calls `body` with the UTF-8 bytes of the entry with this code.
     public func withBytes<R>(_ code: UInt32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         let start = starts[Int(code)], length = Int(lengths[Int(code)])
-        if start < shared.count {
-            return try shared.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start ..< start + length])) }
+        if start < 0 {
+            let offset = ~start
+            return try shared.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[offset ..< offset + length])) }
         }
-        let offset = start - shared.count
-        return try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[offset ..< offset + length])) }
+        return try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start ..< start + length])) }
     }
 
     /// The code of these bytes, if present.
@@ -74,7 +103,7 @@ public struct TextDictionary: Sendable {
             return code
         }
         isNew = true
-        starts.append(shared.count + arena.count)
+        starts.append(arena.count)
         arena.append(contentsOf: bytes)
         return insert(length: bytes.count, hash: hash, slot: found.slot)
     }
@@ -223,8 +252,8 @@ public struct TextDictionary: Sendable {
     @inline(__always)
     private static func entry(start: Int, length: Int, _ shared: UnsafeBufferPointer<UInt8>,
                               _ arena: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        let storage = start < shared.count ? shared : arena
-        let offset = start < shared.count ? start : start - shared.count
+        let storage = start < 0 ? shared : arena
+        let offset = start < 0 ? ~start : start
         let lower = min(offset, storage.count), upper = min(offset + length, storage.count)
         return UnsafeBufferPointer(rebasing: storage[lower ..< upper])
     }
@@ -237,7 +266,7 @@ public struct TextDictionary: Sendable {
             return code
         }
         isNew = true
-        starts.append(start)
+        starts.append(~start)
         sharedByteCount += count
         return insert(length: count, hash: hash, slot: found.slot)
     }
@@ -272,20 +301,27 @@ public struct TextDictionary: Sendable {
         }
     }
 
-    /// Copies every entry that points into the shared upload into the arena and lets go of the
-    /// upload.
+    /// Copies every entry that points into the shared piece into the arena (after the entries
+    /// already there) and lets go of the piece.
     mutating func copyOutShared() {
         guard !shared.isEmpty else { return }
-        var owned: [UInt8] = []
-        owned.reserveCapacity(arena.count + sharedByteCount)
-        var moved = [Int](repeating: 0, count: starts.count)
-        for code in 0 ..< starts.count {
-            moved[code] = owned.count
-            withBytes(UInt32(code)) { owned.append(contentsOf: $0) }
+        // Every entry of the piece moves, empty ones too (they point into it all the same).
+        if firstSharedCode < starts.count {
+            // Grown by half again when full, not doubled: a streamed identifier column lands
+            // here a piece at a time, and doubling would leave up to half of it unused.
+            let needed = arena.count + sharedByteCount
+            if needed > arena.capacity { arena.reserveCapacity(max(needed, arena.capacity + arena.capacity / 2)) }
+            let source = shared
+            source.withUnsafeBufferPointer { piece in
+                for code in firstSharedCode ..< starts.count where starts[code] < 0 {
+                    let offset = ~starts[code], length = Int(lengths[code])
+                    starts[code] = arena.count
+                    arena.append(contentsOf: UnsafeBufferPointer(rebasing: piece[offset ..< offset + length]))
+                }
+            }
         }
         shared = []
-        arena = owned
-        starts = moved
+        firstSharedCode = starts.count
         sharedByteCount = 0
     }
 

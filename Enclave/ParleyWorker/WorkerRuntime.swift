@@ -37,8 +37,12 @@ public final class WorkerRuntime {
     static let maxConcurrentUploads = 16
     /// A worker-held key that ranks each unit's groups when contributions are bounded.
     let boundingKey: BoundingKey
-    /// Uploaded plaintext cap (CSV bytes per dataset).
-    let maxUploadBytes: Int
+    /// How much memory datasets may take (no fixed cap on an upload: this is the limit).
+    let memory: WorkerMemory
+    /// Bytes the accepted tables hold.
+    var tableBytes = 0
+    /// The clock upload times are read from.
+    let now: @Sendable () -> ContinuousClock.Instant
     /// The clock every query answer waits on.
     let releaseClock: any ReleaseClock
     /// Every query answer (result or refusal) leaves a whole number of these after the
@@ -54,18 +58,28 @@ public final class WorkerRuntime {
         let signature: [UInt8]
         var opener: StreamOpener
         var hasher = SHA256()
-        var plaintext: [UInt8] = []
+        /// Parses the plaintext as it is opened (nil once the upload has failed: nothing kept).
+        var loader: CSVStreamLoader?
+        let sizeHint: Int?
+        let started: ContinuousClock.Instant
         var failure: (code: RefusalCode, reason: String)?
+
+        mutating func fail(_ code: RefusalCode, _ reason: String) {
+            failure = (code, reason)
+            loader = nil
+        }
     }
 
-    public init(channel: FramedChannel, debug: Bool, sandbox: [String: String], maxUploadBytes: Int = 1 << 30,
-                releaseClock: any ReleaseClock = SystemReleaseClock(), releaseQuantum: Duration = WorkerRuntime.defaultReleaseQuantum) throws {
+    public init(channel: FramedChannel, debug: Bool, sandbox: [String: String], memory: WorkerMemory = .unlimited,
+                releaseClock: any ReleaseClock = SystemReleaseClock(), releaseQuantum: Duration = WorkerRuntime.defaultReleaseQuantum,
+                now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) throws {
         var rng = SystemRandomNumberGenerator()
         self.boundingKey = try BoundingKey((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
         self.channel = channel
         self.debug = debug
         self.sandbox = sandbox
-        self.maxUploadBytes = maxUploadBytes
+        self.memory = memory
+        self.now = now
         self.releaseClock = releaseClock
         self.releaseQuantum = releaseQuantum
     }
@@ -89,7 +103,7 @@ public final class WorkerRuntime {
         switch m {
         case .heartbeat(let seq): return .heartbeatAck(seq: seq)
         case .start(let s): return try start(s)
-        case .uploadBegin(let dataset, let signature): return try uploadBegin(dataset, signature: signature)
+        case .uploadBegin(let dataset, let signature, let hint): return try uploadBegin(dataset, signature: signature, sizeHint: hint)
         case .uploadData(let dataset, let bytes): try uploadData(dataset, bytes); return nil
         case .uploadEnd(let dataset): return try uploadEnd(dataset)
         case .query(let q): return try closed ? refuseAfterClose(q) : query(q)
@@ -158,17 +172,28 @@ public final class WorkerRuntime {
 
     /// Starts receiving an upload. It is never answered: the outcome (accepted, or refused with
     /// the first reason found) comes with `upload_end`, and nothing of a refused upload is kept.
-    func uploadBegin(_ dataset: String, signature: [UInt8]) throws -> WorkerMessage? {
+    /// The plaintext is parsed as it is opened, chunk by chunk: it never exists whole.
+    func uploadBegin(_ dataset: String, signature: [UInt8], sizeHint: UInt64?) throws -> WorkerMessage? {
         guard uploads[dataset] == nil else {
             throw ParleyError(.malformed, "upload_begin for dataset \(dataset) while one is under way")
         }
         guard uploads.count < Self.maxConcurrentUploads else {
             throw ParleyError(.malformed, "more than \(Self.maxConcurrentUploads) uploads at once")
         }
+        let hint = sizeHint.map { Int(clamping: $0) }
         var u = UploadInProgress(dataset: dataset, signature: signature,
-                                 opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)))
+                                 opener: StreamOpener(privateKey: agreementKey, info: DataPlane.uploadInfo(job: job, dataset: dataset)),
+                                 sizeHint: hint, started: now())
         // Defense in depth: the host's rule, checked again here (the signature at the end).
-        if let refusal = admission(dataset, signedByProvider: { _ in nil }) { u.failure = refusal }
+        if let refusal = admission(dataset, signedByProvider: { _ in nil }) {
+            u.fail(refusal.code, refusal.reason)
+        } else if let schema = try? module?.catalog().datasets[dataset] {
+            // No byte cap: the worker's memory is the limit (``checkMemory(_:)``).
+            u.loader = CSVStreamLoader(schema: schema, limits: CSVLimits(maxBytes: .max), expectedBytes: hint,
+                                       reserveLimit: max(0, memory.datasetBytes - heldBytes(besides: dataset)))
+        } else {
+            u.fail(.undeclaredDataset, "dataset \(dataset) has no schema")
+        }
         uploads[dataset] = u
         return nil
     }
@@ -183,16 +208,47 @@ public final class WorkerRuntime {
         u.hasher.update(data: bytes)
         do {
             for chunk in try u.opener.feed(bytes) {
-                u.plaintext += chunk
-                if u.plaintext.count > maxUploadBytes { u.failure = (.tooLarge, "the upload is larger than the worker's cap of \(maxUploadBytes) bytes"); break }
+                try u.loader?.feed(chunk)
+                if let refusal = checkMemory(u) { u.fail(.tooLarge, refusal); break }
             }
+        } catch let e as CSVError {
+            // Row, column and what was expected; CSVError never quotes a field's contents.
+            u.fail(.invalidCSV, e.description)
         } catch let e as ParleyError {
-            u.failure = (.badStream, e.reason)
-        } catch { u.failure = (.badStream, "the upload stream does not open with the worker's key") }
+            u.fail(.badStream, e.reason)
+        } catch { u.fail(.badStream, "the upload stream does not open with the worker's key") }
+    }
+
+    /// Bytes held by accepted tables and by the uploads under way other than `dataset`.
+    func heldBytes(besides dataset: String) -> Int {
+        uploads.reduce(tableBytes) { $0 + ($1.key == dataset ? 0 : ($1.value.loader?.memoryBytes ?? 0)) }
+    }
+
+    /// Why the upload cannot go on within the worker's memory, if it cannot: refused here,
+    /// cleanly, before an allocation could fail and end the worker. Two checks: the next step
+    /// (the largest column doubling) must fit; and once a piece is read, the columns projected
+    /// from it to the announced size must fit (with a tenth to spare for a size that was only
+    /// estimated), so an upload that will not fit is refused at its start, not at its end.
+    func checkMemory(_ u: UploadInProgress) -> String? {
+        guard let loader = u.loader else { return nil }
+        let others = heldBytes(besides: u.dataset)
+        let room = memory.datasetBytes - others
+        var advice: String { "start the host with a larger --worker-memory (now \(WorkerMemory.mib(memory.limitBytes)) MiB, of which datasets may use \(WorkerMemory.mib(memory.datasetBytes)) MiB)" }
+        let fed = loader.bytesFed
+        if let hint = u.sizeHint, hint > fed, loader.rowsRead > 0, fed > 0 {
+            let projected = Int(Double(loader.usedBytes) * Double(hint) / Double(fed))
+            if projected > room + room / 10 {
+                return "dataset \(u.dataset) needs about \(WorkerMemory.mib(projected)) MiB in the worker (projected from its first \(WorkerMemory.mib(fed)) of \(WorkerMemory.mib(hint)) MiB) and \(WorkerMemory.mib(room)) MiB are free; \(advice)"
+            }
+        }
+        if loader.nextPeakBytes > room {
+            return "dataset \(u.dataset) needs more than the \(WorkerMemory.mib(room)) MiB free in the worker (it held \(WorkerMemory.mib(loader.memoryBytes)) MiB after \(WorkerMemory.mib(fed)) MiB of CSV); \(advice)"
+        }
+        return nil
     }
 
     func uploadEnd(_ dataset: String) throws -> WorkerMessage {
-        guard let u = uploads.removeValue(forKey: dataset) else {
+        guard var u = uploads.removeValue(forKey: dataset) else {
             throw ParleyError(.malformed, "upload_end for dataset \(dataset) without upload_begin")
         }
         if let failure = u.failure { return refusedUpload(u.dataset, failure.code, failure.reason) }
@@ -202,30 +258,28 @@ public final class WorkerRuntime {
         if let refusal = admission(u.dataset, signedByProvider: { DataPlane.check(u.signature, over: signed, by: $0.signing) == .valid }) {
             return refusedUpload(u.dataset, refusal.code, refusal.reason)
         }
-        guard let module, let decl = module.datasets[u.dataset] else {
+        guard let module, let decl = module.datasets[u.dataset], var loader = u.loader else {
             return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) is not declared by the module")
         }
+        u.loader = nil
         let table: Table
         var summary: IdentifierSummary?
         do {
-            guard let schema = try module.catalog().datasets[u.dataset] else {
-                return refusedUpload(u.dataset, .undeclaredDataset, "dataset \(u.dataset) has no schema")
-            }
-            let loaded = try CSVLoader.loadReporting(u.plaintext, schema: schema)
+            let loaded = try loader.finish()
             table = loaded.table
-            if schema.columns.contains(where: { $0.type.isIdentifier }) { summary = Self.summary(loaded.identifiers) }
-        } catch let error as CSVError {
+            if table.schema.columns.contains(where: { $0.type.isIdentifier }) { summary = Self.summary(loaded.identifiers) }
+        } catch {
             // Row, column and what was expected; CSVError never quotes a field's contents.
             return refusedUpload(u.dataset, .invalidCSV, error.description)
-        } catch {
-            return refusedUpload(u.dataset, .invalidCSV, "the upload does not match the dataset's declaration")
         }
         tables[u.dataset] = table
+        tableBytes += table.memoryBytes
         digests[u.dataset] = digest
+        let millis = UInt64(max(0, (now() - u.started) / .milliseconds(1)))
         let entry = try signedEntry(.uploadAccepted(.init(dataset: u.dataset, provider: decl.provider, ciphertextSHA256: digest,
                                                           rows: UInt64(table.rowCount))))
         return .uploadAccepted(.init(dataset: u.dataset, rows: UInt64(table.rowCount), digest: digest, entry: entry,
-                                     identifiers: summary))
+                                     identifiers: summary, bytes: UInt64(loader.bytesFed), millis: millis))
     }
 
     /// The engine's report in the worker protocol's form (row numbers and counts, no contents).

@@ -40,6 +40,11 @@ if let v = environment["PARLEY_ENCLAVE_CPU_SECONDS"].flatMap(UInt64.init) { limi
 // with EPERM. The test suite runs every worker so (docs/sandbox.md, "Re-deriving the list").
 let unlisted: UnlistedSyscallAction = environment["PARLEY_ENCLAVE_KILL_UNLISTED"] == "1" ? .killProcess : .fail
 
+// The address space taken before any input, read while /proc is still in reach: what is left
+// of the limit, less a share for queries, is what datasets may hold (WorkerMemory).
+let memory = WorkerMemory(limitBytes: Int(clamping: limits.addressSpaceBytes),
+                          baselineBytes: (WorkerMemory.currentAddressSpace() ?? 0) + (64 << 20))
+
 // From here on stdout and stderr are /dev/null (the host's own streams must not be a way out):
 // a refusal goes to the host over the channel, as a `failure` message.
 let report: LockdownReport
@@ -56,7 +61,7 @@ var sandbox: [String: String] = [:]
 for (step, outcome) in report.steps { sandbox[step.rawValue] = outcome.description }
 
 do {
-    let runtime = try WorkerRuntime(channel: FramedChannel(fd: fd), debug: debug, sandbox: sandbox)
+    let runtime = try WorkerRuntime(channel: FramedChannel(fd: fd), debug: debug, sandbox: sandbox, memory: memory)
     exit(runtime.run())
 } catch {
     die("cannot start: \(error)", 70)

@@ -12,6 +12,8 @@ import ParleyModule
 extension HTTPField.Name {
     /// The provider's signature over the upload stream's header (hex).
     static let parleySignature = HTTPField.Name("Parley-Signature")!
+    /// The plaintext size an uploader announces (decimal bytes; optional, a hint for the worker).
+    static let parleyUploadSize = HTTPField.Name("Parley-Upload-Size")!
 }
 
 extension HostServer {
@@ -115,34 +117,32 @@ extension HostServer {
             }
         }
         let relay: HostService.UploadRelay
-        switch try await service.beginUpload(job: id, dataset: dataset, signature: signature) {
+        // The uploader's announced plaintext size (optional, unsigned: a hint for the worker).
+        let sizeHint = req.headers[.parleyUploadSize].flatMap { UInt64($0) }
+        switch try await service.beginUpload(job: id, dataset: dataset, signature: signature, sizeHint: sizeHint) {
         case .refused(let reason, _): return Self.error(.conflict, reason, code: "upload-refused")
         case .accepted(let r): relay = r
         }
         var total = pending.count
         var failure: String?
         do {
+            try await relay.send(pending)
+            pending = []
+            // Each piece as it arrives, straight into the relay's frame (one copy).
             while failure == nil, let buf = try await iterator.next() {
-                pending += Array(buffer: buf)
                 total += buf.readableBytes
-                if total > limits.maxUploadBytes { failure = "the upload is over the host's limit of \(limits.maxUploadBytes) bytes" }
-                if pending.count >= 256 << 10 {
-                    let piece = pending
-                    pending = []
-                    try await relay.send(piece)
-                }
+                if total > limits.maxUploadBytes { failure = "the upload is over the host's limit of \(limits.maxUploadBytes) bytes"; break }
+                try await relay.send(buf.readableBytesView)
             }
         } catch {
             failure = "the upload stream broke off: \(error)"
         }
-        let rest = failure == nil ? pending : []
-        if !rest.isEmpty { try await relay.send(rest) }
         let outcome = try await relay.finish()
         if let failure { return Self.error(.contentTooLarge, failure, code: "upload-broken") }
         switch outcome {
         case .accepted(let r):
             return Self.json(UploadReceiptBody(dataset: r.dataset, rows: r.rows, digest: Hex.encode(r.digest), logSize: log.size,
-                                                identifiers: r.identifiers))
+                                                identifiers: r.identifiers, plaintextBytes: r.bytes, seconds: Double(r.millis) / 1000))
         case .refused(let reason, _):
             return Self.error(.unprocessableContent, reason, code: "upload-refused")
         }

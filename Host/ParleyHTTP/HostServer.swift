@@ -41,7 +41,9 @@ public final class HostServer: @unchecked Sendable {
     /// Sizes, deadlines and connection caps (`parley serve --help` names the flags).
     public struct Limits: Sendable {
         public var maxBundleBytes = 1 << 20
-        public var maxUploadBytes = 8 << 30
+        /// No fixed cap by default: the worker refuses an upload its memory cannot hold
+        /// (`parley serve --worker-memory`); an operator may still set one.
+        public var maxUploadBytes = Int.max
         public var maxQueryRequestBytes = 4 << 10
         /// Seconds a connection may take to deliver a request's head (line and headers), from
         /// its start or from the end of the previous response; then it is closed.

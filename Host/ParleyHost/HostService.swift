@@ -100,6 +100,10 @@ public final class HostService: @unchecked Sendable {
         public let entry: [UInt8]
         /// The worker's report on unusable identifier fields (datasets with identifier columns).
         public var identifiers: IdentifierSummary? = nil
+        /// CSV bytes the worker parsed.
+        public var bytes: UInt64 = 0
+        /// Milliseconds the worker spent on the upload (receiving, opening and parsing overlap).
+        public var millis: UInt64 = 0
     }
 
     /// The outcome of an upload or a query, with the worker-signed entry either way.
@@ -217,14 +221,26 @@ public final class HostService: @unchecked Sendable {
             self.dataset = dataset
         }
 
-        /// Relays the next piece (buffered into frames of up to 1 MiB).
+        /// Bytes of ciphertext gathered into one `upload_data` frame before it is sent.
+        public static let frameBytes = 1 << 20
+
+        /// Relays the next piece: gathered into frames of ``frameBytes``, each sent when full.
+        /// The ciphertext is never decoded here, and copied once, into the frame; sending waits
+        /// until the worker's socket takes it, so a slow worker slows the upload instead of
+        /// filling the host's memory.
         public func send(_ bytes: some Collection<UInt8>) async throws {
-            buffer.append(contentsOf: bytes)
             bytesRelayed += bytes.count
-            while buffer.count >= 1 << 20 {
-                let frame = Array(buffer.prefix(1 << 20))
-                buffer.removeFirst(1 << 20)
-                try await job.session.send(.uploadData(dataset: dataset, bytes: frame))
+            var rest = bytes[...]
+            while !rest.isEmpty {
+                if buffer.capacity < Self.frameBytes { buffer.reserveCapacity(Self.frameBytes) }
+                let cut = rest.index(rest.startIndex, offsetBy: min(rest.count, Self.frameBytes - buffer.count))
+                buffer.append(contentsOf: rest[..<cut])
+                rest = rest[cut...]
+                if buffer.count >= Self.frameBytes {
+                    var frame: [UInt8] = []
+                    swap(&frame, &buffer)
+                    try await job.session.send(.uploadData(dataset: dataset, bytes: frame))
+                }
             }
         }
 
@@ -247,7 +263,7 @@ public final class HostService: @unchecked Sendable {
             switch reply {
             case .uploadAccepted(let accepted):
                 let receipt = UploadReceipt(dataset: dataset, rows: accepted.rows, digest: accepted.digest, entry: accepted.entry,
-                                            identifiers: accepted.identifiers)
+                                            identifiers: accepted.identifiers, bytes: accepted.bytes, millis: accepted.millis)
                 await job.session.handle(.datasetAccepted(dataset))
                 job.setReceipt(receipt)
                 service.onEvent?(.workerEntry(job: job.id, entry: receipt.entry))
@@ -265,7 +281,9 @@ public final class HostService: @unchecked Sendable {
     /// Starts relaying an upload: checks the job is collecting, the dataset is declared and not
     /// yet uploaded, and no other upload of this dataset is under way (uploads of different
     /// datasets run side by side).
-    public func beginUpload(job id: String, dataset: String, signature: [UInt8]) async throws -> Outcome<UploadRelay> {
+    /// - Parameter sizeHint: The plaintext size the uploader announced, passed on to the worker
+    ///   as a hint (it sizes the worker's buffers; nothing relies on it).
+    public func beginUpload(job id: String, dataset: String, signature: [UInt8], sizeHint: UInt64? = nil) async throws -> Outcome<UploadRelay> {
         let j = try await job(id)
         // The signature is the worker's to check again at the stream's end (the HTTP handler
         // asked ``admitUpload(job:dataset:signedByProvider:)`` with it before relaying a byte).
@@ -276,7 +294,7 @@ public final class HostService: @unchecked Sendable {
             return .refused(reason: "another upload of dataset \(dataset) to job \(id) is in progress; retry when it ends", entry: nil)
         }
         do {
-            try await j.session.send(.uploadBegin(dataset: dataset, signature: signature))
+            try await j.session.send(.uploadBegin(dataset: dataset, signature: signature, sizeHint: sizeHint))
         } catch {
             j.endUpload(dataset)
             throw error

@@ -64,6 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnectionsPerAddress = 128
     @Option(name: .customLong("witness"), help: "A witness (`parley witness`) URL to gather checkpoint cosignatures from (repeatable).")
     var witnesses: [String] = []
+    @Option(help: ArgumentHelp("Memory each worker may use (its address-space limit), in MiB or with a unit: 4096, 8G, 512M. Uploads have no size cap: a dataset that will not fit is refused, saying how much it needs. Default: half of this machine's memory.", valueName: "size"))
+    var workerMemory: String?
     @Flag(help: "Start workers WITHOUT their sandbox. Their evidence says so and parties refuse it by default. Never for real data.")
     var debugWorkers = false
 
@@ -74,6 +76,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard idleSeconds > 0, idleSeconds <= 3600 else { throw ValidationError("--idle-seconds must be above 0 and at most 3600, e.g. 30") }
         guard headerSeconds > 0, headerSeconds <= 600 else { throw ValidationError("--header-seconds must be above 0 and at most 600, e.g. 10") }
         guard maxConnectionsPerAddress >= 1 else { throw ValidationError("--max-connections-per-address must be at least 1, e.g. 128") }
+        if let workerMemory {
+            guard let mib = WorkerMemorySize.mebibytes(workerMemory) else {
+                throw ValidationError("--worker-memory must be a size in MiB or with a unit (M, G), e.g. 4096 or 8G")
+            }
+            guard mib >= WorkerMemorySize.minimumMiB else {
+                throw ValidationError("--worker-memory must be at least \(WorkerMemorySize.minimumMiB) MiB: the worker itself needs about that much")
+            }
+        }
     }
 
     var listenParts: (String, Int)? {
@@ -92,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
             started = try RunningHost.start(data: data, quote: quote, tcti: tcti, worker: worker ?? defaultWorkerPath(), debugWorkers: debugWorkers,
                                             witnesses: witnesses,
                                             platformLogs: noPlatformLogs ? nil : PlatformLogPaths(bootLog: bootLog, imaLog: imaLog),
-                                            limits: limits)
+                                            limits: limits, workerMemoryMiB: workerMemory.flatMap(WorkerMemorySize.mebibytes))
         } catch let e as ParleyError {
             fail(e.reason, code: 2)
         }
@@ -101,7 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app: any ApplicationProtocol
         do {
             app = try started.server.application(host: host, port: port, tls: tls) { bound in
-            print("parley serve: listening on \(scheme)://\(host):\(bound)  (data \(data), \(quote) quotes\(debugWorkers ? ", DEBUG WORKERS" : ""))")
+            print("parley serve: listening on \(scheme)://\(host):\(bound)  (data \(data), \(quote) quotes, \(started.workerMemoryMiB) MiB per worker\(debugWorkers ? ", DEBUG WORKERS" : ""))")
             print("parley serve: operator token in \(OperatorToken.path(in: data)); parties pin \(quote == "tpm" ? "tpm-ak.pem" : "quoting-root.pem") from \(data)")
             fflush(nil) // flush every output stream: whoever started us waits for that line
             }
@@ -128,10 +138,12 @@ struct ServeCommand: AsyncParsableCommand {
 struct RunningHost {
     let service: HostService
     let server: HostServer
+    /// Each worker's memory (its address-space limit), MiB.
+    let workerMemoryMiB: Int
 
     static func start(data: String, quote: String, tcti: String, worker: String, debugWorkers: Bool = false,
                       witnesses: [String] = [], platformLogs: PlatformLogPaths? = nil,
-                      limits: HostServer.Limits = HostServer.Limits()) throws -> RunningHost {
+                      limits: HostServer.Limits = HostServer.Limits(), workerMemoryMiB: Int? = nil) throws -> RunningHost {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard FileManager.default.isExecutableFile(atPath: worker) else {
             throw ParleyError(.io, "no worker executable at \(worker); build it (swift build) or pass --worker PATH")
@@ -151,10 +163,38 @@ struct RunningHost {
         try HostSecrets.requireProtected(dataDirectory: data)
         var config = HostService.Configuration(dataDirectory: data, workerExecutable: worker)
         config.debugWorkers = debugWorkers
+        let memory = workerMemoryMiB ?? WorkerMemorySize.defaultMiB()
+        config.workerEnvironment["PARLEY_ENCLAVE_MEMORY_MIB"] = String(memory)
         let service = HostService(configuration: config, quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token, limits: limits)
         server.witnesses = WitnessCollector(witnesses: witnesses)
         server.connect()
-        return RunningHost(service: service, server: server)
+        return RunningHost(service: service, server: server, workerMemoryMiB: memory)
+    }
+}
+
+/// `--worker-memory`: sizes and the default.
+enum WorkerMemorySize {
+    /// Below this a worker cannot start (its runtime, libraries and sandbox).
+    static let minimumMiB = 256
+
+    /// `4096` (MiB), `512M`, `8G`, `1T`; nil if not a size.
+    static func mebibytes(_ text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [(String, Int)] = [("TIB", 1 << 20), ("GIB", 1 << 10), ("MIB", 1), ("T", 1 << 20), ("G", 1 << 10), ("M", 1)]
+        for (suffix, factor) in units where t.hasSuffix(suffix) {
+            guard let n = Int(t.dropLast(suffix.count)), n > 0 else { return nil }
+            let (v, o) = n.multipliedReportingOverflow(by: factor)
+            return o ? nil : v
+        }
+        guard let n = Int(t), n > 0 else { return nil }
+        return n
+    }
+
+    /// Half of the machine's physical memory (at least the minimum).
+    static func defaultMiB() -> Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return 4096 }
+        return max(minimumMiB, Int(pages) / 2 * Int(size) >> 20)
     }
 }

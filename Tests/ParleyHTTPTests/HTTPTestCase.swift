@@ -32,6 +32,8 @@ class HTTPTestCase: XCTestCase {
     var tpmPlatformLogs: PlatformLogPaths?
     /// How long the host waits for a worker's heartbeat before it fails the job.
     var heartbeatTimeout: TimeInterval { 15 }
+    /// More environment for the workers (a memory limit).
+    var extraWorkerEnvironment: [String: String] { [:] }
 
     static var worker: String {
         URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
@@ -72,7 +74,7 @@ class HTTPTestCase: XCTestCase {
         var configuration = HostService.Configuration(dataDirectory: data, workerExecutable: Self.worker)
         configuration.heartbeatTimeout = heartbeatTimeout
         // A system call the worker's allow-list lacks kills it and fails the test (docs/sandbox.md).
-        configuration.workerEnvironment = ["PARLEY_ENCLAVE_KILL_UNLISTED": "1"]
+        configuration.workerEnvironment = extraWorkerEnvironment.merging(["PARLEY_ENCLAVE_KILL_UNLISTED": "1"]) { $1 }
         service = HostService(configuration: configuration, quotes: quotes)
         let server = HostServer(service: service, store: store, log: log, token: token, limits: serverLimits)
         self.server = server

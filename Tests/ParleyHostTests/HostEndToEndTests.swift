@@ -154,25 +154,27 @@ final class HostEndToEndTests: HostFixture {
         XCTAssertEqual(v5, .ready, "other jobs are unaffected")
     }
 
-    func testWorkerMemoryLimitStopsAnOversizedUpload() async throws {
+    /// A worker with 160 MiB of memory and an upload of 2.5 million rows (about 180 MB of CSV):
+    /// refused cleanly, saying what it needs, before any allocation fails; the worker lives on,
+    /// kept nothing, and takes a dataset that fits.
+    func testWorkerMemoryLimitRefusesAnOversizedUploadAndTheWorkerLivesOn() async throws {
         let host = try await host(environment: ["PARLEY_ENCLAVE_MEMORY_MIB": "160"])
-        // 2.5 million rows (about 180 MB of CSV) cannot fit in 160 MiB.
         let row = Array("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef,spring,1\n".utf8)
         var big = Array("email_hash,campaign,region\n".utf8)
         big.reserveCapacity(row.count * 2_500_000 + 64)
         for _ in 0..<2_500_000 { big += row }
-        FileManager.default.createFile(atPath: dir + "/exposures.csv", contents: Data(big))
+        FileManager.default.createFile(atPath: dir + "/big.csv", contents: Data(big))
+        big = []
         let job = try await host.launch(bundle: bundle)
         let attested = try await attest(host, job: job.id, policy: try softwarePolicy(host))
-        let outcome = try? await upload(host, job: job.id, dataset: "exposures", file: "exposures.csv", key: brand, worker: attested.claims)
-        let v6 = await job.session.waitForExit(timeout: 30)
-        XCTAssertTrue(v6, "the worker must be stopped by its memory limit, not accept: \(String(describing: outcome))")
-        guard case .failed(let why) = await job.session.state else { return XCTFail("the job must be failed, is \(await job.session.state)") }
-        XCTAssertTrue(why.contains("the worker exited: killed by signal"), why)
-        writeData(people: 3000)
-        let (fresh, _) = try await readyJob(host)
-        let v7 = await fresh.session.state
-        XCTAssertEqual(v7, .ready)
+        let outcome = try await upload(host, job: job.id, dataset: "exposures", file: "big.csv", key: brand, worker: attested.claims)
+        guard case .refused(let reason, _) = outcome else { return XCTFail("an upload over the worker's memory was accepted") }
+        XCTAssertTrue(reason.contains("needs") && reason.contains("--worker-memory (now 160 MiB"), reason)
+        let state = await job.session.state
+        XCTAssertEqual(state, .collectingDatasets(received: []), "the worker lives on")
+        let small = try await upload(host, job: job.id, dataset: "exposures", file: "exposures.csv", key: brand, worker: attested.claims)
+        guard case .accepted(let receipt) = small else { return XCTFail("a dataset that fits was refused: \(small)") }
+        XCTAssertEqual(receipt.rows, 3000)
     }
 
     func testTPMQuotedJobIsTrustedAtTheTPMTier() async throws {

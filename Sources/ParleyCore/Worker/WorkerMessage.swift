@@ -10,8 +10,10 @@ public enum WorkerMessage: Sendable, Equatable {
     case start(Start)
     /// A liveness probe; the worker answers ``heartbeatAck(seq:)`` with the same `seq`.
     case heartbeat(seq: UInt64)
-    /// An upload begins: the provider's signature over the stream header.
-    case uploadBegin(dataset: String, signature: [UInt8])
+    /// An upload begins: the provider's signature over the stream header, and the plaintext
+    /// size the uploader announced, if it did (a hint: it only sizes the worker's buffers and
+    /// lets it refuse early an upload that cannot fit; the worker never relies on it).
+    case uploadBegin(dataset: String, signature: [UInt8], sizeHint: UInt64? = nil)
     /// A piece of an upload's ciphertext (uploads to different datasets may interleave).
     case uploadData(dataset: String, bytes: [UInt8])
     /// An upload ends: the worker answers ``uploadAccepted(_:)`` or ``uploadRefused(_:)``.
@@ -114,13 +116,20 @@ public enum WorkerMessage: Sendable, Equatable {
         public var entry: [UInt8]
         /// Unusable identifier fields, for a dataset with identifier columns (CBOR null otherwise).
         public var identifiers: IdentifierSummary?
+        /// Plaintext (CSV) bytes parsed.
+        public var bytes: UInt64
+        /// Milliseconds from `upload_begin` to this answer (receiving, opening and parsing overlap).
+        public var millis: UInt64
 
-        public init(dataset: String, rows: UInt64, digest: [UInt8], entry: [UInt8], identifiers: IdentifierSummary? = nil) {
+        public init(dataset: String, rows: UInt64, digest: [UInt8], entry: [UInt8], identifiers: IdentifierSummary? = nil,
+                    bytes: UInt64 = 0, millis: UInt64 = 0) {
             self.dataset = dataset
             self.rows = rows
             self.digest = digest
             self.entry = entry
             self.identifiers = identifiers
+            self.bytes = bytes
+            self.millis = millis
         }
     }
 
@@ -187,13 +196,13 @@ public enum WorkerMessage: Sendable, Equatable {
             switch self {
             case .start: return ["job", "module", "debug", "ledger"]
             case .heartbeat, .heartbeatAck: return ["seq"]
-            case .uploadBegin: return ["dataset", "signature"]
+            case .uploadBegin: return ["dataset", "signature", "size_hint"]
             case .uploadData: return ["dataset", "bytes"]
             case .uploadEnd: return ["dataset"]
             case .query: return ["query", "receiver", "nonce", "signature", "params"]
             case .stop, .close: return []
             case .ready: return ["public_key", "signing_key", "debug", "sandbox", "ledger", "ledger_counted"]
-            case .uploadAccepted: return ["dataset", "rows", "digest", "entry", "identifiers"]
+            case .uploadAccepted: return ["dataset", "rows", "digest", "entry", "identifiers", "bytes", "millis"]
             case .uploadRefused: return ["dataset", "code", "reason"]
             case .result: return ["query", "sealed", "entry"]
             case .queryRefused: return ["query", "code", "reason", "entry"]
@@ -233,7 +242,8 @@ public enum WorkerMessage: Sendable, Equatable {
         case .start(let s):
             return ["job": .text(s.job), "module": .bytes(s.module), "debug": .bool(s.debug), "ledger": s.ledger ?? .null]
         case .heartbeat(let seq), .heartbeatAck(let seq): return ["seq": .unsigned(seq)]
-        case .uploadBegin(let dataset, let signature): return ["dataset": .text(dataset), "signature": .bytes(signature)]
+        case .uploadBegin(let dataset, let signature, let hint):
+            return ["dataset": .text(dataset), "signature": .bytes(signature), "size_hint": hint.map { .unsigned($0) } ?? .null]
         case .uploadData(let dataset, let bytes): return ["dataset": .text(dataset), "bytes": .bytes(bytes)]
         case .uploadEnd(let dataset): return ["dataset": .text(dataset)]
         case .query(let q):
@@ -246,7 +256,7 @@ public enum WorkerMessage: Sendable, Equatable {
                     "ledger_counted": .bytes(LedgerClaim.pack(r.ledgerCounted))]
         case .uploadAccepted(let a):
             return ["dataset": .text(a.dataset), "rows": .unsigned(a.rows), "digest": .bytes(a.digest), "entry": .bytes(a.entry),
-                    "identifiers": a.identifiers?.cbor ?? .null]
+                    "identifiers": a.identifiers?.cbor ?? .null, "bytes": .unsigned(a.bytes), "millis": .unsigned(a.millis)]
         case .uploadRefused(let r): return ["dataset": .text(r.dataset), "code": .text(r.code.rawValue), "reason": .text(r.reason)]
         case .result(let r): return ["query": .text(r.query), "sealed": .bytes(r.sealed), "entry": .bytes(r.entry)]
         case .queryRefused(let r):
@@ -284,7 +294,10 @@ public enum WorkerMessage: Sendable, Equatable {
                                 ledger: ledger == .null ? nil : ledger))
         case .heartbeat: self = .heartbeat(seq: try f.unsigned("seq"))
         case .heartbeatAck: self = .heartbeatAck(seq: try f.unsigned("seq"))
-        case .uploadBegin: self = .uploadBegin(dataset: try f.text("dataset"), signature: try f.bytes("signature"))
+        case .uploadBegin:
+            let hint = f.raw("size_hint")
+            self = .uploadBegin(dataset: try f.text("dataset"), signature: try f.bytes("signature"),
+                                sizeHint: hint == .null ? nil : try hint.unsignedValue("upload_begin size_hint"))
         case .uploadData: self = .uploadData(dataset: try f.text("dataset"), bytes: try f.bytes("bytes"))
         case .uploadEnd: self = .uploadEnd(dataset: try f.text("dataset"))
         case .query:
@@ -311,7 +324,8 @@ public enum WorkerMessage: Sendable, Equatable {
             let identifiers = f.raw("identifiers")
             self = .uploadAccepted(UploadAccepted(dataset: try f.text("dataset"), rows: try f.unsigned("rows"),
                                                   digest: try f.bytes("digest"), entry: try f.bytes("entry"),
-                                                  identifiers: identifiers == .null ? nil : try IdentifierSummary(cbor: identifiers)))
+                                                  identifiers: identifiers == .null ? nil : try IdentifierSummary(cbor: identifiers),
+                                                  bytes: try f.unsigned("bytes"), millis: try f.unsigned("millis")))
         case .uploadRefused:
             self = .uploadRefused(UploadRefused(dataset: try f.text("dataset"), code: try f.code("code"), reason: try f.text("reason")))
         case .result: self = .result(Result(query: try f.text("query"), sealed: try f.bytes("sealed"), entry: try f.bytes("entry")))

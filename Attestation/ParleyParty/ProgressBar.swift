@@ -44,12 +44,13 @@ public struct ProgressMeter: Sendable, Equatable {
         samples.append(Sample(time: now, bytes: self.done))
         // Keep the newest sample at or before the window's start as its anchor, drop older ones.
         while samples.count > 2, samples[1].time <= now - Self.rateWindow { samples.removeFirst() }
-        return Self.line(label: label, done: self.done, total: total, bytesPerSecond: rate(at: now))
+        return Self.line(label: label, done: self.done, total: total, bytesPerSecond: rate(at: now, final: self.done == total))
     }
 
     /// Bytes a second over the recent window, or nil while the window is too short to say.
-    public func rate(at now: Double) -> Double? {
-        guard let anchor = samples.first, now - anchor.time >= Self.shortestWindow else { return nil }
+    /// - Parameter final: all is done: any window longer than zero says the rate.
+    public func rate(at now: Double, final: Bool = false) -> Double? {
+        guard let anchor = samples.first, now - anchor.time >= (final ? .leastNonzeroMagnitude : Self.shortestWindow) else { return nil }
         return Double(done - anchor.bytes) / (now - anchor.time)
     }
 
@@ -58,7 +59,9 @@ public struct ProgressMeter: Sendable, Equatable {
         Self.summary(label: label, bytes: done, seconds: now - start)
     }
 
-    /// One progress line: `label [#####    ]  37%  53.1/143.2 MiB  75.3 MB/s  ETA 0:01`.
+    /// One progress line: `label [#####    ]  37%  53.1/143.2 MiB  75.3 MB/s  ETA 0:01`; once
+    /// everything is sent, `... 100%  143.2/143.2 MiB  75.3 MB/s  sent, waiting for the receipt`
+    /// (the worker's acceptance comes after its last byte).
     /// - Parameter bytesPerSecond: the recent rate; nil (not known yet) or 0 shows dashes.
     public static func line(label: String, done: Int64, total: Int64, bytesPerSecond: Double?) -> String {
         let total = max(total, 1)
@@ -76,6 +79,7 @@ public struct ProgressMeter: Sendable, Equatable {
             rate = "-- MB/s"
             eta = "ETA --:--"
         }
+        if done >= total { return "\(label) [\(bar)] 100%  \(size)  \(rate)  sent, waiting for the receipt" }
         return "\(label) [\(bar)] \(pad(percent, 3))%  \(size)  \(rate)  \(eta)"
     }
 

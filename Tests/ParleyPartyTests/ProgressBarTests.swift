@@ -21,6 +21,15 @@ final class ProgressBarTests: XCTestCase {
                        "uploading exposures [########                 ]  33%  1.0/3.0 MiB  -- MB/s  ETA --:--")
     }
 
+    func testTheLastLineSaysEverythingIsSentAndTheReceiptIsAwaited() throws {
+        XCTAssertEqual(ProgressMeter.line(label: label, done: 3 << 20, total: 3 << 20, bytesPerSecond: 12.5e6),
+                       "uploading exposures [#########################] 100%  3.0/3.0 MiB  12.5 MB/s  sent, waiting for the receipt")
+        // All of it sent within the first half second: the rate over that short time is shown.
+        var meter = ProgressMeter(label: label, total: 4_000_000, start: 0)
+        XCTAssertTrue(try XCTUnwrap(meter.advance(to: 1_000_000, at: 0.125)).hasSuffix("-- MB/s  ETA --:--"))
+        XCTAssertTrue(try XCTUnwrap(meter.advance(to: 4_000_000, at: 0.25)).hasSuffix("16.0 MB/s  sent, waiting for the receipt"))
+    }
+
     func testTimeLeftIsMinutesAndSecondsThenHours() {
         XCTAssertEqual(ProgressMeter.clock(0), "0:00")
         XCTAssertEqual(ProgressMeter.clock(0.2), "0:01")

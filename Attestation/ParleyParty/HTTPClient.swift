@@ -120,20 +120,3 @@ private struct ChunkSequence: AsyncSequence, Sendable {
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(produce: produce) }
 }
-
-/// A one-line progress bar on standard error, only when it is a terminal.
-public struct ProgressBar: Sendable {
-    public let label: String
-    public let enabled = isatty(2) == 1
-
-    public init(label: String) { self.label = label }
-
-    public func update(_ done: Int64, _ total: Int64) {
-        guard enabled, total > 0 else { return }
-        let pct = Int(Double(done) / Double(total) * 100)
-        let bar = String(repeating: "#", count: pct / 4).padding(toLength: 25, withPad: " ", startingAt: 0)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(pct)%  \(done >> 20)/\(total >> 20) MiB".utf8))
-    }
-
-    public func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
-}

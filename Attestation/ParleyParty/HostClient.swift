@@ -59,10 +59,16 @@ public enum ClientOps {
         try await log?.checkBeforeUpload(worker.claims)
         let sealed = try PartyClient.SealedUpload(path: file, job: job, dataset: dataset, worker: worker.claims, key: key)
         let producer = UploadProducer(sealed, progress: progress ? ProgressBar(label: "uploading \(dataset)") : nil)
-        let r = try await http.stream("PUT", "/v1/jobs/\(job)/datasets/\(dataset)",
+        let r: HTTP.Reply
+        do {
+            r = try await http.stream("PUT", "/v1/jobs/\(job)/datasets/\(dataset)",
                                       headers: ["Parley-Signature": Hex.encode(sealed.signature), "Content-Type": "application/octet-stream",
                                                 "Parley-Upload-Size": String(sealed.totalBytes)]) {
-            try producer.next()
+                try producer.next()
+            }
+        } catch {
+            producer.abandon()
+            throw error
         }
         producer.finish()
         guard r.status == 200 else { throw ParleyError(.verificationFailed, "upload refused (\(r.status)): \(r.errorMessage)") }
@@ -182,9 +188,14 @@ final class UploadProducer: @unchecked Sendable {
         return piece
     }
 
-    /// Ends the progress bar.
+    /// Ends the progress bar with its closing line (bytes, seconds, average rate).
     func finish() {
         progress?.finish()
+    }
+
+    /// Ends the progress bar's line without a summary (the upload failed).
+    func abandon() {
+        progress?.abandon()
     }
 
     /// SHA-256 of everything handed over.

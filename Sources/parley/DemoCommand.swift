@@ -155,7 +155,8 @@ struct DemoStory {
         for (party, key, dataset) in [("brand", brand, "exposures"), ("retailer", retailer, "purchases")] {
             let worker = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
             let receipt = try await ClientOps.upload(http, job: job, dataset: dataset, file: "\(dir)/\(dataset).csv", key: key, worker: worker, progress: false, log: log)
-            say("4. \(party) verified the worker (\(worker.tier) quote, module and runtime as reviewed) and uploaded \(dataset): \(receipt.receipt.rows) rows accepted")
+            say("4. \(party) verified the worker (\(worker.tier) quote, module and runtime as reviewed) and uploaded \(dataset): \(receipt.receipt.rows) rows accepted"
+                + (receipt.receipt.workSummary.map { " (\($0))" } ?? ""))
         }
 
         // The brand's questions.

@@ -38,7 +38,7 @@ struct UploadCommand: AsyncParsableCommand {
             let worker = try await ClientOps.verifiedWorker(http, job: job, policy: policy, log: log)
             if !quiet { FileHandle.standardError.write(Data("worker verified: \(worker.tier) quote\n".utf8)) }
             let receipt = try await ClientOps.upload(http, job: job, dataset: dataset, file: file, key: key, worker: worker, progress: !quiet, log: log)
-            print("accepted \(dataset): \(receipt.receipt.rows) rows; dataset digest \(receipt.receipt.digest); logged as entry \(receipt.logIndex.map(String.init) ?? "?"), receipt kept in \(log.directory)/receipts")
+            print("\(receipt.receipt.acceptedLine); dataset digest \(receipt.receipt.digest); logged as entry \(receipt.logIndex.map(String.init) ?? "?"), receipt kept in \(log.directory)/receipts")
             if let identifiers = receipt.receipt.identifiers, identifiers.unusableRows > 0 {
                 print(Self.describe(identifiers))
             }

@@ -8,8 +8,9 @@ from .module import ModuleReport, inspect
 from .policy import Policy
 from .result import Result, ResultRefused
 from .receipts import Receipt, ReceiptRefused
+from .uploads import UploadReceipt
 from .audit import AuditBundle, AuditPolicy, AuditReport, AuditVerdict, read_audit_bundle
 
 __all__ = ["Party", "Policy", "Verdict", "Status", "Reason", "Claims", "NonceLedger", "verify",
            "ParleyError", "EvidenceRefused", "ServerError", "PartyKey", "Result", "ResultRefused", "Checkpoint", "LogRefused", "VerifierKey", "inspect", "ModuleReport",
-           "Receipt", "ReceiptRefused", "AuditBundle", "AuditPolicy", "AuditReport", "AuditVerdict", "read_audit_bundle"]
+           "Receipt", "ReceiptRefused", "UploadReceipt", "AuditBundle", "AuditPolicy", "AuditReport", "AuditVerdict", "read_audit_bundle"]

@@ -17,7 +17,7 @@ from . import log as _log
 from . import receipts as _receipts
 from . import stream as _stream
 from .errors import EvidenceRefused, ParleyError, ServerError
-from .identifiers import IdentifierSummary
+from .uploads import UploadReceipt
 from .keys import PartyKey
 from .policy import Policy
 from .result import Result, open_result
@@ -152,11 +152,14 @@ class Party:
             raise ParleyError("notAParty", "this key is not a party of the job (its fingerprint is not in the job's parties)")
         return names[0]
 
-    def upload(self, job: str, dataset: str, data, chunk_size: int = _stream.DEFAULT_CHUNK, progress: bool = True) -> dict:
+    def upload(self, job: str, dataset: str, data, chunk_size: int = _stream.DEFAULT_CHUNK, progress: bool = True) -> UploadReceipt:
         """Verifies the worker, then seals `data` (a CSV path, bytes, a binary file or a pandas
-        DataFrame) to its attested key and streams it. Returns the host's answer
-        `{"dataset", "rows", "digest", "log_size"}` with `log_index`, the worker's
-        `upload-accepted` entry for exactly this stream, proved into the log (receipt kept).
+        DataFrame) to its attested key and streams it, with a tqdm bar (bytes, MB/s) when
+        `progress`. Returns the host's answer `{"dataset", "rows", "digest", "log_size"}` with
+        `log_index`, the worker's `upload-accepted` entry for exactly this stream, proved into
+        the log (receipt kept), as an UploadReceipt: a dict whose fields are also attributes,
+        with `plaintext_bytes` and `seconds` (the CSV bytes the worker parsed and its time, None
+        from a host that does not report them) and `describe()`, the line `parley upload` prints.
         For a dataset with identifier columns it also holds `identifiers`, the worker's
         IdentifierSummary of rows whose identifiers it could not use (row numbers and reasons,
         never contents); when there are any, an UnusableIdentifiers warning says what
@@ -187,18 +190,15 @@ class Party:
                 if bar:
                     bar.close()
             self._raise_for(r)
-            receipt = r.json()
-            if receipt.get("digest") != digest.hexdigest() or receipt.get("dataset") != dataset:
+            answer = r.json()
+            if isinstance(answer, dict) and (answer.get("digest") != digest.hexdigest() or answer.get("dataset") != dataset):
                 raise ParleyError("receiptMismatch", "the host's receipt names another stream than the one sent")
-            identifiers = receipt.get("identifiers")
-            if identifiers is not None:
-                receipt["identifiers"] = IdentifierSummary.parse(identifiers)
+            receipt = UploadReceipt.parse(answer)
             sent = digest.digest()
-            hint = receipt.get("log_size")
             logged = memory.receipt(job, claims.signing_key, f"your upload of {dataset}",
                                     lambda w: w.kind == "upload-accepted" and w.fields["dataset"] == dataset
                                     and w.fields["ciphertext_sha256"] == sent,
-                                    hint=hint if type(hint) is int and hint >= 0 else None)
+                                    hint=receipt.log_size)
             receipt["log_index"] = logged.index
             if receipt.get("identifiers") is not None:
                 receipt["identifiers"].warn(stacklevel=3)

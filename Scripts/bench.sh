@@ -6,6 +6,8 @@
 #   Scripts/bench.sh gate       only the egress gate's timing (quick: no TPM, small release build)
 #   Scripts/bench.sh pyclient   only the Python client's upload beside the Swift CLI's
 #   Scripts/bench.sh identifiers   loading email / sha256_email identifier columns beside plain text
+#   Scripts/bench.sh campaign   the campaign job end to end through the CLI (2M users) beside DuckDB
+#   Scripts/bench.sh campaign16 the same at 16M users (about 2.5 GB of CSV; only when asked)
 # Machines here are shared and noisy: read the ratios, not the absolute numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +50,23 @@ pyclient_case() {
 }
 if [ "$*" = "pyclient" ]; then
   pyclient_case
+  exit 0
+fi
+
+# The campaign job as its users run it (launch, two `parley upload`s, `parley query run`) against
+# a release `parley serve`, beside DuckDB over the same CSV files (Scripts/bench-campaign.sh;
+# PARLEY_BENCH_USERS changes the size: 2,000,000 for `campaign`, 16,000,000 for `campaign16`).
+campaign_case() {
+  echo "bench: release build (parley, parley-host, parley-enclave) for the campaign job"
+  for p in parley parley-host parley-enclave; do swift build -c release --scratch-path "$SCRATCH" --product "$p" >/dev/null; done
+  PARLEY_BENCH_USERS="${PARLEY_BENCH_USERS:-$1}" Scripts/bench-campaign.sh "$SCRATCH/release"
+}
+if [ "$*" = "campaign" ]; then
+  campaign_case 2000000
+  exit 0
+fi
+if [ "$*" = "campaign16" ]; then
+  campaign_case 16000000
   exit 0
 fi
 
@@ -157,7 +176,7 @@ if [ -n "$(value launch.ready_ms)" ]; then
   echo "target: launch-to-ready including a software quote under 50 ms"
 fi
 gate_table "$OUT/parley.tsv"
-if [ $# -eq 0 ]; then pyclient_case; fi
+if [ $# -eq 0 ]; then pyclient_case; campaign_case 2000000; fi
 # The engine against DuckDB and sqlite3 on generated CSVs (its own venv, data and table).
 if [ $# -eq 0 ] || [[ " $* " == *" engine "* ]]; then
   PARLEY_BENCH_BIN="${PARLEY_BENCH_BIN:-$SCRATCH/release/parley-bench}" Scripts/bench-engine.sh

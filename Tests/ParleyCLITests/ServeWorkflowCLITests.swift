@@ -135,6 +135,7 @@ final class ServeWorkflowCLITests: ServeCLITestCase {
                                  "--key", "\(key).key", "--policy", "policy.toml", "--quiet"], in: dir)
             XCTAssertEqual(up.status, 0, up.err)
             XCTAssertTrue(up.out.hasPrefix("accepted \(ds):"), up.out)
+            XCTAssertTrue(up.out.contains("parsed in") && up.out.contains("MB/s"), "the worker's bytes, seconds and rate: \(up.out)")
         }
         let q = try parley(["query", "run", "--server", url, "--job", job, "--query", "conversions", "--key", "brand.key",
                             "--policy", "policy.toml", "--format", "json"], in: dir)

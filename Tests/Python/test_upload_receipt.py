@@ -71,3 +71,11 @@ def test_a_receipt_the_swift_decoder_refuses_is_malformed(name, answer):
     with pytest.raises(ParleyError) as e:
         UploadReceipt.parse(answer)
     assert e.value.code == "malformed", name
+
+
+def test_upload_headers_announce_the_size_only_when_known():
+    from parley_client.party import _upload_headers
+    known = _upload_headers(b"\x01\x02", 143_000_000)
+    assert known["Parley-Signature"] == "0102" and known["Parley-Upload-Size"] == "143000000"
+    unknown = _upload_headers(b"\x01\x02", None)
+    assert "Parley-Upload-Size" not in unknown and unknown["Parley-Signature"] == "0102"

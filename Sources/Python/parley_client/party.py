@@ -185,7 +185,7 @@ class Party:
 
             try:
                 r = self._http.put(f"/v1/jobs/{job}/datasets/{dataset}", content=body(),
-                                   headers={"Parley-Signature": signature.hex(), "Content-Type": "application/octet-stream"})
+                                   headers=_upload_headers(signature, total))
             finally:
                 if bar:
                     bar.close()
@@ -310,3 +310,13 @@ def to_dataframe(r: Result):
                      "result_sha256": r.signed_sha256.hex(), "log_index": r.log_index,
                      "params": dict(r.params)})
     return df
+
+
+def _upload_headers(signature: bytes, total) -> dict:
+    """The upload's headers: the provider's signature and, when the size is known, the
+    plaintext size (`Parley-Upload-Size`, an unsigned hint that sizes the worker's buffers and
+    lets it refuse early a dataset its memory cannot hold; docs/data-plane.md)."""
+    headers = {"Parley-Signature": signature.hex(), "Content-Type": "application/octet-stream"}
+    if isinstance(total, int) and total >= 0:
+        headers["Parley-Upload-Size"] = str(total)
+    return headers

@@ -195,6 +195,7 @@ enum WorkerMemorySize {
     static func defaultMiB() -> Int {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, size > 0 else { return 4096 }
-        return max(minimumMiB, Int(pages) / 2 * Int(size) >> 20)
+        // Parenthesised: in Swift `>>` binds tighter than `*`.
+        return max(minimumMiB, (Int(pages) / 2 * Int(size)) >> 20)
     }
 }

@@ -25,9 +25,8 @@ public struct CSVStreamLoader {
     /// separator; a CRLF; a byte order mark): a buffer longer than this with no record end in
     /// it is read as it is, so that its fault is reported.
     private let maxRecordBytes: Int
-    private let limits: CSVLimits
-    private let expectedBytes: Int?
     private var finished = false
+    private var limits: CSVLimits { loading.limits }
     /// Plaintext bytes fed so far.
     public private(set) var bytesFed = 0
 
@@ -43,8 +42,6 @@ public struct CSVStreamLoader {
         loading.reservesDictionaries = false
         self.pieceBytes = max(1, pieceBytes)
         maxRecordBytes = schema.columns.count * (limits.maxFieldBytes + 3) + 2 + 3
-        self.limits = limits
-        self.expectedBytes = expectedBytes
     }
 
     /// Data rows read so far (records of the pieces read; the header is not counted).
@@ -67,12 +64,12 @@ public struct CSVStreamLoader {
     public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(CSVError) {
         precondition(!finished, "fed after finish")
         bytesFed += bytes.count
-        guard bytesFed <= loading.limits.maxBytes else {
+        guard bytesFed <= limits.maxBytes else {
             throw CSVError(row: 0, column: nil, reason: "the upload is over the limit of \(limits.maxBytes) bytes")
         }
         if buffer.capacity < buffer.count + bytes.count {
             // A piece's room (less for an upload announced smaller), or what this chunk needs.
-            buffer.reserveCapacity(max(min(pieceBytes, expectedBytes ?? pieceBytes), buffer.count + bytes.count))
+            buffer.reserveCapacity(max(min(pieceBytes, loading.expectedBytes ?? pieceBytes), buffer.count + bytes.count))
         }
         buffer.append(contentsOf: bytes)
         if buffer.count >= pieceBytes { try readCompleteRecords() }

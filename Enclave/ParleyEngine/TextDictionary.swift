@@ -31,9 +31,6 @@ public struct TextDictionary: Sendable {
     /// Creates an empty dictionary.
     public init() {}
 
-    /// Creates an empty dictionary whose entries may point into `upload` (see
-    /// ``intern(sharedAt:count:isNew:)``).
-    init(sharing upload: [UInt8]) { shared = upload }
 
     /// Lets new entries point into `piece` (see ``intern(sharedAt:count:isNew:)``); entries of
     /// an earlier piece must have been copied out first.

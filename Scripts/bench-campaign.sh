@@ -49,15 +49,8 @@ case "$QUERY" in
   *) echo "bench-campaign: PARLEY_BENCH_QUERY must be reach, conversions or conversions_by_region" >&2; exit 1 ;;
 esac
 
-if [ ! -x /usr/bin/time ]; then
-  echo "bench-campaign: installing GNU time"
-  apt-get install -y -qq time >/dev/null
-fi
-if ! "$OUT/venv/bin/python" -c 'import duckdb' 2>/dev/null; then
-  echo "bench-campaign: DuckDB into $OUT/venv"
-  python3 -m venv "$OUT/venv"
-  "$OUT/venv/bin/pip" install -q duckdb
-fi
+. Scripts/bench-tools.sh
+bench_tools bench-campaign "$OUT"
 HAVE_USERS=$(awk '{print $1}' "$DATA/rows" 2>/dev/null || true)
 if [ "$HAVE_USERS" != "$USERS" ] || [ ! -f "$DATA/exposures.csv" ] || [ ! -f "$DATA/purchases.csv" ]; then
   NEED_MB=$((USERS * 160 / 1000000 + 100))

@@ -29,15 +29,8 @@ THREADS=${PARLEY_BENCH_THREADS:-1}
 BIN=${PARLEY_BENCH_BIN:-.build/release/parley-bench}
 mkdir -p "$OUT"
 
-if [ ! -x /usr/bin/time ]; then
-  echo "bench-engine: installing GNU time"
-  apt-get install -y -qq time >/dev/null
-fi
-if ! "$OUT/venv/bin/python" -c 'import duckdb' 2>/dev/null; then
-  echo "bench-engine: DuckDB into $OUT/venv"
-  python3 -m venv "$OUT/venv"
-  "$OUT/venv/bin/pip" install -q duckdb
-fi
+. Scripts/bench-tools.sh
+bench_tools bench-engine "$OUT"
 HAVE_ROWS=$(awk '{print $1}' "$DATA/rows" 2>/dev/null || true)
 if [ "$HAVE_ROWS" != "$ROWS" ] || [ ! -f "$DATA/exposures.csv" ] || [ ! -f "$DATA/purchases.csv" ]; then
   echo "bench-engine: generating $ROWS x $ROWS rows into $DATA"

@@ -8,6 +8,20 @@ final class CLITests: CLITestCase {
         for verb in ["demo", "keygen", "module", "serve", "job", "attest", "upload", "query", "audit", "runtime"] { XCTAssertTrue(r.out.contains(verb), "help lacks \(verb)") }
     }
 
+    /// `--worker-memory` takes MiB or a unit; anything else, or less than a worker needs, is
+    /// refused before the host starts, saying what to write instead.
+    func testServeRefusesAWorkerMemoryThatIsNotASizeOrTooSmall() throws {
+        let dir = try temporaryDirectory()
+        for (value, says) in [("12X", "must be a size in MiB or with a unit"), ("lots", "must be a size in MiB or with a unit"),
+                              ("0", "must be a size in MiB or with a unit"), ("100", "must be at least 256 MiB"),
+                              ("100M", "must be at least 256 MiB")] {
+            let r = try run("parley", ["serve", "--data", dir + "/data", "--listen", "127.0.0.1:0", "--worker-memory", value])
+            XCTAssertNotEqual(r.status, 0, value)
+            XCTAssertTrue(r.err.contains(says), "\(value): \(r.err)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/data"), "nothing was started")
+    }
+
     func testKeygenWritesPrivateFileWithMode0600AndRefusesToOverwrite() throws {
         let dir = try temporaryDirectory()
         let r = try run("parley", ["keygen", dir + "/brand"])

@@ -84,6 +84,28 @@ final class StreamingUploadTests: HTTPTestCase {
         XCTAssertNotNil(receipt.seconds)
     }
 
+    /// The size hint is unsigned: whoever sets it (the uploader, or a host that rewrites it) can
+    /// lie. An absurdly large hint reserves no more than the memory left (and memory reserved
+    /// but never touched costs nothing) and one far too small only means the columns grow: both
+    /// uploads are accepted with every row, and the worker is never killed by its limit.
+    func testALyingSizeHintCannotBreakTheWorker() async throws {
+        let job = try await launch()
+        let (http, brand, retailer, dir, policy) = (http!, brand, retailer, dir, try policy())
+        let worker = try await blocking { try await ClientOps.verifiedWorker(http, job: job, policy: policy) }
+        for (dataset, key, hint, rows) in [("exposures", brand, "1000000000000000", 3000), ("purchases", retailer, "1", 1500)] {
+            let sealed = try PartyClient.SealedUpload(path: dir + "/\(dataset).csv", job: job, dataset: dataset,
+                                                      worker: worker.claims, key: key, chunkSize: 4096)
+            var stream: [UInt8] = []
+            while let piece = try sealed.next() { stream += piece }
+            let reply = try await http.request("PUT", "/v1/jobs/\(job)/datasets/\(dataset)", body: stream,
+                                               headers: ["Parley-Signature": Hex.encode(sealed.signature), "Parley-Upload-Size": hint])
+            XCTAssertEqual(reply.status, 200, "\(dataset) with hint \(hint): \(reply.text)")
+            XCTAssertEqual(try reply.decode(UploadReceiptBody.self, what: "receipt").rows, UInt64(rows))
+        }
+        let state = try await http.request("GET", "/v1/jobs/\(job)").json()["state"] as? String
+        XCTAssertEqual(state, "ready", "the worker took both and lives on")
+    }
+
     /// 64 MiB of CSV through the real client, host and worker: the worker's peak memory grows by
     /// its columns and a few pieces, far less than the upload (it used to hold all of it), and so
     /// does this process's (the client and the host's relay).

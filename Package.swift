@@ -175,7 +175,7 @@ let package = Package(
                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Enclave/ParleyWorker", swiftSettings: strict),
         // The worker executable (the simulated enclave).
-        .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore", "ParleyWorker", "ParleySandbox"],
+        .executableTarget(name: "parley-enclave", dependencies: ["ParleyCore", "ParleyWorker", "ParleySandbox", "CSeccomp"],
                           path: "Enclave/Worker", swiftSettings: strict),
 
         // ---- Tests: test-only executables, fuzz targets, benchmarks, test targets ----------------

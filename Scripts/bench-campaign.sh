@@ -158,8 +158,26 @@ timed() {
 timed launch "$P" job launch campaign-lift.parley --server "$URL" --data host
 JOB=$(tail -n 1 launch.out)
 WORKER_PID=$(find_worker) || { echo "bench-campaign: no parley-enclave under the host (pid $HOST_PID)" >&2; exit 1; }
+# PARLEY_BENCH_PERF=1: a system-wide `perf record` (call graphs) over the first upload, so the
+# client, the host and the worker are all in one profile: $OUT/campaign-perf-upload.data, and
+# its summary by process and symbol in $OUT/campaign-perf-upload.txt.
+PERF_PID=""
+if [ -n "${PARLEY_BENCH_PERF:-}" ]; then
+  perf record -a -g -F 997 -o "$OUT/campaign-perf-upload.data" -- sleep 600 2> perf.err &
+  PERF_PID=$!
+  sleep 0.5
+fi
 timed upload_exposures "$P" upload --server "$URL" --job "$JOB" --dataset exposures --file "$EXPOSURES" \
   --key brand.key --policy policy.toml --state brand-state --quiet
+if [ -n "$PERF_PID" ]; then
+  kill -INT "$(ps -o pid= --ppid "$PERF_PID" | head -n 1)" 2>/dev/null || true
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+  perf report -i "$OUT/campaign-perf-upload.data" -g none --no-children --sort comm,dso,symbol --percent-limit 0.5 --stdio \
+    2>/dev/null | grep -v '^$' | head -n 200 > "$OUT/campaign-perf-upload.txt" || true
+  echo "bench-campaign: profile of the first upload in $OUT/campaign-perf-upload.txt"
+fi
 timed upload_purchases "$P" upload --server "$URL" --job "$JOB" --dataset purchases --file "$PURCHASES" \
   --key retailer.key --policy policy.toml --state retailer-state --quiet
 timed query "$P" query run --server "$URL" --job "$JOB" --query "$QUERY" --key brand.key --policy policy.toml \

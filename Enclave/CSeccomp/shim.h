@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <linux/sched.h> /* CLONE_* without _GNU_SOURCE */
 #include "privileges.h"
+#include "memory.h"
 
 /* SCMP_ACT_* are macros (one of them function-like); Swift cannot import them. */
 static inline uint32_t parley_scmp_act_errno(uint16_t e) { return SCMP_ACT_ERRNO(e); }

@@ -13,7 +13,7 @@ public struct TextDictionary: Sendable {
     /// The piece of upload some entries point into; else empty.
     private var shared: [UInt8] = []
     /// Bytes owned by this dictionary, entries back to back.
-    private var arena: [UInt8] = []
+    private var arena = ByteArena()
     /// Where entry `i` starts: `~offset` (negative) for an offset into ``shared``, otherwise
     /// an offset into ``arena`` (so sharing another piece never moves an arena entry).
     private var starts: [Int] = []

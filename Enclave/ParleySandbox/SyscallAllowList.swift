@@ -36,6 +36,9 @@ public struct SyscallAllowList: Sendable {
         SyscallRule("brk", .allow, "malloc grows the heap (bounded by RLIMIT_DATA and RLIMIT_AS)."),
         SyscallRule("mmap", .allow, "Large malloc blocks: uploaded CSV, tables, frames."),
         SyscallRule("munmap", .allow, "Frees what mmap mapped."),
+        SyscallRule("mremap", .allow, "realloc of a mapped block (a dictionary's arena, ByteArena) moves its pages to a "
+                        + "larger mapping instead of copying them; added with it, after the last trace, and exercised "
+                        + "by the kill-on-unlisted upload tests.", seen: false),
         SyscallRule("madvise", .allow, "malloc gives unused pages back (MADV_DONTNEED)."),
     ]
 

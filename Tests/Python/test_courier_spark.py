@@ -33,11 +33,17 @@ def spark_installed() -> bool:
 
 @pytest.fixture(scope="session")
 def spark():
-    """One cluster for the session, in a fresh directory, stopped at the end whatever happens."""
+    """One cluster for the session: Scripts/test.sh's (PARLEY_TEST_SPARK_DIR, stopped by its
+    trap), else one started here in a fresh directory and stopped at the end."""
     if not spark_installed():
         if os.environ.get("PARLEY_REQUIRE_SPARK"):
             pytest.fail("PARLEY_REQUIRE_SPARK is set but PySpark is not in .build-spark: run Scripts/spark.sh install")
         pytest.skip("Spark is not installed: run Scripts/spark.sh install (or Scripts/test.sh)")
+    given = os.environ.get("PARLEY_TEST_SPARK_DIR")
+    if given:
+        os.makedirs(os.path.join(given, "driver-tmp"), exist_ok=True)
+        yield given
+        return
     d = tempfile.mkdtemp(prefix="parley-spark-")
     try:
         p = subprocess.run([os.path.join(REPO, "Scripts", "spark.sh"), "start", d, "--workers", "2"], capture_output=True, text=True, timeout=300)
@@ -97,15 +103,16 @@ def party(host, name):
                                server=host.url, state=os.path.join(host.dir, f"py-{name}-state"))
 
 
-def sealed_dir(spark):
-    d = os.path.join(spark, "..", os.path.basename(spark) + "-sealed")
+def sealed_dir(host):
+    """The parties' sealed files: theirs, beside their plaintext, outside Spark's directories."""
+    d = os.path.join(host.dir, "sealed")
     os.makedirs(d, exist_ok=True)
     return d
 
 
 def test_both_parties_uploads_are_carried_by_spark_and_queried_by_the_swift_cli(spark, dphost, job):
     ex, pu = write_data(dphost)
-    out = sealed_dir(spark)
+    out = sealed_dir(dphost)
     with party(dphost, "brand") as brand, party(dphost, "retailer") as retailer:
         a = brand.seal_upload(job, "exposures", ex, os.path.join(out, f"{job}-exposures.sealed"))
         b = retailer.seal_upload(job, "purchases", pu, os.path.join(out, f"{job}-purchases.sealed"))
@@ -219,7 +226,7 @@ def executor_running_python(cluster: str) -> list[int]:
 
 def test_an_executor_killed_mid_delivery_gives_one_accepted_upload(spark, dphost, job):
     ex, pu = write_data(dphost)
-    out = sealed_dir(spark)
+    out = sealed_dir(dphost)
     port = int(dphost.url.rsplit(":", 1)[1])
     proxy = HoldingProxy(port, "exposures")
     try:
@@ -249,7 +256,7 @@ def test_an_executor_killed_mid_delivery_gives_one_accepted_upload(spark, dphost
 
 def test_spark_carries_a_refusal_as_a_typed_outcome(spark, dphost, job):
     ex, _ = write_data(dphost)
-    out = sealed_dir(spark)
+    out = sealed_dir(dphost)
     with party(dphost, "brand") as brand, party(dphost, "retailer") as retailer:
         a = brand.seal_upload(job, "exposures", ex, os.path.join(out, f"{job}-exposures.sealed"))
         # The retailer seals the brand's dataset: the host refuses it before relaying a byte.

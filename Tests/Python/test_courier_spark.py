@@ -224,6 +224,11 @@ def executor_running_python(cluster: str) -> list[int]:
     return []
 
 
+def cluster_secret(cluster: str) -> str:
+    with open(os.path.join(cluster, "spark.conf")) as f:
+        return [line.split()[1] for line in f if line.startswith("spark.authenticate.secret ")][0]
+
+
 def test_an_executor_killed_mid_delivery_gives_one_accepted_upload(spark, dphost, job):
     ex, pu = write_data(dphost)
     out = sealed_dir(dphost)
@@ -235,6 +240,11 @@ def test_an_executor_killed_mid_delivery_gives_one_accepted_upload(spark, dphost
             assert os.path.getsize(a.path) > proxy.hold_after
             finish = courier(spark, [a.delivery(0, proxy.url)], wait=False)
             assert proxy.holding.wait(300), "the courier's upload never reached the host"
+            # Mid-job, with the driver and executors running: the secret is on no command line
+            # (PySpark would put it there if the driver set it in its SparkConf).
+            secret = cluster_secret(spark)
+            for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+                assert secret not in cmdline(pid), f"the cluster's secret is on the command line of pid {pid}"
             victims = executor_running_python(spark)
             if not victims:
                 finish.kill()
@@ -269,8 +279,7 @@ def test_spark_carries_a_refusal_as_a_typed_outcome(spark, dphost, job):
 def test_no_identifier_appears_in_sparks_directories(spark):
     assert IDENTIFIERS, "run with the delivery tests: they make the identifiers"
     needles = [i.encode() for i in IDENTIFIERS]
-    with open(os.path.join(spark, "spark.conf")) as f:
-        secret = [line.split()[1] for line in f if line.startswith("spark.authenticate.secret")][0].encode()
+    secret = cluster_secret(spark).encode()
 
     def scan(root: str, what: list[bytes]) -> list[str]:
         found = []

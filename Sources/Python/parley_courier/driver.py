@@ -51,6 +51,7 @@ COURIER_CONF = {
     "spark.executor.cores": "1",
     "spark.executor.memory": "512m",
     "spark.eventLog.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
 }
 
 
@@ -66,7 +67,12 @@ def deliver(deliveries: list[Delivery], cluster: SparkCluster, app_name: str = "
     conf = SparkConf().setMaster(cluster.master).setAppName(app_name)
     for k, v in {**COURIER_CONF, "spark.local.dir": cluster.local_dir, "spark.pyspark.python": sys.executable}.items():
         conf.set(k, v)
-    conf.set("spark.authenticate.secret", cluster.properties()["spark.authenticate.secret"])
+    # The secret reaches the driver JVM from the cluster's 0600 properties file: PySpark passes
+    # every SparkConf entry to spark-submit as a --conf argument, which any user could read in
+    # the process list.
+    if "spark.authenticate.secret" not in cluster.properties():
+        raise ValueError(f"{cluster.properties_file} holds no spark.authenticate.secret")
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f"--properties-file {cluster.properties_file} pyspark-shell"
     sc = SparkContext(conf=conf)
     try:
         sc.setLogLevel("WARN")

@@ -41,7 +41,7 @@ install() {
   fi
   echo "spark: installing $(grep -v '^#' "$REQUIREMENTS" | xargs) into .build-spark (a download of about 450 MB, once)"
   /usr/bin/python3 -m venv --clear "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input --use-pep517 -r "$REQUIREMENTS"
   cp "$REQUIREMENTS" "$VENV/installed-requirements.txt"
 }
 

@@ -191,3 +191,10 @@ def test_a_sealed_file_delivered_twice_to_a_real_host_is_one_accepted_upload(dph
         with pytest.raises(parley_client.ParleyError) as e:
             brand.confirm_delivery(other, first)
         assert e.value.code == "receiptMismatch"
+
+
+def test_the_driver_turns_speculation_off_retries_on_and_authentication_on():
+    from parley_courier.driver import COURIER_CONF
+    assert COURIER_CONF["spark.speculation"] == "false" and int(COURIER_CONF["spark.task.maxFailures"]) >= 4
+    assert COURIER_CONF["spark.authenticate"] == "true" and COURIER_CONF["spark.driver.bindAddress"] == "127.0.0.1"
+    assert not any("secret" in k for k in COURIER_CONF)  # the secret comes from the properties file only

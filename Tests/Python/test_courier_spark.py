@@ -276,7 +276,7 @@ def test_spark_carries_a_refusal_as_a_typed_outcome(spark, dphost, job):
         assert isinstance(outcomes[1], Accepted) and outcomes[1].digest == a.sha256
 
 
-def test_no_identifier_appears_in_sparks_directories(spark):
+def test_no_identifier_appears_in_sparks_directories(spark, dphost):
     assert IDENTIFIERS, "run with the delivery tests: they make the identifiers"
     needles = [i.encode() for i in IDENTIFIERS]
     secret = cluster_secret(spark).encode()
@@ -294,6 +294,7 @@ def test_no_identifier_appears_in_sparks_directories(spark):
         return found
 
     # The scan finds what is there: the parties' own plaintext holds the identifiers.
+    assert len(scan(dphost.dir, needles)) >= len(needles)
     scanned = [os.path.join(spark, sub) for sub in ("work", "log", "local", "driver", "driver-tmp")]
     assert all(os.path.isdir(d) for d in scanned)
     assert sum(len(files) for d in scanned for _, _, files in os.walk(d)) > 5

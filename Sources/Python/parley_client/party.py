@@ -207,6 +207,18 @@ class Party:
             if close:
                 f.close()
 
+    def seal_upload(self, job: str, dataset: str, data, path: str, chunk_size: int = _stream.DEFAULT_CHUNK):
+        """Verifies the worker, then seals `data` into a new file at `path` for a courier to carry
+        instead of sending it (parley_client.sealed.seal_upload, docs/spark.md)."""
+        from .sealed import seal_upload
+        return seal_upload(self, job, dataset, data, path, chunk_size)
+
+    def confirm_delivery(self, sealed, outcome) -> int:
+        """Proves a courier's outcome for a sealed upload against the log; returns the
+        `upload-accepted` entry's index (parley_client.sealed.confirm_delivery)."""
+        from .sealed import confirm_delivery
+        return confirm_delivery(self, sealed, outcome)
+
     def query_result(self, job: str, query: str, params: dict | None = None) -> Result:
         """Verifies the worker, sends a signed request with a fresh nonce, opens and checks the
         sealed result against the attested worker's keys, and finds the worker's `release` entry

@@ -50,6 +50,11 @@ public struct CSVStreamLoader {
     /// Bytes the load holds now: the column builders' capacity and the unread buffers.
     public var memoryBytes: Int { loading.memoryBytes + buffer.capacity }
 
+    /// For each text column in order: its distinct entries and its dictionary's slots so far.
+    var dictionarySizes: [(entries: Int, slots: Int)] {
+        loading.texts.map { ($0.dictionary.count, $0.dictionary.slotCount) }
+    }
+
     /// Bytes the columns have filled so far (``memoryBytes`` counts reserved room too).
     public var usedBytes: Int { loading.usedBytes }
 

@@ -61,6 +61,9 @@ public struct TextDictionary: Sendable {
     /// Number of distinct entries.
     public var count: Int { starts.count }
 
+    /// Slots in the hash table (a power of two, kept at least half empty).
+    var slotCount: Int { slots.count }
+
     /// The entry with this code as a String.
     public func string(_ code: UInt32) -> String {
         withBytes(code) { String(decoding: $0, as: UTF8.self) }

@@ -187,6 +187,45 @@ final class CSVStreamLoaderTests: XCTestCase {
         XCTAssertLessThan(peak, fed / 2)
     }
 
+    /// An identifier column's dictionary gets room for what the announced size projects after a
+    /// piece, so its table does not grow by doubling; a lying size reserves at most eight times
+    /// what was read; a column that repeats gets nothing; the table is the same either way.
+    func testDistinctColumnsAreReservedFromTheHintWithinWhatWasRead() throws {
+        let schema = try DatasetSchema(name: "people", provider: "p",
+                                       columns: [ColumnSchema(name: "unit", type: .text), ColumnSchema(name: "cohort", type: .text),
+                                                 ColumnSchema(name: "n", type: .int)], privacyUnit: "unit")
+        var text = "unit,cohort,n\n"
+        for i in 0 ..< 100_000 { text += "person-\(i),g\(i % 20),\(i)\n" }
+        let bytes = Array(text.utf8)
+        let whole = Self.cells(try CSVLoader.load(bytes, schema: schema))
+        /// Feeds chunks until the first piece is read; the (entries, slots) of both columns then.
+        func firstPiece(hint: Int?) throws -> (loader: CSVStreamLoader, sizes: [(entries: Int, slots: Int)]) {
+            var loader = CSVStreamLoader(schema: schema, expectedBytes: hint, pieceBytes: 64 << 10)
+            var offset = 0
+            while loader.rowsRead == 0 {
+                try loader.feed(Array(bytes[offset ..< offset + 4096]))
+                offset += 4096
+            }
+            let sizes = loader.dictionarySizes
+            while offset < bytes.count {
+                try loader.feed(Array(bytes[offset ..< min(bytes.count, offset + 4096)]))
+                offset += 4096
+            }
+            return (loader, sizes)
+        }
+        let honest = try firstPiece(hint: bytes.count), none = try firstPiece(hint: nil), lie = try firstPiece(hint: 1 << 40)
+        let held = honest.sizes[0].entries
+        XCTAssertGreaterThan(held, 1000)
+        XCTAssertGreaterThanOrEqual(honest.sizes[0].slots, 16 * held, "honest hint: room for eight times the rows read")
+        XCTAssertLessThanOrEqual(none.sizes[0].slots, 4 * held, "no hint: grown by doubling only")
+        XCTAssertLessThanOrEqual(lie.sizes[0].slots, 32 * held, "a lie reserves at most eight times what was read")
+        for run in [honest, none, lie] {
+            XCTAssertEqual(run.sizes[1].slots, 64, "a column of 20 values is not reserved")
+            var loader = run.loader
+            XCTAssertEqual(Self.cells(try loader.finish().table), whole)
+        }
+    }
+
     /// The engine gives byte-identical answers over a streamed table and a whole-loaded one.
     func testTheEngineAnswersTheSameOverAStreamedTable() throws {
         let streamed = try Self.stream(Self.tricky, chunk: 113, piece: 257).table

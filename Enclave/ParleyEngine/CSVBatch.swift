@@ -109,9 +109,9 @@ extension Loading {
         let expected = Double(remaining) / Double(bytes) * Double(records)
         // Room is reserved only up to `reserveLimit` (the worker's memory for this upload): a
         // size hint that is wrong, or a lie, must not reserve what the worker does not have.
-        let distinct = reservesDictionaries ? texts.indices.filter { texts[$0].dictionary.count * 10 >= records * 9 } : []
+        let distinct = reservesDictionaries ? texts.indices.filter { texts[$0].dictionary.isMostlyDistinct(over: records) } : []
         let perRow = numbers.count * MemoryLayout<Int64>.stride + texts.count * MemoryLayout<UInt32>.stride
-            + distinct.count * (MemoryLayout<Int>.stride + MemoryLayout<UInt32>.stride + 4 * MemoryLayout<UInt64>.stride)
+            + distinct.count * TextDictionary.bytesPerReservedEntry
         let affordable = reserveLimit / max(1, perRow)
         let rows = min(limits.maxRows, records + Int(expected * 1.1), affordable)
         for index in numbers.indices { numbers[index].reserveCapacity(rows) }

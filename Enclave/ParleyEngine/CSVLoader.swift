@@ -132,7 +132,8 @@ struct Loading {
     /// Whether a text column whose first batch is all distinct gets dictionary room for the
     /// whole upload. Its slot table is zero-filled, so the room is touched memory: worth it for
     /// a whole upload already in memory, not for a stream whose first batch may mislead (a
-    /// column of 20,000 people over a million rows looks all distinct at first).
+    /// column of 20,000 people over a million rows looks all distinct at first); a stream's
+    /// dictionaries get room piece by piece instead (``reserveDistinctDictionaries()``).
     var reservesDictionaries = true
 
     init(schema: DatasetSchema, limits: CSVLimits, expectedBytes: Int?) {
@@ -210,13 +211,12 @@ struct Loading {
         guard !reservesDictionaries, let expected = expectedBytes, consumedBytes > 0, expected > consumedBytes else { return }
         let rows = rowsRead
         guard rows >= RecordBatch.capacity else { return }
-        let perEntry = MemoryLayout<Int>.stride + MemoryLayout<UInt32>.stride + 4 * MemoryLayout<UInt64>.stride
         var free = reserveLimit - memoryBytes
         for index in texts.indices {
             let held = texts[index].dictionary.count
-            guard held * 10 >= rows * 9 else { continue }
+            guard texts[index].dictionary.isMostlyDistinct(over: rows) else { continue }
             let projected = Int(Double(held) * Double(expected) / Double(consumedBytes))
-            let entries = min(projected, held * 8, limits.maxRows, held + max(0, free) / perEntry)
+            let entries = min(projected, held * 8, limits.maxRows, held + max(0, free) / TextDictionary.bytesPerReservedEntry)
             guard entries > held else { continue }
             let before = texts[index].dictionary.memoryBytes
             texts[index].dictionary.reserveCapacity(entries)

@@ -31,6 +31,12 @@ public struct TextDictionary: Sendable {
     /// Creates an empty dictionary.
     public init() {}
 
+    /// Bytes one reserved entry takes: its start and length, and two slots (the table is kept
+    /// at most half full) of a table that may be twice that while it is rebuilt.
+    static let bytesPerReservedEntry = MemoryLayout<Int>.stride + MemoryLayout<UInt32>.stride + 4 * MemoryLayout<UInt64>.stride
+
+    /// Whether this column looks like identifiers: at least nine in ten of `rows` rows distinct.
+    func isMostlyDistinct(over rows: Int) -> Bool { count * 10 >= rows * 9 }
 
     /// Lets new entries point into `piece` (see ``intern(sharedAt:count:isNew:)``); entries of
     /// an earlier piece must have been copied out first.
